@@ -1,0 +1,65 @@
+"""Activation functions with their derivatives, applied elementwise.
+
+Each activation maps pre-activations ``Z`` to ``(sigma(Z), sigma'(Z))`` in one
+call, because every forward pass that will be differentiated needs both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ._validate import check_choice
+
+
+def _tanh(Z):
+    A = np.tanh(Z)
+    D = 1.0 - A * A
+    return A, D
+
+
+def _relu(Z):
+    return np.maximum(Z, 0.0), (Z > 0).astype(Z.dtype)
+
+
+def _identity(Z):
+    return np.array(Z, copy=True), np.ones_like(Z)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An elementwise activation.
+
+    Attributes
+    ----------
+    name : str
+    evaluate : callable
+        ``evaluate(Z) -> (A, D)`` with ``A = sigma(Z)`` and ``D = sigma'(Z)``,
+        both of the shape of ``Z``.
+    smooth : bool
+        Whether ``sigma`` is continuously differentiable (ReLU is not at 0).
+    """
+
+    name: str
+    evaluate: Callable
+    smooth: bool
+
+    def __call__(self, Z):
+        return self.evaluate(np.asarray(Z, dtype=float))[0]
+
+    def derivative(self, Z):
+        return self.evaluate(np.asarray(Z, dtype=float))[1]
+
+
+ACTIVATIONS = {
+    "tanh": Activation("tanh", _tanh, True),
+    "relu": Activation("relu", _relu, False),
+    "identity": Activation("identity", _identity, True),
+}
+
+
+def get_activation(name: str) -> Activation:
+    """Look an activation up by name; unknown names raise a ``ValueError``."""
+    return ACTIVATIONS[check_choice("activation", name, ACTIVATIONS)]

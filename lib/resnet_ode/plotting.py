@@ -1,0 +1,122 @@
+"""Figures shared by the chapters.
+
+Functions draw on axes they are given (or create a figure and return it) and
+compute nothing expensive themselves: pass them results from
+:mod:`resnet_ode.evaluation` and :mod:`resnet_ode.runs`.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.patches import Rectangle
+
+#: One colour per Peaks class (colour-blind safe, from the Okabe-Ito palette).
+CLASS_COLOURS = ["#0072B2", "#56B4E9", "#F0E442", "#E69F00", "#D55E00"]
+
+
+def class_cmap(n_classes: int = 5):
+    """Discrete colour map and norm for class labels ``0 .. n_classes-1``."""
+    cmap = ListedColormap(CLASS_COLOURS[:n_classes])
+    return cmap, BoundaryNorm(np.arange(-0.5, n_classes), n_classes)
+
+
+def plot_points(ax, X, y, size: float = 6.0, edge: bool = True, alpha: float = 1.0):
+    """Scatter points (columns of ``X``, shape (2, n)) coloured by class ``y``."""
+    cmap, norm = class_cmap(int(np.max(y)) + 1 if len(y) else 5)
+    return ax.scatter(X[0], X[1], c=y, cmap=cmap, norm=norm, s=size, alpha=alpha,
+                      edgecolors="k" if edge else "none", linewidths=0.3 if edge else 0)
+
+
+def plot_label_image(ax, labels, extent, alpha: float = 1.0):
+    """Show a grid of class labels, shape (n, n) with row = x2, column = x1."""
+    cmap, norm = class_cmap(5)
+    return ax.imshow(labels, origin="lower", extent=extent, cmap=cmap, norm=norm, alpha=alpha,
+                     interpolation="nearest")
+
+
+def plot_prediction_map(ax, pred, extent, X=None, y=None, point_size: float = 4.0, title: str | None = None):
+    """Predicted classes on a grid with optional labelled points on top."""
+    plot_label_image(ax, pred, extent, alpha=0.85)
+    if X is not None:
+        plot_points(ax, X, y, size=point_size)
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
+def plot_cross_maps(maps, depths, extent, X=None, y=None, accuracy=None, figsize=(11, 11.5)):
+    """Grid of prediction maps: row ``i`` = weights trained at ``depths[i]``, column ``j`` = network of ``depths[j]``.
+
+    Parameters
+    ----------
+    maps : ndarray, shape (k, k, n, n)
+    depths : sequence of int, length k
+    accuracy : ndarray, shape (k, k), optional
+        Printed in each panel's title.
+    """
+    k = len(depths)
+    fig, axes = plt.subplots(k, k, figsize=figsize, squeeze=False)
+    for i in range(k):
+        for j in range(k):
+            ax = axes[i, j]
+            title = f"acc {accuracy[i, j]:.3f}" if accuracy is not None else None
+            plot_prediction_map(ax, maps[i, j], extent, X, y, point_size=2.0, title=title)
+            if i == j:
+                for side in ax.spines.values():
+                    side.set_edgecolor("crimson")
+                    side.set_linewidth(2.5)
+            if i == 0:
+                ax.annotate(f"network nY={depths[j]}", xy=(0.5, 1.25), xycoords="axes fraction", ha="center",
+                            fontsize=9, fontweight="bold")
+            if j == 0:
+                ax.set_ylabel(f"weights\nnY={depths[i]}", fontsize=9, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def plot_matrix(ax, M, row_labels, col_labels, fmt: str = "{:.3f}", cmap: str = "viridis", vmin=None, vmax=None,
+                mark_diagonal: bool = True, colorbar_label: str | None = None):
+    """Heat map of a matrix with every entry written in its cell and the diagonal outlined."""
+    im = ax.imshow(M, cmap=cmap, vmin=vmin, vmax=vmax)
+    ax.set_xticks(range(M.shape[1]), [str(c) for c in col_labels])
+    ax.set_yticks(range(M.shape[0]), [str(r) for r in row_labels])
+    lo, hi = (np.nanmin(M) if vmin is None else vmin), (np.nanmax(M) if vmax is None else vmax)
+    for i in range(M.shape[0]):
+        for j in range(M.shape[1]):
+            dark = (M[i, j] - lo) < 0.5 * (hi - lo)
+            ax.text(j, i, fmt.format(M[i, j]), ha="center", va="center", fontsize=8,
+                    color="white" if dark else "black")
+    if mark_diagonal:
+        for d in range(min(M.shape)):
+            ax.add_patch(Rectangle((d - 0.5, d - 0.5), 1, 1, fill=False, edgecolor="crimson", linewidth=2.5))
+    cb = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    if colorbar_label:
+        cb.set_label(colorbar_label)
+    return im
+
+
+def plot_history(history, axes=None, label: str | None = None, x: str = "iteration"):
+    """Objective (log scale) and training/validation accuracy against iterations (or ``x="seconds"``).
+
+    Returns the two axes.
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    xs = history[x]
+    axes[0].semilogy(xs, history["objective"], label=label)
+    axes[0].set_xlabel(x)
+    axes[0].set_ylabel("objective")
+    axes[0].grid(True, which="both", alpha=0.3)
+    line = axes[1].plot(xs, history["val_accuracy"], label=(f"{label}: validation" if label else "validation"))[0]
+    axes[1].plot(xs, history["train_accuracy"], linestyle="--", color=line.get_color(),
+                 label=(f"{label}: training" if label else "training"))
+    axes[1].set_xlabel(x)
+    axes[1].set_ylabel("accuracy")
+    axes[1].grid(True, alpha=0.3)
+    return axes

@@ -1,0 +1,376 @@
+"""Training runs: validated settings, training, and a cache keyed on the library source.
+
+A run is fully described by a :class:`RunConfig`. :func:`get_run` returns its
+result from the cache when an entry exists for the same settings *and* the
+same library source (and numpy/scipy versions); otherwise it trains and stores
+the result atomically. Editing any file of the package therefore invalidates
+every cached run, so the book never shows a result that the current code did
+not produce. Concurrent callers asking for the same run wait on a lock and
+then read the entry instead of training twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import scipy
+
+from . import optim
+from ._validate import check_choice, check_float, check_int
+from .activations import ACTIVATIONS
+from .data import Dataset, make_peaks_dataset
+from .integrators import METHODS as INTEGRATORS
+from .network import ResNetODE
+from .objectives import EXACT_CLASSIFIER_SOLVER, ClassifierSolverSettings, JointObjective, VarProObjective
+from .paths import cache_dir
+from .storage import atomic_path, file_lock
+
+#: Bump when the layout of a cache entry changes.
+CACHE_FORMAT = 1
+
+CLASSIFIER_SOLVERS = {"reference": ClassifierSolverSettings(), "exact": EXACT_CLASSIFIER_SOLVER}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Every setting of one training run on Peaks, checked on construction.
+
+    Network
+        ``nY`` state times (>= 2), final time ``T`` (> 0), ``nt`` control times
+        (>= 2), width ``nc``, ``integrator``, ``activation``, ``bias``
+        ("outside" or "inside") and ``control`` ("interpolated" or
+        "per_step" for a standard ResNet with one weight set per step).
+    Data
+        ``data_seed`` and the points per class for training and validation.
+    Initial weights
+        ``init_seed`` and ``init_scale`` (``init_scale * U[0, 1)``).
+    Regularisation
+        ``alpha`` on the network weights, ``alpha_W`` on the classifier.
+    Optimiser
+        ``optimizer`` in :data:`resnet_ode.optim.METHODS`; ``objective``
+        "varpro" (classifier eliminated) or "joint"; ``max_iter``; Gauss-Newton
+        CG settings ``cg_tol`` and ``cg_max_iter``, ``max_step``,
+        ``hessian_shift``; ``classifier_solver`` ("reference" or "exact") and
+        ``warm_start`` for VarPro; ``lbfgs_memory``; ``learning_rate`` for Adam.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the parameter and its allowed values, before any compute.
+    """
+
+    nY: int = 32
+    T: float = 20.0
+    nt: int = 16
+    nc: int = 8
+    integrator: str = "euler"
+    activation: str = "tanh"
+    bias: str = "outside"
+    control: str = "interpolated"
+    data_seed: int = 0
+    n_train_per_class: int = 1000
+    n_val_per_class: int = 40
+    init_seed: int = 0
+    init_scale: float = 0.1
+    alpha: float = 5e-6
+    alpha_W: float = 1e-10
+    optimizer: str = "gauss_newton"
+    objective: str = "varpro"
+    max_iter: int = 40
+    cg_tol: float = 1e-2
+    cg_max_iter: int = 50
+    max_step: float = 1.0
+    hessian_shift: float = 1e-3
+    classifier_solver: str = "reference"
+    warm_start: bool = True
+    lbfgs_memory: int = 10
+    learning_rate: float = 1e-2
+
+    def __post_init__(self):
+        s = object.__setattr__
+        s(self, "nY", check_int("nY", self.nY, min_value=2, max_value=100_000))
+        s(self, "T", check_float("T", self.T, min_value=0.0, strict_min=True))
+        s(self, "nt", check_int("nt", self.nt, min_value=2, max_value=100_000))
+        s(self, "nc", check_int("nc", self.nc, min_value=1, max_value=1024))
+        check_choice("integrator", self.integrator, INTEGRATORS)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("bias", self.bias, ("outside", "inside"))
+        check_choice("control", self.control, ("interpolated", "per_step"))
+        s(self, "data_seed", check_int("data_seed", self.data_seed, min_value=0))
+        s(self, "n_train_per_class", check_int("n_train_per_class", self.n_train_per_class, min_value=1))
+        s(self, "n_val_per_class", check_int("n_val_per_class", self.n_val_per_class, min_value=1))
+        s(self, "init_seed", check_int("init_seed", self.init_seed, min_value=0))
+        s(self, "init_scale", check_float("init_scale", self.init_scale, min_value=0.0))
+        s(self, "alpha", check_float("alpha", self.alpha, min_value=0.0))
+        s(self, "alpha_W", check_float("alpha_W", self.alpha_W, min_value=0.0))
+        check_choice("optimizer", self.optimizer, optim.METHODS)
+        check_choice("objective", self.objective, ("varpro", "joint"))
+        s(self, "max_iter", check_int("max_iter", self.max_iter, min_value=0, max_value=100_000))
+        s(self, "cg_tol", check_float("cg_tol", self.cg_tol, min_value=0.0, max_value=1.0, strict_min=True))
+        s(self, "cg_max_iter", check_int("cg_max_iter", self.cg_max_iter, min_value=1))
+        s(self, "max_step", check_float("max_step", self.max_step, min_value=0.0, strict_min=True))
+        s(self, "hessian_shift", check_float("hessian_shift", self.hessian_shift, min_value=0.0))
+        check_choice("classifier_solver", self.classifier_solver, CLASSIFIER_SOLVERS)
+        if not isinstance(self.warm_start, bool):
+            raise TypeError(f"warm_start must be True or False, got {self.warm_start!r}")
+        s(self, "lbfgs_memory", check_int("lbfgs_memory", self.lbfgs_memory, min_value=1))
+        s(self, "learning_rate", check_float("learning_rate", self.learning_rate, min_value=0.0, strict_min=True))
+
+    def replace(self, **changes) -> "RunConfig":
+        """A copy with some settings changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def fields(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    def model(self, workers: int | None = None) -> ResNetODE:
+        """The network these settings describe."""
+        return ResNetODE(
+            nY=self.nY, T=self.T, nt=self.nt, nc=self.nc, integrator=self.integrator,
+            activation=self.activation, bias=self.bias, control=self.control,
+            alpha=self.alpha, alpha_W=self.alpha_W, init_scale=self.init_scale,
+            workers=workers,
+        )
+
+    def dataset(self) -> Dataset:
+        return _dataset(self.n_train_per_class, self.n_val_per_class, self.data_seed)
+
+    def label(self) -> str:
+        """Short human-readable description, e.g. ``nY=32 T=20 nt=16 euler``."""
+        return f"nY={self.nY} T={self.T:g} nt={self.nt} {self.integrator}"
+
+
+@lru_cache(maxsize=8)
+def _dataset(n_train, n_val, seed):
+    return make_peaks_dataset(n_train, n_val, seed)
+
+
+@dataclass
+class RunResult:
+    """A trained run.
+
+    Attributes
+    ----------
+    config : RunConfig
+    theta : ndarray, shape (n_params,)
+        Trained network weights.
+    W : ndarray, shape (n_classes * (nc + 1),)
+        Trained classifier weights.
+    history : dict of str -> ndarray
+        Per-iteration history (keys of :data:`resnet_ode.optim.HISTORY_KEYS`).
+    train_seconds : float
+        Wall-clock training time when the run was computed.
+    message : str
+        The optimiser's stopping reason.
+    from_cache : bool
+        Whether this result was read from the cache.
+    """
+
+    config: RunConfig
+    theta: np.ndarray
+    W: np.ndarray
+    history: dict
+    train_seconds: float
+    message: str
+    from_cache: bool = False
+    key: str = ""
+    _model: object = field(default=None, repr=False)
+
+    @property
+    def model(self) -> ResNetODE:
+        if self._model is None:
+            self._model = self.config.model()
+        return self._model
+
+    def summary(self) -> str:
+        """Settings and final numbers as an aligned text table (durations via ``fmt_seconds``)."""
+        from .numbers import fmt_seconds
+
+        c, f = self.config, self.final()
+        model = self.model
+        rows = [
+            ("state times nY (steps)", f"{c.nY} ({c.nY - 1})"),
+            ("final time T, step h", f"{c.T:g}, {model.ode.h:.4f}"),
+            ("control times nt", f"{model.ode.n_controls} ({c.control})"),
+            ("integrator, activation, bias", f"{c.integrator}, {c.activation}, {c.bias}"),
+            ("network weights", f"{model.n_params}"),
+            ("optimiser", f"{c.optimizer} on the {c.objective} objective, {f['iterations']} iterations"),
+            ("final objective", f"{f['objective']:.4f}"),
+            ("training accuracy", f"{f['train_accuracy']:.4f}"),
+            ("validation accuracy", f"{f['val_accuracy']:.4f}"),
+            ("stopped because", self.message),
+            ("training time", fmt_seconds(self.train_seconds)),
+        ]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+    def final(self) -> dict:
+        """Final objective, accuracies and iteration count."""
+        h = self.history
+        return {
+            "objective": float(h["objective"][-1]),
+            "loss": float(h["loss"][-1]),
+            "train_accuracy": float(h["train_accuracy"][-1]),
+            "val_accuracy": float(h["val_accuracy"][-1]),
+            "iterations": int(h["iteration"][-1]),
+            "cg_steps": int(np.sum(h["cg_steps"])),
+        }
+
+
+# ----------------------------------------------------------------------------
+# training
+# ----------------------------------------------------------------------------
+
+
+def train(config: RunConfig, desc: str | None = None) -> RunResult:
+    """Train the network described by ``config`` (no cache involved)."""
+    data = config.dataset()
+    model = config.model()
+    theta0 = model.init_params(config.init_seed)
+    if config.objective == "varpro":
+        objective = VarProObjective(
+            model, data.X_train, data.y_train, hessian_shift=config.hessian_shift,
+            warm_start=config.warm_start, solver=CLASSIFIER_SOLVERS[config.classifier_solver],
+        )
+    else:
+        objective = JointObjective(model, data.X_train, data.y_train, hessian_shift=config.hessian_shift)
+
+    def monitor(theta, W):
+        return model.accuracy(theta, W, data.X_val, data.y_val)
+
+    x0 = objective.initial_point(theta0)
+    desc = desc or config.label()
+    t0 = time.perf_counter()
+    if config.optimizer == "gauss_newton":
+        res = optim.gauss_newton(objective, x0, max_iter=config.max_iter, cg_tol=config.cg_tol,
+                                 cg_max_iter=config.cg_max_iter, max_step=config.max_step, monitor=monitor, desc=desc)
+    elif config.optimizer == "lbfgs":
+        res = optim.lbfgs(objective, x0, max_iter=config.max_iter, memory=config.lbfgs_memory, monitor=monitor,
+                          desc=desc)
+    elif config.optimizer == "adam":
+        res = optim.adam(objective, x0, max_iter=config.max_iter, lr=config.learning_rate, monitor=monitor, desc=desc)
+    else:
+        res = optim.gradient_descent(objective, x0, max_iter=config.max_iter, monitor=monitor, desc=desc)
+    seconds = time.perf_counter() - t0
+    return RunResult(config, res.theta, res.W, res.history, seconds, res.message, _model=model)
+
+
+# ----------------------------------------------------------------------------
+# cache
+# ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def source_hash() -> str:
+    """SHA-256 over the package's Python sources and the numpy/scipy versions."""
+    pkg = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(pkg.rglob("*.py")):
+        h.update(path.relative_to(pkg).as_posix().encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    h.update(f"numpy={np.__version__};scipy={scipy.__version__}".encode())
+    return h.hexdigest()
+
+
+def cache_key(config: RunConfig) -> str:
+    """Hex key of a run: its settings, the library source hash and the cache format."""
+    payload = json.dumps({"config": config.to_dict(), "source": source_hash(), "format": CACHE_FORMAT},
+                         sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _entry_path(key: str) -> Path:
+    return cache_dir() / f"run-{key}.npz"
+
+
+def _save(path: Path, result: RunResult, key: str):
+    meta = {
+        "config": result.config.to_dict(),
+        "train_seconds": result.train_seconds,
+        "message": result.message,
+        "source": source_hash(),
+        "format": CACHE_FORMAT,
+        "key": key,
+    }
+    arrays = {"theta": result.theta, "W": result.W, "meta": np.array(json.dumps(meta))}
+    arrays.update({f"history__{k}": v for k, v in result.history.items()})
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buf.getvalue())
+
+
+def _load(path: Path, config: RunConfig, key: str) -> RunResult | None:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            if meta.get("key") != key or meta.get("config") != config.to_dict():
+                return None
+            history = {k[len("history__"):]: z[k] for k in z.files if k.startswith("history__")}
+            return RunResult(config, z["theta"], z["W"], history, float(meta["train_seconds"]), meta["message"],
+                             from_cache=True, key=key)
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+
+
+def cached_result(config: RunConfig) -> RunResult | None:
+    """The cached result for ``config`` under the current library source, or ``None``."""
+    key = cache_key(config)
+    path = _entry_path(key)
+    return _load(path, config, key) if path.exists() else None
+
+
+def get_run(config: RunConfig, use_cache: bool = True, desc: str | None = None) -> RunResult:
+    """Result of the run ``config``: from the cache if present, else trained and stored.
+
+    Parameters
+    ----------
+    config : RunConfig
+    use_cache : bool
+        ``False`` trains afresh and does not touch the cache.
+    desc : str, optional
+        Progress-bar label.
+    """
+    if not isinstance(config, RunConfig):
+        raise TypeError(f"config must be a RunConfig, got {type(config).__name__}")
+    if not use_cache:
+        return train(config, desc)
+    key = cache_key(config)
+    path = _entry_path(key)
+    with file_lock(path.with_suffix(".lock")):
+        if path.exists():
+            found = _load(path, config, key)
+            if found is not None:
+                return found
+        result = train(config, desc)
+        result.key = key
+        _save(path, result, key)
+    return result
+
+
+def get_runs(configs, desc: str = "runs") -> list[RunResult]:
+    """Results of several runs in order, with one progress bar over them."""
+    from . import progress
+
+    configs = list(configs)
+    out = []
+    with progress.bar(len(configs), desc) as bar:
+        for cfg in configs:
+            out.append(get_run(cfg))
+            bar.update(1)
+    return out
