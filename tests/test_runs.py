@@ -63,7 +63,7 @@ def test_key_depends_on_settings_and_library_source(monkeypatch, tmp_cache):
     assert cached_result(cfg) is None  # stale entry not used
 
 
-def test_source_hash_changes_with_any_package_file(tmp_path, monkeypatch):
+def test_source_hash_follows_the_training_code(tmp_path, monkeypatch):
     import shutil
     from pathlib import Path
 
@@ -73,10 +73,16 @@ def test_source_hash_changes_with_any_package_file(tmp_path, monkeypatch):
     monkeypatch.setattr(runs, "__file__", str(copy / "runs.py"))
     runs.source_hash.cache_clear()
     try:
+        names = {p.name for p in runs.training_modules()}
+        assert {"runs.py", "blocks.py", "objectives.py", "optim.py", "network.py", "data.py"} <= names
+        assert "plotting.py" not in names
         before = runs.source_hash()
         (copy / "plotting.py").write_text((copy / "plotting.py").read_text() + "\n# edited\n")
         runs.source_hash.cache_clear()
-        assert runs.source_hash() != before
+        assert runs.source_hash() == before  # analysis-only module: cached runs stay valid
+        (copy / "blocks.py").write_text((copy / "blocks.py").read_text() + "\n# edited\n")
+        runs.source_hash.cache_clear()
+        assert runs.source_hash() != before  # training code: every cached run is invalid
     finally:
         runs.source_hash.cache_clear()
 

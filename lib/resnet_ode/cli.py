@@ -2,18 +2,22 @@
 
 Examples
 --------
-Re-execute the Chapter 3.1 runs (unchanged runs come from the cache)::
+Re-execute the Chapter 3.1 run pages (unchanged runs come from the cache)::
 
     resnet-ode sweep 3.1
 
-The same sweep with another final time and seed, written where the book
-picks it up::
+Rerun Chapter 3.1 with another final time and other depths: its run pages,
+its chapter page and the table of contents are updated for the next build::
 
-    resnet-ode sweep 3.1 --set T=10 --set init_seed=3
+    resnet-ode rerun 3.1 --set T=10 --param "depths=[8, 32, 128]"
+
+Back to the book's settings::
+
+    resnet-ode rerun 3.1 --defaults
 
 One run with new parameters into a notebook of its own::
 
-    resnet-ode run --set nY=48 --set integrator=rk4 --output book/chapter3/runs/my-run.ipynb
+    resnet-ode run --set nY=48 --set integrator=rk4 --output my-run.ipynb
 """
 
 from __future__ import annotations
@@ -54,23 +58,74 @@ def _configs_or_exit(build):
         raise SystemExit(f"error: {exc}") from None
 
 
+def _sweep_or_exit(name):
+    from .experiments import SWEEPS
+
+    if name not in SWEEPS:
+        raise SystemExit(f"error: unknown chapter {name!r}; chapters with runs: {', '.join(SWEEPS)}")
+    return SWEEPS[name]
+
+
+def _parse_params(items) -> dict:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise SystemExit(f"error: --param expects NAME=VALUE, got {item!r}")
+        key, raw = item.split("=", 1)
+        try:
+            out[key.strip()] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            raise SystemExit(f"error: --param {key}: {raw!r} is not a Python literal (e.g. [8, 16] or 2.5)") from None
+    return out
+
+
 def cmd_sweep(args):
-    from .experiments import sweeps
     from .notebooks import run_sweep
 
-    changes = _parse_sets(args.set)
-    all_sweeps = _configs_or_exit(lambda: sweeps(**changes))
-    if args.chapter not in all_sweeps:
-        raise SystemExit(f"error: unknown sweep {args.chapter!r}; allowed: {', '.join(all_sweeps)}")
-    sweep = all_sweeps[args.chapter]
-    only = None
-    if args.nY:
-        only = [c for c in sweep.configs if c.nY in set(args.nY)]
-        missing = set(args.nY) - {c.nY for c in only}
-        if missing:
-            only += _configs_or_exit(lambda: [sweep.configs[0].replace(nY=n) for n in sorted(missing)])
-    for path in run_sweep(sweep, jobs=args.jobs, only=only):
+    sweep = _sweep_or_exit(args.chapter)
+    configs = _configs_or_exit(sweep.configs)
+    for path in run_sweep(sweep, configs, jobs=args.jobs):
         print(path)
+
+
+def cmd_rerun(args):
+    import time
+
+    from .experiments import chapter_parameters
+    from .notebooks import execute_chapter, run_sweep, update_toc
+    from .paths import repo_root
+
+    t0 = time.perf_counter()
+    sweep = _sweep_or_exit(args.chapter)
+    root = repo_root()
+    notebook = root / sweep.notebook
+    if args.defaults:
+        from .experiments import notebook_parameters
+        import nbformat
+
+        params = notebook_parameters(nbformat.read(notebook, as_version=4), tags=("parameters",))
+    else:
+        params = chapter_parameters(notebook)
+    new = _parse_params(args.param)
+    unknown = set(new) - set(params)
+    if unknown:
+        raise SystemExit(f"error: unknown parameter(s) {sorted(unknown)} of {sweep.notebook}; "
+                         f"its parameters: {', '.join(params)}")
+    params.update(new)
+    changes = _parse_sets(args.set)
+    if changes:
+        if "changes" not in params:
+            raise SystemExit(f"error: {sweep.notebook} takes no run settings (--set)")
+        params["changes"] = {**params["changes"], **changes}
+    # Every run is validated before anything executes.
+    configs = _configs_or_exit(lambda: sweep.configs(params))
+    run_sweep(sweep, configs, jobs=args.jobs)
+    stale = update_toc(sweep, configs)
+    for page in stale:
+        (root / f"{page}.ipynb").unlink(missing_ok=True)
+    execute_chapter(notebook, params)
+    print(f"{sweep.notebook} and {len(configs)} run pages re-executed in {time.perf_counter() - t0:.0f} s"
+          f"{f'; removed {len(stale)} stale run pages' if stale else ''}. Build the HTML with: make html")
 
 
 def cmd_run(args):
@@ -113,12 +168,20 @@ def main(argv=None):
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("sweep", help="execute a chapter's runs through papermill into the book")
-    p.add_argument("chapter", help="sweep name, e.g. 3.1")
-    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="change a run setting (repeatable)")
-    p.add_argument("--nY", type=int, action="append", help="only these depths (repeatable)")
+    p = sub.add_parser("sweep", help="execute a chapter's run pages through papermill (its current parameters)")
+    p.add_argument("chapter", help="chapter, e.g. 3.1")
     p.add_argument("--jobs", type=int, default=2, help="runs executed in parallel (default 2)")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("rerun", help="rerun a chapter with new parameters: its runs, its page, the table of contents")
+    p.add_argument("chapter", help="chapter, e.g. 3.1")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="a chapter parameter, e.g. depths=[8,32,128] (repeatable)")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="a run setting applied to every run of the chapter, e.g. T=10 (repeatable)")
+    p.add_argument("--defaults", action="store_true", help="start from the chapter's default parameters")
+    p.add_argument("--jobs", type=int, default=2, help="runs executed in parallel (default 2)")
+    p.set_defaults(func=cmd_rerun)
 
     p = sub.add_parser("run", help="execute one run through papermill")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="run setting (repeatable)")

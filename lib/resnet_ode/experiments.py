@@ -1,14 +1,22 @@
 """The book's experiments as data: which runs each chapter needs.
 
-A :class:`Sweep` names a parameterised notebook (the template), the runs to
-execute it with, and where the executed copies go in the book. Chapter
-notebooks read the same definitions, so the runs a chapter analyses are the
-runs the build executed.
+A chapter notebook declares its settings in a cell tagged ``parameters`` (for
+Chapter 3.1: ``depths`` and ``changes``). A :class:`ChapterSweep` turns those
+parameters into the training runs that get a page of their own: papermill
+executes the run template once per run and writes the copies where the table
+of contents lists them. The chapter notebook calls the same function with the
+same parameters, so the runs a chapter analyses are the runs the build
+executed, also after a rerun with other parameters (``resnet-ode rerun``).
 """
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import nbformat
 
 from .runs import RunConfig
 
@@ -18,17 +26,51 @@ RUN_TEMPLATE = "book/templates/peaks-run.ipynb"
 #: Depths of Chapter 3.1 (thesis Section 3.1): state layers nY.
 STATE_LAYER_DEPTHS = (8, 16, 32, 64, 128, 256)
 
+#: Depth of the optimiser comparison in Chapter 3.1.
+OPTIMIZER_COMPARISON_DEPTH = 32
+
+
+# ----------------------------------------------------------------------------
+# Run settings
+# ----------------------------------------------------------------------------
+
 
 def state_layers_config(nY: int, **changes) -> RunConfig:
     """Chapter 3.1 settings: T = 20, nt = 16 control layers, nc = 8, forward Euler."""
     return RunConfig(**{"nY": nY, "T": 20.0, "nt": 16, "nc": 8, **changes})
 
 
-#: Depth of the optimiser comparison in Chapter 3.1.
-OPTIMIZER_COMPARISON_DEPTH = 32
+def state_layer_runs(depths=STATE_LAYER_DEPTHS, changes=None) -> tuple:
+    """The Chapter 3.1 runs: one per number of state layers, with ``changes`` applied to all.
+
+    Raises
+    ------
+    ValueError
+        If fewer than four distinct depths are given (the chapter compares the
+        two shallowest with the three deepest).
+    """
+    if not isinstance(depths, (list, tuple)) or len(set(depths)) < 4:
+        raise ValueError(f"depths must list at least 4 distinct numbers of state layers, got {depths!r}")
+    if not isinstance(changes, (dict, type(None))):
+        raise TypeError(f"changes must be a dict of run settings, got {changes!r}")
+    return tuple(state_layers_config(n, **(changes or {})) for n in sorted(set(depths)))
 
 
-def optimizer_comparison_configs(nY: int = OPTIMIZER_COMPARISON_DEPTH) -> dict:
+def standard_resnet_config(n_layers: int, T: float, **changes) -> RunConfig:
+    """A standard ResNet: ``n_layers`` forward-Euler steps of size ``T / n_layers``, one weight set each.
+
+    In the notation of :class:`RunConfig` this is ``control="per_step"`` with
+    ``nY = n_layers + 1`` state times.
+    """
+    return RunConfig(**{"nY": int(n_layers) + 1, "T": T, "nc": 8, "control": "per_step", **changes})
+
+
+def reference_cg_configs(depths=STATE_LAYER_DEPTHS, changes=None) -> tuple:
+    """Chapter 3.1 runs with the reference's CG settings (tolerance 0.1, at most 20 steps)."""
+    return state_layer_runs(depths, {**(changes or {}), "cg_tol": 0.1, "cg_max_iter": 20})
+
+
+def optimizer_comparison_configs(nY: int = OPTIMIZER_COMPARISON_DEPTH, changes=None) -> dict:
     """The optimisers compared in Chapter 3.1 on one network, by label.
 
     Gauss-Newton with the book's CG settings and with the reference's
@@ -37,7 +79,7 @@ def optimizer_comparison_configs(nY: int = OPTIMIZER_COMPARISON_DEPTH) -> dict:
     objective (network and classifier weights together, as a PyTorch user
     would train), given more iterations since theirs are cheaper.
     """
-    base = state_layers_config(nY)
+    base = state_layers_config(nY, **(changes or {}))
     return {
         "Gauss-Newton (book)": base,
         "Gauss-Newton (reference CG)": base.replace(cg_tol=0.1, cg_max_iter=20),
@@ -47,29 +89,72 @@ def optimizer_comparison_configs(nY: int = OPTIMIZER_COMPARISON_DEPTH) -> dict:
     }
 
 
+# ----------------------------------------------------------------------------
+# Chapter parameters and sweeps
+# ----------------------------------------------------------------------------
+
+
+def notebook_parameters(nb, tags=("parameters", "injected-parameters")) -> dict:
+    """Parameters of a notebook (an ``nbformat`` node): its ``parameters`` cell, then any papermill-injected cell.
+
+    Every statement of those cells must assign a Python literal to a name
+    (``depths = [8, 16]``, ``changes = {"T": 10.0}``); later cells override
+    earlier ones, as when the notebook runs.
+    """
+    params = {}
+    for tag in tags:
+        for cell in nb.cells:
+            if cell.cell_type == "code" and tag in cell.metadata.get("tags", []):
+                for stmt in ast.parse(cell.source).body:
+                    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+                        raise ValueError("parameter cells may only assign literals to names")
+                    params[stmt.targets[0].id] = ast.literal_eval(stmt.value)
+    return params
+
+
+def chapter_parameters(notebook) -> dict:
+    """The current parameters of a chapter notebook file (defaults, then injected values)."""
+    return notebook_parameters(nbformat.read(Path(notebook), as_version=4))
+
+
 @dataclass(frozen=True)
-class Sweep:
-    """Runs of one chapter.
+class ChapterSweep:
+    """The runs of one chapter that get a page each.
 
     Attributes
     ----------
     name : str
-        Sweep name (used on the command line).
-    configs : tuple of RunConfig
+        Sweep name on the command line, e.g. ``"3.1"``.
+    notebook : str
+        The chapter notebook (relative to the repository root) whose
+        parameters decide the runs.
+    runs : callable
+        ``runs(**parameters) -> tuple of RunConfig``; it receives the chapter
+        parameters it names and ignores the others.
     output : str
         Output path pattern relative to the repository root, formatted with
-        the config's fields, e.g. ``book/chapter3/runs/state-layers-nY{nY:03d}.ipynb``.
-    template : str
-        Parameterised notebook, relative to the repository root.
+        the fields of each run's config.
     title : str
-        Page title pattern for the table of contents.
+        Page-title pattern for the table of contents, formatted likewise.
+    template : str
+        The parameterised run notebook.
     """
 
     name: str
-    configs: tuple
+    notebook: str
+    runs: Callable
     output: str
     title: str
     template: str = RUN_TEMPLATE
+
+    def configs(self, params: dict | None = None) -> tuple:
+        """The runs for ``params`` (default: the chapter notebook's current parameters)."""
+        from .paths import repo_root
+
+        if params is None:
+            params = chapter_parameters(repo_root() / self.notebook)
+        names = self.runs.__code__.co_varnames[: self.runs.__code__.co_argcount]
+        return tuple(self.runs(**{k: v for k, v in params.items() if k in names}))
 
     def output_path(self, config: RunConfig) -> str:
         return self.output.format(**config.to_dict())
@@ -78,18 +163,13 @@ class Sweep:
         return self.title.format(**config.to_dict())
 
 
-def reference_cg_configs(**changes) -> tuple:
-    """Chapter 3.1 runs with the reference's CG settings (tolerance 0.1, at most 20 steps)."""
-    return tuple(state_layers_config(n, cg_tol=0.1, cg_max_iter=20, **changes) for n in STATE_LAYER_DEPTHS)
-
-
-def sweeps(**changes) -> dict:
-    """All sweeps of the book, by name; ``changes`` override settings of every run."""
-    return {
-        "3.1": Sweep(
-            name="3.1",
-            configs=tuple(state_layers_config(n, **changes) for n in STATE_LAYER_DEPTHS),
-            output="book/chapter3/runs/state-layers-nY{nY:03d}.ipynb",
-            title="Run: {nY} state layers",
-        ),
-    }
+#: Every chapter sweep of the book, by name.
+SWEEPS = {
+    "3.1": ChapterSweep(
+        name="3.1",
+        notebook="book/chapter3/state-layers.ipynb",
+        runs=state_layer_runs,
+        output="book/chapter3/runs/state-layers-nY{nY:03d}.ipynb",
+        title="Run: {nY} state layers",
+    ),
+}

@@ -8,7 +8,6 @@ re-executing an unchanged notebook reproduces the same file.
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -17,6 +16,7 @@ from pathlib import Path
 import nbformat
 
 from . import progress
+from .experiments import notebook_parameters
 from .paths import repo_root
 from .storage import atomic_path
 
@@ -43,13 +43,6 @@ def clean_notebook(nb):
     return nb
 
 
-def template_defaults(template: Path) -> dict:
-    """Parameter names of a template and their default values (as source text)."""
-    import papermill
-
-    return {name: info["default"] for name, info in papermill.inspect_notebook(str(template)).items()}
-
-
 def run_parameters(config, template: Path) -> dict:
     """Parameters to inject so that the template reproduces ``config``.
 
@@ -57,7 +50,7 @@ def run_parameters(config, template: Path) -> dict:
     injected cell of each page lists exactly what is special about the run.
     Settings the template does not expose go into its ``options`` dict.
     """
-    defaults = {k: ast.literal_eval(v) for k, v in template_defaults(template).items()}
+    defaults = notebook_parameters(nbformat.read(template, as_version=4), tags=("parameters",))
     params, options = {}, {}
     for key, value in config.to_dict().items():
         if key in defaults:
@@ -110,40 +103,104 @@ def execute_in_place(path, timeout: int = 3600):
     return path
 
 
-def run_sweep(sweep, jobs: int = 2, only=None):
-    """Execute every run of a sweep with papermill, ``jobs`` at a time, with one progress bar.
+def run_sweep(sweep, configs=None, jobs: int = 2):
+    """Execute runs of a chapter sweep with papermill, ``jobs`` at a time, with one progress bar.
 
     Parameters
     ----------
-    sweep : resnet_ode.experiments.Sweep
+    sweep : resnet_ode.experiments.ChapterSweep
+    configs : sequence of RunConfig, optional
+        The runs; default: those of the chapter notebook's current parameters.
     jobs : int
         Runs executed in parallel; each gets ``max(1, cores // jobs)`` worker
         processes.
-    only : iterable of RunConfig, optional
-        Restrict to these runs.
 
     Returns
     -------
     list of Path
-        Executed notebooks.
+        Executed notebooks, in the order of ``configs``.
     """
     root = repo_root()
     template = root / sweep.template
-    configs = list(sweep.configs if only is None else only)
-    # Longest runs first so that parallel jobs finish together.
-    configs.sort(key=lambda c: -c.nY * max(1, len(c.integrator)))
+    configs = list(sweep.configs() if configs is None else configs)
     tasks = [(template, root / sweep.output_path(c), run_parameters(c, template)) for c in configs]
+    # Longest runs first so that parallel jobs finish together.
+    order = sorted(range(len(tasks)), key=lambda i: -configs[i].nY * configs[i].max_iter)
     workers = max(1, (os.cpu_count() or 2) // max(1, jobs))
-    done = []
     with progress.bar(len(tasks), f"sweep {sweep.name}") as bar:
         if jobs <= 1:
-            for t in tasks:
-                done.append(execute_template(*t, workers=workers))
+            for i in order:
+                execute_template(*tasks[i], workers=workers)
                 bar.update(1)
         else:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures = [pool.submit(execute_template, *t, workers=workers) for t in tasks]
+                futures = [pool.submit(execute_template, *tasks[i], workers=workers) for i in order]
                 for fut in as_completed(futures):
-                    done.append(fut.result())
+                    fut.result()
                     bar.update(1)
-    return done
+    return [t[1] for t in tasks]
+
+
+def execute_chapter(notebook, parameters: dict, timeout: int = 3600):
+    """Execute a chapter notebook in place with papermill, injecting ``parameters``.
+
+    Parameters equal to the notebook's defaults are not injected, and an
+    injected cell from an earlier rerun is dropped first, so rerunning with
+    the defaults restores the original notebook.
+    """
+    import papermill
+
+    notebook = Path(notebook)
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    defaults = notebook_parameters(nb, tags=("parameters",))
+    inject = {k: v for k, v in parameters.items() if k not in defaults or defaults[k] != v}
+    with atomic_path(notebook) as tmp:
+        src = tmp.with_suffix(".src.ipynb")
+        out = tmp.with_suffix(".out.ipynb")
+        try:
+            nbformat.write(nb, src)
+            papermill.execute_notebook(str(src), str(out), parameters=inject, cwd=str(notebook.parent),
+                                       kernel_name="python3", progress_bar=False, execution_timeout=timeout)
+            nbformat.write(clean_notebook(nbformat.read(out, as_version=4)), tmp)
+        finally:
+            src.unlink(missing_ok=True)
+            out.unlink(missing_ok=True)
+    return notebook
+
+
+def update_toc(sweep, configs, toc_path=None):
+    """List the run pages of ``configs`` under the sweep's chapter in ``_toc.yml``.
+
+    Returns the pages the table of contents listed before under that chapter
+    but no longer does (the caller may delete them).
+    """
+    import yaml
+
+    toc_path = Path(toc_path or repo_root() / "_toc.yml")
+    text = toc_path.read_text()
+    header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
+    toc = yaml.safe_load(text)
+    chapter = sweep.notebook.rsplit(".", 1)[0]
+    entry = _find_entry(toc, chapter)
+    if entry is None:
+        raise ValueError(f"{chapter} is not in {toc_path}")
+    old = [s["file"] for s in entry.get("sections", [])]
+    new = [{"file": sweep.output_path(c).rsplit(".", 1)[0], "title": sweep.page_title(c)} for c in configs]
+    entry["sections"] = new
+    with atomic_path(toc_path) as tmp:
+        tmp.write_text(header + yaml.safe_dump(toc, sort_keys=False, width=100))
+    return [f for f in old if f not in {n["file"] for n in new}]
+
+
+def _find_entry(node, file):
+    if isinstance(node, dict):
+        if node.get("file") == file:
+            return node
+        node = list(node.values())
+    if isinstance(node, list):
+        for item in node:
+            found = _find_entry(item, file)
+            if found is not None:
+                return found
+    return None

@@ -2,15 +2,16 @@
 
 A run is fully described by a :class:`RunConfig`. :func:`get_run` returns its
 result from the cache when an entry exists for the same settings *and* the
-same library source (and numpy/scipy versions); otherwise it trains and stores
-the result atomically. Editing any file of the package therefore invalidates
-every cached run, so the book never shows a result that the current code did
-not produce. Concurrent callers asking for the same run wait on a lock and
+same training code (the source of every package module a run imports, and the
+numpy/scipy versions); otherwise it trains and stores the result atomically.
+Editing the training code therefore invalidates every cached run, so the book
+never shows a result that the current code did not produce. Concurrent callers asking for the same run wait on a lock and
 then read the entry instead of training twice.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import io
@@ -48,7 +49,8 @@ class RunConfig:
         ``nY`` state times (>= 2), final time ``T`` (> 0), ``nt`` control times
         (>= 2), width ``nc``, ``integrator``, ``activation``, ``bias``
         ("outside" or "inside") and ``control`` ("interpolated" or
-        "per_step" for a standard ResNet with one weight set per step).
+        "per_step" for a standard ResNet with one weight set per step; then
+        ``nt`` is set to ``nY - 1``).
     Data
         ``data_seed`` and the points per class for training and validation.
     Initial weights
@@ -99,12 +101,15 @@ class RunConfig:
         s = object.__setattr__
         s(self, "nY", check_int("nY", self.nY, min_value=2, max_value=100_000))
         s(self, "T", check_float("T", self.T, min_value=0.0, strict_min=True))
-        s(self, "nt", check_int("nt", self.nt, min_value=2, max_value=100_000))
+        check_choice("control", self.control, ("interpolated", "per_step"))
+        if self.control == "per_step":
+            s(self, "nt", self.nY - 1)  # a standard ResNet: one weight set per step, nt is implied
+        else:
+            s(self, "nt", check_int("nt", self.nt, min_value=2, max_value=100_000))
         s(self, "nc", check_int("nc", self.nc, min_value=1, max_value=1024))
         check_choice("integrator", self.integrator, INTEGRATORS)
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("bias", self.bias, ("outside", "inside"))
-        check_choice("control", self.control, ("interpolated", "per_step"))
         s(self, "data_seed", check_int("data_seed", self.data_seed, min_value=0))
         s(self, "n_train_per_class", check_int("n_train_per_class", self.n_train_per_class, min_value=1))
         s(self, "n_val_per_class", check_int("n_val_per_class", self.n_val_per_class, min_value=1))
@@ -273,12 +278,46 @@ def train(config: RunConfig, desc: str | None = None) -> RunResult:
 # ----------------------------------------------------------------------------
 
 
+def training_modules() -> list[Path]:
+    """Source files of this module and of every package module it imports, transitively.
+
+    Found by reading the ``import`` statements (``from .x import ...``,
+    ``from . import x`` and ``resnet_ode.x``), including imports inside
+    functions, so the set follows the code without a list to maintain.
+    """
+    pkg = Path(__file__).resolve().parent
+    seen, todo = set(), [pkg / "runs.py"]
+    while todo:
+        path = todo.pop()
+        if path in seen or not path.is_file():
+            continue
+        seen.add(path)
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.ImportFrom):
+                if node.level == 1 and node.module:
+                    names.append(node.module)
+                elif node.level == 1:
+                    names.extend(alias.name for alias in node.names)
+                elif node.module and node.module.startswith("resnet_ode."):
+                    names.append(node.module.split(".", 1)[1])
+            elif isinstance(node, ast.Import):
+                names.extend(a.name.split(".", 1)[1] for a in node.names if a.name.startswith("resnet_ode."))
+            todo.extend(pkg / f"{name.split('.')[0]}.py" for name in names)
+    return sorted(seen)
+
+
 @lru_cache(maxsize=1)
 def source_hash() -> str:
-    """SHA-256 over the package's Python sources and the numpy/scipy versions."""
+    """SHA-256 over the training code's source (:func:`training_modules`) and the numpy/scipy versions.
+
+    Editing any module a training run executes invalidates every cached run;
+    editing a module only the analysis uses (plotting, say) does not.
+    """
     pkg = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for path in sorted(pkg.rglob("*.py")):
+    for path in training_modules():
         h.update(path.relative_to(pkg).as_posix().encode())
         h.update(b"\0")
         h.update(path.read_bytes())
