@@ -53,6 +53,8 @@ def state_layer_runs(depths=STATE_LAYER_DEPTHS, changes=None) -> tuple:
         raise ValueError(f"depths must list at least 4 distinct numbers of state layers, got {depths!r}")
     if not isinstance(changes, (dict, type(None))):
         raise TypeError(f"changes must be a dict of run settings, got {changes!r}")
+    if changes and "nY" in changes:
+        raise ValueError("changes: nY is set by the chapter parameter depths, e.g. --param 'depths=[8, 32, 128, 256]'")
     return tuple(state_layers_config(n, **(changes or {})) for n in sorted(set(depths)))
 
 
@@ -108,7 +110,11 @@ def notebook_parameters(nb, tags=("parameters", "injected-parameters")) -> dict:
                 for stmt in ast.parse(cell.source).body:
                     if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
                         raise ValueError("parameter cells may only assign literals to names")
-                    params[stmt.targets[0].id] = ast.literal_eval(stmt.value)
+                    try:
+                        params[stmt.targets[0].id] = ast.literal_eval(stmt.value)
+                    except ValueError:
+                        raise ValueError(f"parameter cells may only assign literals to names; "
+                                         f"{stmt.targets[0].id} is not a literal") from None
     return params
 
 
