@@ -385,7 +385,7 @@ class ODEBlock(Block):
         """Final state without a tape (no storage of intermediate states)."""
         Ke, be = self.weights_at_stages(theta)
         if not self._is_euler:
-            return self.forward(theta, Y)[0]
+            return self._rk_steps(Ke, be, Y)
         h, inside = self.h, self.bias == "inside"
         tanh = self.activation.name == "tanh"
         Y = np.array(Y, dtype=float, copy=True)
@@ -409,33 +409,54 @@ class ODEBlock(Block):
         Ke, be = self.weights_at_stages(theta)
         if self._is_euler:
             return self._forward_euler(Ke, be, np.asarray(Y, dtype=float))
-        h, A, b, s = self.h, self.A, self.b, self.n_stages
-        inside = self.bias == "inside"
-        act = self.activation.evaluate
-        U, D = self._tape_arrays((self.n_steps, s) + Y.shape)
-        Y = np.array(Y, dtype=float, copy=True)
-        for j in range(self.n_steps):
-            ks = []
-            for i in range(s):
-                e = j * s + i
-                Ui = U[j, i]
-                np.copyto(Ui, Y)
-                for l in range(i):
-                    if A[i, l] != 0.0:
-                        Ui += (h * A[i, l]) * ks[l]
-                Z = Ke[e] @ Ui
-                if inside:
-                    Z += be[e]
-                k, D[j, i] = act(Z)
-                if not inside:
-                    k += be[e]
-                ks.append(k)
-            for i in range(s):
-                if b[i] != 0.0:
-                    Y += (h * b[i]) * ks[i]
+        U, D = self._tape_arrays((self.n_steps, self.n_stages) + Y.shape)
+        Y = self._rk_steps(Ke, be, Y, U, D)
         tape = ODETape(Ke, be, U, D, Y)
         self._recycle_when_dead(tape, U, D)
         return Y, tape
+
+    def _rk_steps(self, Ke, be, Y, U=None, D=None):
+        """Explicit Runge-Kutta steps; stores the stage inputs in ``U`` and sigma' in ``D`` when given.
+
+        All work arrays are allocated once, outside the loop over steps.
+        """
+        h, A, b, s = self.h, self.A, self.b, self.n_stages
+        inside = self.bias == "inside"
+        tanh = self.activation.name == "tanh"
+        Y = np.array(Y, dtype=float, copy=True)
+        ks = [np.empty_like(Y) for _ in range(s)]
+        work = np.empty_like(Y)
+        tmp = np.empty_like(Y)
+        for j in range(self.n_steps):
+            for i in range(s):
+                e = j * s + i
+                Ui = work if U is None else U[j, i]
+                np.copyto(Ui, Y)
+                for m in range(i):
+                    if A[i, m] != 0.0:
+                        np.multiply(ks[m], h * A[i, m], out=tmp)
+                        Ui += tmp
+                k = ks[i]
+                np.matmul(Ke[e], Ui, out=k)
+                if inside:
+                    k += be[e]
+                if tanh:
+                    np.tanh(k, out=k)
+                    if D is not None:
+                        np.multiply(k, k, out=D[j, i])
+                        np.subtract(1.0, D[j, i], out=D[j, i])
+                else:
+                    act, der = self.activation.evaluate(k)
+                    np.copyto(k, act)
+                    if D is not None:
+                        np.copyto(D[j, i], der)
+                if not inside:
+                    k += be[e]
+            for i in range(s):
+                if b[i] != 0.0:
+                    np.multiply(ks[i], h * b[i], out=tmp)
+                    Y += tmp
+        return Y
 
     # -- derivatives ---------------------------------------------------------
     @property
@@ -452,26 +473,31 @@ class ODEBlock(Block):
             dK, db = self.unpack(dtheta)
             dKe, dbe = interpolate(self.P, dK), self.P @ db
         dY = np.zeros((self.width, n)) if dY is None else np.array(dY, dtype=float, copy=True)
+        dks = [np.empty_like(dY) for _ in range(s)]
+        dU = np.empty_like(dY)
+        tmp = np.empty_like(dY)
         for j in range(self.n_steps):
-            dks = []
             for i in range(s):
                 e = j * s + i
-                dU = dY.copy()
-                for l in range(i):
-                    if A[i, l] != 0.0:
-                        dU += (h * A[i, l]) * dks[l]
-                dZ = tape.K[e] @ dU
+                np.copyto(dU, dY)
+                for m in range(i):
+                    if A[i, m] != 0.0:
+                        np.multiply(dks[m], h * A[i, m], out=tmp)
+                        dU += tmp
+                dk = dks[i]
+                np.matmul(tape.K[e], dU, out=dk)
                 if dtheta is not None:
-                    dZ += dKe[e] @ tape.U[j, i]
+                    np.matmul(dKe[e], tape.U[j, i], out=tmp)
+                    dk += tmp
                     if inside:
-                        dZ += dbe[e]
-                dk = tape.D[j, i] * dZ
+                        dk += dbe[e]
+                dk *= tape.D[j, i]
                 if dtheta is not None and not inside:
                     dk += dbe[e]
-                dks.append(dk)
             for i in range(s):
                 if b[i] != 0.0:
-                    dY += (h * b[i]) * dks[i]
+                    np.multiply(dks[i], h * b[i], out=tmp)
+                    dY += tmp
         return dY
 
     def vjp(self, tape, W):
@@ -482,23 +508,36 @@ class ODEBlock(Block):
         gK = np.zeros_like(tape.K)
         gb = np.zeros_like(tape.bias)
         lam = np.array(W, dtype=float, copy=True)
+        barU = [np.empty_like(lam) for _ in range(s)]
+        used = [False] * s
+        bark = np.empty_like(lam)
+        G = np.empty_like(lam)
+        tmp = np.empty_like(lam)
         for j in range(self.n_steps - 1, -1, -1):
-            barU = [None] * s
             for i in range(s - 1, -1, -1):
                 e = j * s + i
-                bark = (h * b[i]) * lam if b[i] != 0.0 else None
+                # dL/dk_i = h b_i lambda + sum_{m > i} h a_mi dL/dU_m
+                has = False
+                if b[i] != 0.0:
+                    np.multiply(lam, h * b[i], out=bark)
+                    has = True
                 for m in range(i + 1, s):
-                    if A[m, i] != 0.0:
-                        term = (h * A[m, i]) * barU[m]
-                        bark = term if bark is None else bark + term
-                if bark is None:
+                    if A[m, i] != 0.0 and used[m]:
+                        if has:
+                            np.multiply(barU[m], h * A[m, i], out=tmp)
+                            bark += tmp
+                        else:
+                            np.multiply(barU[m], h * A[m, i], out=bark)
+                            has = True
+                used[i] = has
+                if not has:
                     continue
-                G = tape.D[j, i] * bark
+                np.multiply(tape.D[j, i], bark, out=G)
                 gb[e] += G.sum() if inside else bark.sum()
                 gK[e] += G @ tape.U[j, i].T
-                barU[i] = tape.K[e].T @ G
+                np.matmul(tape.K[e].T, G, out=barU[i])
             for i in range(s):
-                if barU[i] is not None:
+                if used[i]:
                     lam += barU[i]
         return self.pack(interpolate_adjoint(self.P, gK), self.P.T @ gb), lam
 
