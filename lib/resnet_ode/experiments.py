@@ -67,6 +67,44 @@ def standard_resnet_config(n_layers: int, T: float, **changes) -> RunConfig:
     return RunConfig(**{"nY": int(n_layers) + 1, "T": T, "nc": 8, "control": "per_step", **changes})
 
 
+#: Depths of Chapter 3.2 (thesis Section 3.2): layers of a standard ResNet with T = 10.
+STABILITY_LAYERS = (8, 16, 32)
+
+
+def stability_runs(layers=STABILITY_LAYERS, seeds=(0, 1, 2), T: float = 10.0, changes=None) -> tuple:
+    """The Chapter 3.2 runs: a standard ResNet per number of layers and initial-weight seed.
+
+    Ordered by seed, then by number of layers. ``changes`` are applied to
+    every run; the number of layers, the control grid and the seed are set
+    by the chapter's parameters.
+
+    Raises
+    ------
+    ValueError
+        If fewer than two distinct depths or no seed is given, or ``changes``
+        sets what the parameters decide.
+    """
+    if not isinstance(layers, (list, tuple)) or len(set(layers)) < 2:
+        raise ValueError(f"layers must list at least 2 distinct numbers of layers, got {layers!r}")
+    for n in layers:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"layers must be positive integers, got {layers!r}")
+    if not isinstance(seeds, (list, tuple)) or not seeds:
+        raise ValueError(f"seeds must list at least one initial-weight seed (integers >= 0), got {seeds!r}")
+    if not isinstance(changes, (dict, type(None))):
+        raise TypeError(f"changes must be a dict of run settings, got {changes!r}")
+    fixed = {"nY", "nt", "control", "init_seed", "T"} & set(changes or {})
+    if fixed:
+        raise ValueError(f"changes: {sorted(fixed)} are set by the chapter parameters layers, seeds and T")
+    return tuple(standard_resnet_config(n, T, init_seed=s, **(changes or {}))
+                 for s in dict.fromkeys(seeds) for n in sorted(set(layers)))
+
+
+def stability_pages(layers=STABILITY_LAYERS, seeds=(0, 1, 2), T: float = 10.0, changes=None) -> tuple:
+    """The Chapter 3.2 runs that get a page: those of the first seed only."""
+    return stability_runs(layers, list(seeds)[:1], T, changes)
+
+
 def reference_cg_configs(depths=STATE_LAYER_DEPTHS, changes=None) -> tuple:
     """Chapter 3.1 runs with the reference's CG settings (tolerance 0.1, at most 20 steps)."""
     return state_layer_runs(depths, {**(changes or {}), "cg_tol": 0.1, "cg_max_iter": 20})
@@ -89,6 +127,80 @@ def optimizer_comparison_configs(nY: int = OPTIMIZER_COMPARISON_DEPTH, changes=N
         "Adam (joint)": base.replace(optimizer="adam", objective="joint", max_iter=400, learning_rate=0.01),
         "steepest descent (joint)": base.replace(optimizer="gd", objective="joint", max_iter=400),
     }
+
+
+#: Chapter 3.4: state times of the RK4 networks (each paired with the Euler network of equal cost).
+RUNGE_KUTTA_STATES = (5, 9)
+
+
+def runge_kutta_runs(rk4_states=RUNGE_KUTTA_STATES, seeds=(0, 1, 2), max_iter: int = 20, changes=None) -> tuple:
+    """The Chapter 3.4 runs: RK4 networks and forward-Euler networks with as many function evaluations.
+
+    For every ``nY`` in ``rk4_states`` the classical RK4 network with ``nY``
+    state times (``4 (nY - 1)`` evaluations of the dynamics per forward pass)
+    is paired with the forward-Euler network with ``4 (nY - 1) + 1`` state
+    times. Chapter 3.1 settings otherwise (T = 20, nt = 16, nc = 8), with
+    ``max_iter`` Gauss-Newton iterations. Ordered by seed, then by ``nY``,
+    RK4 before Euler.
+
+    Raises
+    ------
+    ValueError
+        If no state count or seed is given, a state count is below 2, or
+        ``changes`` sets what the parameters decide.
+    """
+    if not isinstance(rk4_states, (list, tuple)) or not rk4_states:
+        raise ValueError(f"rk4_states must list at least one number of state times (>= 2), got {rk4_states!r}")
+    for n in rk4_states:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+            raise ValueError(f"rk4_states must be integers >= 2, got {rk4_states!r}")
+    if not isinstance(seeds, (list, tuple)) or not seeds:
+        raise ValueError(f"seeds must list at least one initial-weight seed (integers >= 0), got {seeds!r}")
+    if not isinstance(changes, (dict, type(None))):
+        raise TypeError(f"changes must be a dict of run settings, got {changes!r}")
+    fixed = {"nY", "integrator", "init_seed", "max_iter"} & set(changes or {})
+    if fixed:
+        raise ValueError(f"changes: {sorted(fixed)} are set by the chapter parameters rk4_states, seeds and max_iter")
+    runs = []
+    for s in dict.fromkeys(seeds):
+        for n in sorted(set(rk4_states)):
+            for integrator, nY in (("rk4", n), ("euler", 4 * (n - 1) + 1)):
+                runs.append(state_layers_config(nY, integrator=integrator, init_seed=s, max_iter=max_iter,
+                                                **(changes or {})))
+    return tuple(runs)
+
+
+def runge_kutta_pages(rk4_states=RUNGE_KUTTA_STATES, seeds=(0, 1, 2), max_iter: int = 20, changes=None) -> tuple:
+    """The Chapter 3.4 runs that get a page: those of the first seed only."""
+    return runge_kutta_runs(rk4_states, list(seeds)[:1], max_iter, changes)
+
+
+#: Depths of Chapter 3.3 (thesis Section 3.3, which compared 8 and 20): layers of standard ResNets.
+LANDSCAPE_DEPTHS = (4, 8, 20, 40)
+
+
+def landscape_runs(depths=LANDSCAPE_DEPTHS, T=5.0, changes=None) -> tuple:
+    """The Chapter 3.3 runs: standard ResNets with ``depths`` layers and final time ``T`` (thesis: 5), nc = 8.
+
+    Raises
+    ------
+    ValueError, TypeError
+        If fewer than two distinct depths are given, a depth is not an
+        integer in [1, 1000], or ``changes`` sets what the chapter parameters
+        decide (``nY``, ``nt``, ``control``, ``T``).
+    """
+    if not isinstance(depths, (list, tuple)) or len(set(depths)) < 2:
+        raise ValueError(f"depths must list at least 2 distinct numbers of layers, got {depths!r}")
+    for d in depths:
+        if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 1000:
+            raise ValueError(f"depths must be integers in [1, 1000] (layers), got {d!r}")
+    if not isinstance(changes, (dict, type(None))):
+        raise TypeError(f"changes must be a dict of run settings, got {changes!r}")
+    fixed = {"nY", "nt", "control", "T"} & set(changes or {})
+    if fixed:
+        raise ValueError(f"changes: {sorted(fixed)} are set by the chapter parameters depths and T, "
+                         "e.g. --param 'depths=[8, 20]' --param T=10.0")
+    return tuple(standard_resnet_config(d, T=T, **(changes or {})) for d in sorted(set(depths)))
 
 
 # ----------------------------------------------------------------------------
@@ -177,5 +289,26 @@ SWEEPS = {
         runs=state_layer_runs,
         output="book/chapter3/runs/state-layers-nY{nY:03d}.ipynb",
         title="Run: {nY} state layers",
+    ),
+    "3.2": ChapterSweep(
+        name="3.2",
+        notebook="book/chapter3/stability.ipynb",
+        runs=stability_pages,
+        output="book/chapter3/runs/stability-L{nt:03d}-seed{init_seed}.ipynb",
+        title="Run: standard ResNet, {nt} layers",
+    ),
+    "3.4": ChapterSweep(
+        name="3.4",
+        notebook="book/chapter3/runge-kutta.ipynb",
+        runs=runge_kutta_pages,
+        output="book/chapter3/runs/runge-kutta-{integrator}-nY{nY:03d}-seed{init_seed}.ipynb",
+        title="Run: {integrator}, {nY} state times",
+    ),
+    "3.3": ChapterSweep(
+        name="3.3",
+        notebook="book/chapter3/landscape.ipynb",
+        runs=landscape_runs,
+        output="book/chapter3/runs/landscape-L{nt:03d}.ipynb",
+        title="Run: standard ResNet, {nt} layers, T = {T:g}",
     ),
 }
