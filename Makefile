@@ -1,10 +1,24 @@
-# Two entry points, each doing all set-up on a fresh machine with Python 3.11:
-#   make book   - create .venv with the pinned packages, run the experiments, build the HTML book
-#   make test   - same set-up, then unit tests and nbval over every committed notebook
+# Two entry points, each doing all set-up on a fresh machine with Python 3.11, make and npm:
+#   make book   - create .venv with the pinned packages, install MathJax from npm, run the
+#                 experiments, build the HTML book (prints the path of index.html)
+#   make test   - the same set-up plus Chromium, then build the book, then unit tests, nbval
+#                 over every committed notebook and the browser test of the built pages
 PYTHON ?= python3
+NPM    ?= npm
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+
+# MathJax 3 (npm package "mathjax", version pinned in package.json/package-lock.json) is
+# shipped with the book so that equations render offline. Only what tex-mml-chtml.js loads
+# is copied: the component, its CHTML fonts, the TeX extensions it may autoload, the menu
+# and the accessibility parts the menu can switch on. _config.yml points Sphinx's
+# html_static_path at $(STATIC) and mathjax_path at mathjax/tex-mml-chtml.js.
+NODE_STAMP    := node_modules/.installed
+MATHJAX_SRC   := node_modules/mathjax
+STATIC        := _build/static
+MATHJAX       := $(STATIC)/mathjax/tex-mml-chtml.js
+MATHJAX_PARTS := tex-mml-chtml.js output/chtml/fonts/woff-v2 input/tex/extensions ui a11y sre
 
 # One BLAS/OpenMP thread: printed numbers repeat exactly. The library uses
 # both cores through its own worker processes instead.
@@ -13,7 +27,7 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test venv sweep html clean
+.PHONY: book test venv assets chromium sweep html clean
 
 venv: $(STAMP)
 
@@ -24,18 +38,41 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
+assets: $(MATHJAX)
+
+$(NODE_STAMP): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+$(MATHJAX): $(NODE_STAMP)
+	rm -rf $(STATIC)/mathjax
+	mkdir -p $(STATIC)/mathjax
+	cp $(MATHJAX_SRC)/LICENSE $(STATIC)/mathjax/
+	for part in $(MATHJAX_PARTS); do \
+		mkdir -p $(STATIC)/mathjax/$$(dirname $$part) && \
+		cp -R $(MATHJAX_SRC)/es5/$$part $(STATIC)/mathjax/$$part || exit 1; \
+	done
+
+# Debian's chromium and chromium-driver for tests/test_browser.py (skipped, saying why,
+# where they cannot be installed).
+chromium:
+	bash tools/install-chromium.sh
+
 sweep: $(STAMP)
 	$(BIN)/resnet-ode sweep 3.1
 
-html: $(STAMP)
+html: $(STAMP) $(MATHJAX)
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
 
-book: $(STAMP)
+book: $(STAMP) $(MATHJAX)
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory sweep && $(MAKE) --no-print-directory html && \
 	echo "Built in $$(( $$(date +%s) - start )) s. Open $(CURDIR)/_build/html/index.html"
 
-test: $(STAMP)
+# The browser test checks the built pages, so the book is built first; its notebooks'
+# training runs then come from the run cache and nbval re-executes them cheaply.
+test: $(STAMP) chromium
+	$(MAKE) --no-print-directory book
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval-sanitize.cfg --nbval-cell-timeout 3600 tests book
 

@@ -9,7 +9,7 @@ Re-execute the Chapter 3.1 run pages (unchanged runs come from the cache)::
 Rerun Chapter 3.1 with another final time and other depths: its run pages,
 its chapter page and the table of contents are updated for the next build::
 
-    resnet-ode rerun 3.1 --set T=10 --param "depths=[8, 32, 128]"
+    resnet-ode rerun 3.1 --set T=10 --param "depths=[8, 32, 64, 128]"
 
 Back to the book's settings::
 

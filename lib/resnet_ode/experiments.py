@@ -23,7 +23,7 @@ from .runs import RunConfig
 #: Template executed by papermill once per run.
 RUN_TEMPLATE = "book/templates/peaks-run.ipynb"
 
-#: Depths of Chapter 3.1 (thesis Section 3.1): state layers nY.
+#: Numbers of state layers nY compared in Chapter 3.1 (thesis Section 3.1).
 STATE_LAYER_DEPTHS = (8, 16, 32, 64, 128, 256)
 
 #: Depth of the optimiser comparison in Chapter 3.1.
@@ -61,7 +61,7 @@ def state_layer_runs(depths=STATE_LAYER_DEPTHS, changes=None) -> tuple:
 def standard_resnet_config(n_layers: int, T: float, **changes) -> RunConfig:
     """A standard ResNet: ``n_layers`` forward-Euler steps of size ``T / n_layers``, one weight set each.
 
-    In the notation of :class:`RunConfig` this is ``control="per_step"`` with
+    In the notation of :class:`~resnet_ode.runs.RunConfig` this is ``control="per_step"`` with
     ``nY = n_layers + 1`` state times.
     """
     return RunConfig(**{"nY": int(n_layers) + 1, "T": T, "nc": 8, "control": "per_step", **changes})
