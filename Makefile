@@ -36,6 +36,9 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	# Kernels started by papermill/nbval: no warning about the local TCP transport on every start.
+	mkdir -p $(VENV)/etc/ipython
+	echo 'c.IPKernelApp.log_level = "ERROR"' > $(VENV)/etc/ipython/ipython_kernel_config.py
 	touch $@
 
 assets: $(MATHJAX)
@@ -59,7 +62,7 @@ chromium:
 	bash tools/install-chromium.sh
 
 sweep: $(STAMP)
-	$(BIN)/resnet-ode sweep 3.1
+	$(BIN)/resnet-ode sweep all
 
 html: $(STAMP) $(MATHJAX)
 	$(BIN)/jupyter-book build --all -W -n --keep-going .

@@ -1,21 +1,7 @@
-"""Shared test settings.
-
-Notebook checks (nbval): progress bars write to stderr and carry timings, so
-stderr outputs are not compared; every other output is, after the sanitiser
-in ``tests/nbval-sanitize.cfg`` (durations only).
-"""
-
-import os
+"""Fixtures of the unit tests (notebook settings: the root conftest.py)."""
 
 import numpy as np
 import pytest
-
-os.environ.setdefault("RESNET_ODE_PROGRESS", "0")
-
-
-def pytest_collectstart(collector):
-    if collector.fspath and collector.fspath.ext == ".ipynb":
-        collector.skip_compare += ("stderr",)
 
 
 @pytest.fixture

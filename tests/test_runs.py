@@ -80,7 +80,13 @@ def test_source_hash_follows_the_training_code(tmp_path, monkeypatch):
         (copy / "plotting.py").write_text((copy / "plotting.py").read_text() + "\n# edited\n")
         runs.source_hash.cache_clear()
         assert runs.source_hash() == before  # analysis-only module: cached runs stay valid
-        (copy / "blocks.py").write_text((copy / "blocks.py").read_text() + "\n# edited\n")
+        text = (copy / "blocks.py").read_text()
+        edited_doc = text.replace('"""Network blocks', '"""Edited docstring. Network blocks', 1) + "\n# a comment\n"
+        assert edited_doc != text
+        (copy / "blocks.py").write_text(edited_doc)
+        runs.source_hash.cache_clear()
+        assert runs.source_hash() == before  # docstrings and comments do not count
+        (copy / "blocks.py").write_text(text.replace("self.h = self.T / self.n_steps", "self.h = 1.0 * self.T / self.n_steps"))
         runs.source_hash.cache_clear()
         assert runs.source_hash() != before  # training code: every cached run is invalid
     finally:

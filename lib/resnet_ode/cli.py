@@ -80,11 +80,14 @@ def _parse_params(items) -> dict:
 
 
 def cmd_sweep(args):
-    from .notebooks import run_sweep
+    from .experiments import SWEEPS
+    from .notebooks import run_sweeps
 
-    sweep = _sweep_or_exit(args.chapter)
-    configs = _configs_or_exit(sweep.configs)
-    for path in run_sweep(sweep, configs, jobs=args.jobs):
+    names = list(SWEEPS) if args.chapter == ["all"] else args.chapter
+    sweeps = [_sweep_or_exit(name) for name in names]
+    # Every run of every chapter is validated before anything executes.
+    pairs = [(sweep, _configs_or_exit(sweep.configs)) for sweep in sweeps]
+    for path in run_sweeps(pairs, jobs=args.jobs):
         print(path)
 
 
@@ -168,8 +171,8 @@ def main(argv=None):
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("sweep", help="execute a chapter's run pages through papermill (its current parameters)")
-    p.add_argument("chapter", help="chapter, e.g. 3.1")
+    p = sub.add_parser("sweep", help="execute chapters' run pages through papermill (their current parameters)")
+    p.add_argument("chapter", nargs="+", help="chapters, e.g. 3.1 3.2, or all")
     p.add_argument("--jobs", type=int, default=2, help="runs executed in parallel (default 2)")
     p.set_defaults(func=cmd_sweep)
 

@@ -67,7 +67,7 @@ def standard_resnet_config(n_layers: int, T: float, **changes) -> RunConfig:
     return RunConfig(**{"nY": int(n_layers) + 1, "T": T, "nc": 8, "control": "per_step", **changes})
 
 
-#: Depths of Chapter 3.2 (thesis Section 3.2): layers of a standard ResNet with T = 10.
+#: Numbers of layers of the standard ResNets of Chapter 3.2 (thesis Section 3.2, T = 10).
 STABILITY_LAYERS = (8, 16, 32)
 
 
@@ -129,7 +129,7 @@ def optimizer_comparison_configs(nY: int = OPTIMIZER_COMPARISON_DEPTH, changes=N
     }
 
 
-#: Chapter 3.4: state times of the RK4 networks (each paired with the Euler network of equal cost).
+#: State times of the RK4 networks of Chapter 3.4, each paired with the Euler network of equal cost.
 RUNGE_KUTTA_STATES = (5, 9)
 
 
@@ -175,7 +175,7 @@ def runge_kutta_pages(rk4_states=RUNGE_KUTTA_STATES, seeds=(0, 1, 2), max_iter: 
     return runge_kutta_runs(rk4_states, list(seeds)[:1], max_iter, changes)
 
 
-#: Depths of Chapter 3.3 (thesis Section 3.3, which compared 8 and 20): layers of standard ResNets.
+#: Numbers of layers of the standard ResNets of Chapter 3.3 (the thesis compared 8 and 20).
 LANDSCAPE_DEPTHS = (4, 8, 20, 40)
 
 

@@ -97,7 +97,7 @@ NORMALISATIONS = ("filter", "layer", "none", "thesis")
 #:     ``"filter"`` (the bias belongs to no single row).
 BIAS_RULES = ("own", "zero", "layer")
 
-#: Bias rule used when none is given: the thesis's grouping for ``"thesis"``, ``"own"`` otherwise.
+#: The bias rule used when none is given (the thesis's grouping for ``"thesis"``, ``"own"`` otherwise).
 DEFAULT_BIAS = {"filter": "own", "layer": "own", "none": "own", "thesis": "layer"}
 
 #: Objectives a surface can show.
@@ -106,7 +106,7 @@ OBJECTIVES = ("joint", "varpro")
 #: Bump when the layout of a stored surface changes.
 SURFACE_FORMAT = 1
 
-#: Classifier subproblem solver of the VarPro landscapes: the package's
+#: The classifier subproblem solver of the VarPro landscapes, the package's
 #: :data:`resnet_ode.objectives.EXACT_CLASSIFIER_SOLVER` (Newton from zero to a
 #: gradient norm below 1e-9) with up to 100 instead of 50 iterations; far from
 #: ``theta*`` a few subproblems need up to about 60.
@@ -587,8 +587,8 @@ class SoftmaxSubproblem:
         ``max_iter`` iterations; Newton step (``-grad`` if the Hessian is
         singular or the step is no descent direction), Armijo backtracking
         with ``c = 1e-4`` halving at most 40 times, and stop if no step is
-        accepted. Returns ``W`` flattened, shape (n,); :attr:`iterations` and
-        :attr:`grad_norm` tell how it ended.
+        accepted. Returns ``W`` flattened, shape (n,); ``iterations`` and
+        ``grad_norm`` tell how it ended.
         """
         W = np.zeros((self.ncls, self.nf)) if W0 is None else np.array(W0, dtype=float).reshape(self.ncls, self.nf)
         f, E, Zs = self.value(W)
@@ -1021,7 +1021,7 @@ def slice_nonconvex_share(values, x, rel_tol: float = 1e-3) -> float:
 def format_timed_table(headers, rows, durations, floatfmt: str = "{:.4f}") -> str:
     """:func:`resnet_ode.numbers.format_table` with duration columns appended unpadded at the end of each line.
 
-    Durations (seconds, printed by :func:`resnet_ode.numbers.fmt_seconds`)
+    Durations (seconds, printed by :func:`resnet_ode.formatting.fmt_seconds`)
     vary between runs; the notebook checks replace them by a placeholder, so
     no column may be aligned on their width.
 
@@ -1116,8 +1116,8 @@ class _VarProGradient:
         return self.joint.evaluate(np.concatenate([theta, self.W(theta)])).grad[: self.model.n_params]
 
 
-#: Lanczos basis size per objective: the joint Hessian's spectrum spans about seven orders of magnitude
-#: (the trained classifier has large weights), which needs a larger Krylov space than Phi's.
+#: The Lanczos basis size per objective. The joint Hessian's spectrum spans about seven orders of
+#: magnitude (the trained classifier has large weights), which needs a larger Krylov space than Phi's.
 LANCZOS_NCV = {"joint": 80, "varpro": 30}
 
 
@@ -1133,7 +1133,7 @@ def hessian_extremes(model, theta, W, X, y, objective: str = "joint", step: floa
     which is positive semi-definite and could not show negative curvature.
     For ``"joint"`` the gradient is the one in ``theta`` with the classifier
     held at ``W``; for ``"varpro"`` it is the gradient of ``Phi`` (classifier
-    re-solved, see :class:`_VarProGradient`).
+    re-solved, see ``_VarProGradient``).
 
     Parameters
     ----------

@@ -28,6 +28,8 @@ def clean_notebook(nb):
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"  # papermill draws a random id each time
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         if cell.cell_type != "code":
@@ -104,7 +106,7 @@ def execute_in_place(path, timeout: int = 3600):
 
 
 def run_sweep(sweep, configs=None, jobs: int = 2):
-    """Execute runs of a chapter sweep with papermill, ``jobs`` at a time, with one progress bar.
+    """Execute runs of a chapter sweep with papermill (see :func:`run_sweeps`).
 
     Parameters
     ----------
@@ -112,22 +114,44 @@ def run_sweep(sweep, configs=None, jobs: int = 2):
     configs : sequence of RunConfig, optional
         The runs; default: those of the chapter notebook's current parameters.
     jobs : int
-        Runs executed in parallel; each gets ``max(1, cores // jobs)`` worker
-        processes.
+        Runs executed in parallel.
 
     Returns
     -------
     list of Path
         Executed notebooks, in the order of ``configs``.
     """
+    return run_sweeps([(sweep, configs)], jobs)
+
+
+def run_sweeps(pairs, jobs: int = 2):
+    """Execute the run pages of several chapters in one pool, ``jobs`` at a time, with one progress bar.
+
+    Parameters
+    ----------
+    pairs : sequence of (ChapterSweep, configs or None)
+        ``None`` takes the chapter notebook's current parameters.
+    jobs : int
+        Runs executed in parallel; each gets ``max(1, cores // jobs)`` worker
+        processes.
+
+    Returns
+    -------
+    list of Path
+        Executed notebooks, chapter by chapter in the order of their configs.
+    """
     root = repo_root()
-    template = root / sweep.template
-    configs = list(sweep.configs() if configs is None else configs)
-    tasks = [(template, root / sweep.output_path(c), run_parameters(c, template)) for c in configs]
+    tasks, costs = [], []
+    for sweep, configs in pairs:
+        template = root / sweep.template
+        for c in (sweep.configs() if configs is None else configs):
+            tasks.append((template, root / sweep.output_path(c), run_parameters(c, template)))
+            costs.append((c.nY - 1) * (4 if c.integrator.startswith("rk4") else 1) * c.max_iter)
     # Longest runs first so that parallel jobs finish together.
-    order = sorted(range(len(tasks)), key=lambda i: -configs[i].nY * configs[i].max_iter)
+    order = sorted(range(len(tasks)), key=lambda i: -costs[i])
     workers = max(1, (os.cpu_count() or 2) // max(1, jobs))
-    with progress.bar(len(tasks), f"sweep {sweep.name}") as bar:
+    names = "+".join(sweep.name for sweep, _ in pairs)
+    with progress.bar(len(tasks), f"sweep {names}") as bar:
         if jobs <= 1:
             for i in order:
                 execute_template(*tasks[i], workers=workers)

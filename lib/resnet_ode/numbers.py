@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .formatting import fmt_seconds  # noqa: F401  (re-exported: chapters import it from here)
 from .paths import numbers_dir
 from .storage import write_json
 
@@ -26,18 +27,39 @@ def to_jsonable(value):
 
 
 def write_numbers(chapter: str, data: dict):
-    """Write ``_build/numbers/chapter-<chapter>.json`` atomically and return its path."""
-    return write_json(numbers_dir() / f"chapter-{chapter}.json", to_jsonable(data))
+    """Write ``_build/numbers/chapter-<chapter>.json`` atomically and return its path.
 
-
-def fmt_seconds(seconds: float) -> str:
-    """Format a duration as ``"12.3 s"``.
-
-    Durations vary between machines and runs; the notebooks' output checks
-    replace every number followed by `` s`` with a placeholder, so print
-    durations only through this function.
+    A ``_meta`` entry records the hash of the training code the numbers were
+    computed with, so that :func:`read_numbers` can refuse stale ones.
     """
-    return f"{seconds:.1f} s"
+    from .runs import source_hash
+
+    payload = {**to_jsonable(data), "_meta": {"training_source": source_hash()}}
+    return write_json(numbers_dir() / f"chapter-{chapter}.json", payload)
+
+
+def read_numbers(chapter: str) -> dict:
+    """The key numbers a chapter wrote in this build.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the chapter has not written them (execute it first: the book
+        build executes the chapters in order, Chapter 4 after Chapter 3).
+    RuntimeError
+        If they were computed with other training code than the current one.
+    """
+    import json
+
+    from .runs import source_hash
+
+    path = numbers_dir() / f"chapter-{chapter}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: execute Chapter {chapter} first (make book does)")
+    data = json.loads(path.read_text())
+    if data.get("_meta", {}).get("training_source") != source_hash():
+        raise RuntimeError(f"{path} was computed with other training code: execute Chapter {chapter} again")
+    return data
 
 
 def format_table(headers, rows, floatfmt: str = "{:.4f}") -> str:

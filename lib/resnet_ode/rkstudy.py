@@ -22,8 +22,8 @@ discretisations.
 
 References
 ----------
-.. [1] E. Hairer, S. P. Norsett, G. Wanner, *Solving Ordinary Differential
-   Equations I*, 2nd ed., Springer, 1993, Section II.1.
+- E. Hairer, S. P. Norsett, G. Wanner, *Solving Ordinary Differential Equations I*, 2nd ed., Springer, 1993, Section II.1.
+
 """
 
 from __future__ import annotations
@@ -429,8 +429,8 @@ def landscape_summary(P, t, reference=None) -> dict:
     -------
     dict
         ``max``, ``min``, ``argmin`` (theta pair); with a reference also
-        ``max_abs_diff`` (max |P - reference|), ``rel_diff``
-        (||P - reference||_F / ||reference||_F) and ``log_corr`` (correlation
+        ``max_abs_diff`` (``max |P - reference|``), ``rel_diff``
+        (``||P - reference||_F / ||reference||_F``) and ``log_corr`` (correlation
         coefficient of ``log10 P`` and ``log10 reference`` over the grid: how
         alike the two look in a logarithmic colour plot).
     """

@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -202,7 +203,7 @@ class RunResult:
 
     def summary(self) -> str:
         """Settings and final numbers as an aligned text table (durations via ``fmt_seconds``)."""
-        from .numbers import fmt_seconds
+        from .formatting import fmt_seconds
 
         c, f = self.config, self.final()
         model = self.model
@@ -308,21 +309,35 @@ def training_modules() -> list[Path]:
     return sorted(seen)
 
 
+def _code_without_docs(source: str) -> str:
+    """The syntax tree of a module with docstrings removed (comments never enter it)."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=False)
+
+
 @lru_cache(maxsize=1)
 def source_hash() -> str:
-    """SHA-256 over the training code's source (:func:`training_modules`) and the numpy/scipy versions.
+    """SHA-256 over the training code (:func:`training_modules`) and the Python, numpy and scipy versions.
 
-    Editing any module a training run executes invalidates every cached run;
-    editing a module only the analysis uses (plotting, say) does not.
+    What is hashed is each module's syntax tree without docstrings, so editing
+    a docstring or a comment keeps cached runs valid, while any change to what
+    the code does invalidates every cached run. Editing a module only the
+    analysis uses (plotting, say) does not.
     """
     pkg = Path(__file__).resolve().parent
     h = hashlib.sha256()
     for path in training_modules():
         h.update(path.relative_to(pkg).as_posix().encode())
         h.update(b"\0")
-        h.update(path.read_bytes())
+        h.update(_code_without_docs(path.read_text()).encode())
         h.update(b"\0")
-    h.update(f"numpy={np.__version__};scipy={scipy.__version__}".encode())
+    h.update(f"python={sys.version_info[:2]};numpy={np.__version__};scipy={scipy.__version__}".encode())
     return h.hexdigest()
 
 

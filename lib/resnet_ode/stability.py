@@ -25,10 +25,9 @@ nonlinear) to compare the eigenvalue picture with what actually happens.
 
 References
 ----------
-.. [1] E. Haber and L. Ruthotto, "Stable architectures for deep neural
-   networks", Inverse Problems 34 (2017) 014004.
-.. [2] E. Hairer, S. P. Norsett, G. Wanner, *Solving Ordinary Differential
-   Equations I*, 2nd ed., Springer, 1993, Section IV.2 (stability functions).
+- E. Haber and L. Ruthotto, "Stable architectures for deep neural networks", Inverse Problems 34 (2017) 014004.
+- E. Hairer, S. P. Norsett, G. Wanner, *Solving Ordinary Differential Equations I*, 2nd ed., Springer, 1993, Section IV.2 (stability functions).
+
 """
 
 from __future__ import annotations
