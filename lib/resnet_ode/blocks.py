@@ -384,6 +384,26 @@ class ODEBlock(Block):
     def apply(self, theta, Y):
         """Final state without a tape (no storage of intermediate states)."""
         Ke, be = self.weights_at_stages(theta)
+        return self.propagate(Ke, be, Y)
+
+    def propagate(self, Ke, be, Y):
+        """Final state from the weights at the stage times, without a tape.
+
+        Parameters
+        ----------
+        Ke : ndarray, shape (n_eval, width, width) or (n_eval, B, width, width)
+            ``K`` at every stage time (see :meth:`weights_at_stages`); with a
+            batch axis, ``B`` weight sets are propagated at once (Chapter 3.3
+            evaluates loss landscapes this way).
+        be : ndarray, shape (n_eval,) or (n_eval, B)
+            The bias at every stage time.
+        Y : ndarray, shape (width, n) or (B, width, n)
+            Initial states.
+
+        Returns
+        -------
+        ndarray, the shape of ``Y``
+        """
         if not self._is_euler:
             return self._rk_steps(Ke, be, Y)
         h, inside = self.h, self.bias == "inside"
@@ -393,7 +413,7 @@ class ODEBlock(Block):
         for j in range(self.n_steps):
             np.matmul(Ke[j], Y, out=A)
             if inside:
-                A += be[j]
+                A += _bias(be, j)
             if tanh:
                 np.tanh(A, out=A)
             else:
@@ -401,7 +421,7 @@ class ODEBlock(Block):
             A *= h
             Y += A
             if not inside:
-                Y += h * be[j]
+                Y += h * _bias(be, j)
         return Y
 
     # -- forward -------------------------------------------------------------
@@ -419,6 +439,7 @@ class ODEBlock(Block):
         """Explicit Runge-Kutta steps; stores the stage inputs in ``U`` and sigma' in ``D`` when given.
 
         All work arrays are allocated once, outside the loop over steps.
+        Shapes as in :meth:`propagate` (a batch axis only without ``U`` and ``D``).
         """
         h, A, b, s = self.h, self.A, self.b, self.n_stages
         inside = self.bias == "inside"
@@ -439,7 +460,7 @@ class ODEBlock(Block):
                 k = ks[i]
                 np.matmul(Ke[e], Ui, out=k)
                 if inside:
-                    k += be[e]
+                    k += _bias(be, e)
                 if tanh:
                     np.tanh(k, out=k)
                     if D is not None:
@@ -451,7 +472,7 @@ class ODEBlock(Block):
                     if D is not None:
                         np.copyto(D[j, i], der)
                 if not inside:
-                    k += be[e]
+                    k += _bias(be, e)
             for i in range(s):
                 if b[i] != 0.0:
                     np.multiply(ks[i], h * b[i], out=tmp)
@@ -706,6 +727,11 @@ class ColumnParallel(Block):
         for g, _ in outs[1:]:
             dtheta += g
         return dtheta, np.concatenate([o[1] for o in outs], axis=1)
+
+
+def _bias(be, e):
+    """The bias at stage time ``e``: a scalar, or a (B, 1, 1) column for a batch of weight sets."""
+    return be[e] if be.ndim == 1 else be[e][:, None, None]
 
 
 def _keep_spare(spare, U, D, limit=2):

@@ -361,58 +361,7 @@ class BatchObjective:
         # Stage-major and contiguous, so that every step is one BLAS call per point.
         Ke = np.ascontiguousarray(stages[:, :, :-1].reshape(B, -1, ode.width, ode.width).transpose(1, 0, 2, 3))
         be = np.ascontiguousarray(stages[:, :, -1].T)
-        if ode._is_euler:
-            return self._euler(Ke, be, Y)
-        return self._runge_kutta(Ke, be, Y)
-
-    def _euler(self, Ke, be, Y):
-        ode = self.ode
-        h, inside, tanh = ode.h, ode.bias == "inside", ode.activation.name == "tanh"
-        A = np.empty_like(Y)
-        for j in range(ode.n_steps):
-            np.matmul(Ke[j], Y, out=A)
-            if inside:
-                A += be[j, :, None, None]
-            if tanh:
-                np.tanh(A, out=A)
-            else:
-                np.copyto(A, ode.activation(A))
-            A *= h
-            Y += A
-            if not inside:
-                Y += (h * be[j])[:, None, None]
-        return Y
-
-    def _runge_kutta(self, Ke, be, Y):
-        ode = self.ode
-        h, Acoef, bcoef, s = ode.h, ode.A, ode.b, ode.n_stages
-        inside, tanh = ode.bias == "inside", ode.activation.name == "tanh"
-        ks = [np.empty_like(Y) for _ in range(s)]
-        U = np.empty_like(Y)
-        tmp = np.empty_like(Y)
-        for j in range(ode.n_steps):
-            for i in range(s):
-                e = j * s + i
-                np.copyto(U, Y)
-                for m in range(i):
-                    if Acoef[i, m] != 0.0:
-                        np.multiply(ks[m], h * Acoef[i, m], out=tmp)
-                        U += tmp
-                k = ks[i]
-                np.matmul(Ke[e], U, out=k)
-                if inside:
-                    k += be[e, :, None, None]
-                if tanh:
-                    np.tanh(k, out=k)
-                else:
-                    np.copyto(k, ode.activation(k))
-                if not inside:
-                    k += be[e, :, None, None]
-            for i in range(s):
-                if bcoef[i] != 0.0:
-                    np.multiply(ks[i], h * bcoef[i], out=tmp)
-                    Y += tmp
-        return Y
+        return ode.propagate(Ke, be, Y)
 
     def _check_thetas(self, thetas):
         thetas = np.asarray(thetas, dtype=float)
