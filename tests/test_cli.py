@@ -97,6 +97,8 @@ def test_update_toc_replaces_run_pages(tmp_path):
     text = toc.read_text()
     assert text.startswith("# a comment that must survive")
     assert "state-layers-nY128" in text and "Run: 128 state layers" in text and "nY008" not in text
+    # The same runs again: the file is unchanged (a rerun only touches its run entries).
+    assert update_toc(SWEEPS["3.1"], configs, toc) == [] and toc.read_text() == text
 
 
 def _notebook(path, code):

@@ -213,8 +213,21 @@ def update_toc(sweep, configs, toc_path=None):
     new = [{"file": sweep.output_path(c).rsplit(".", 1)[0], "title": sweep.page_title(c)} for c in configs]
     entry["sections"] = new
     with atomic_path(toc_path) as tmp:
-        tmp.write_text(header + yaml.safe_dump(toc, sort_keys=False, width=100))
+        tmp.write_text(header + yaml.dump(toc, Dumper=_toc_dumper(), sort_keys=False, width=100))
     return [f for f in old if f not in {n["file"] for n in new}]
+
+
+def _toc_dumper():
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        """Indents list items under their key, as the committed ``_toc.yml`` is written."""
+
+        def increase_indent(self, flow=False, indentless=False):
+            return super().increase_indent(flow, False)
+
+    return Dumper
+
 
 
 def _find_entry(node, file):
