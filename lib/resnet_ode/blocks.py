@@ -215,7 +215,10 @@ class ODEBlock(Block):
         ``control="per_step"``.
     control : {"interpolated", "per_step"}
         ``"per_step"`` is the standard ResNet: one weight set per step (layer),
-        held at the step's left end point, so ``nt = nY - 1``.
+        placed at the step's left end point, so ``nt = nY - 1``. Forward Euler
+        uses exactly that set in its step; the later stages of a multi-stage
+        method, at times inside the step, see the linear interpolation towards
+        the next layer's set (and the last layer's set after the last one).
     integrator : str
         Method name in :data:`resnet_ode.integrators.METHODS`.
     activation : str
