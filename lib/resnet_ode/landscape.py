@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import os
 import time
@@ -74,7 +73,7 @@ import numpy as np
 from . import progress
 from ._validate import check_choice, check_float, check_int
 from .objectives import EXACT_CLASSIFIER_SOLVER, ClassifierSolverSettings, JointObjective
-from .storage import atomic_path
+from .storage import read_npz, write_npz
 
 #: Direction normalisation modes.
 NORMALISATIONS = ("filter", "layer", "none", "thesis")
@@ -809,23 +808,17 @@ def compute_surface(model, theta, W, X, y, spec: SurfaceSpec, batch_size: int = 
 
 def _save_surface(path: Path, s: Surface):
     meta = {"spec": s.spec.to_dict(), "seconds": s.seconds, "key": s.key, "format": SURFACE_FORMAT}
-    buf = io.BytesIO()
-    np.savez(buf, a=s.a, b=s.b, values=s.values, d1=s.d1, d2=s.d2, theta=s.theta, inner_grad_norm=s.inner_grad_norm,
-             meta=np.array(json.dumps(meta)))
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buf.getvalue())
+    write_npz(path, {"a": s.a, "b": s.b, "values": s.values, "d1": s.d1, "d2": s.d2, "theta": s.theta,
+                     "inner_grad_norm": s.inner_grad_norm}, meta)
 
 
 def _load_surface(path: Path, spec: SurfaceSpec, key: str) -> Surface | None:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            if meta.get("key") != key or meta.get("spec") != spec.to_dict():
-                return None
-            return Surface(spec, z["a"], z["b"], z["values"], z["d1"], z["d2"], z["theta"], float(meta["seconds"]),
-                           z["inner_grad_norm"], key=key, from_cache=True)
-    except (OSError, ValueError, KeyError, EOFError):
+    found = read_npz(path, {"key": key, "spec": spec.to_dict()})
+    if found is None:
         return None
+    z, meta = found
+    return Surface(spec, z["a"], z["b"], z["values"], z["d1"], z["d2"], z["theta"], float(meta["seconds"]),
+                   z["inner_grad_norm"], key=key, from_cache=True)
 
 
 def get_surface(run, spec: SurfaceSpec, use_cache: bool = True, batch_size: int = 4, desc: str | None = None,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import hashlib
-import io
 import json
 import os
 import sys
@@ -34,7 +33,7 @@ from .integrators import METHODS as INTEGRATORS
 from .network import ResNetODE
 from .objectives import EXACT_CLASSIFIER_SOLVER, ClassifierSolverSettings, JointObjective, VarProObjective
 from .paths import cache_dir
-from .storage import atomic_path, file_lock
+from .storage import file_lock, read_npz, write_npz
 
 #: Bump when the layout of a cache entry changes.
 CACHE_FORMAT = 1
@@ -361,25 +360,19 @@ def _save(path: Path, result: RunResult, key: str):
         "format": CACHE_FORMAT,
         "key": key,
     }
-    arrays = {"theta": result.theta, "W": result.W, "meta": np.array(json.dumps(meta))}
+    arrays = {"theta": result.theta, "W": result.W}
     arrays.update({f"history__{k}": v for k, v in result.history.items()})
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buf.getvalue())
+    write_npz(path, arrays, meta)
 
 
 def _load(path: Path, config: RunConfig, key: str) -> RunResult | None:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            if meta.get("key") != key or meta.get("config") != config.to_dict():
-                return None
-            history = {k[len("history__"):]: z[k] for k in z.files if k.startswith("history__")}
-            return RunResult(config, z["theta"], z["W"], history, float(meta["train_seconds"]), meta["message"],
-                             from_cache=True, key=key)
-    except (OSError, ValueError, KeyError, EOFError):
+    found = read_npz(path, {"key": key, "config": config.to_dict()})
+    if found is None:
         return None
+    z, meta = found
+    history = {k[len("history__"):]: v for k, v in z.items() if k.startswith("history__")}
+    return RunResult(config, z["theta"], z["W"], history, float(meta["train_seconds"]), meta["message"],
+                     from_cache=True, key=key)
 
 
 def cached_result(config: RunConfig) -> RunResult | None:

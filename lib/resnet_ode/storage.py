@@ -58,3 +58,38 @@ def file_lock(path: Path):
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def write_npz(path: Path, arrays: dict, meta: dict) -> Path:
+    """Write arrays and a JSON-able ``meta`` dict to one ``.npz`` file, atomically."""
+    import io
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays, meta=np.array(json.dumps(meta)))
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buf.getvalue())
+    return Path(path)
+
+
+def read_npz(path: Path, expect: dict):
+    """Arrays and meta of a file written by :func:`write_npz`, or ``None``.
+
+    ``None`` when the file is missing, unreadable (truncated, corrupt) or its
+    meta disagrees with any item of ``expect`` (for example another cache key).
+
+    Returns
+    -------
+    (dict of str -> ndarray, dict) or None
+    """
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            if any(meta.get(k) != v for k, v in expect.items()):
+                return None
+            return {k: z[k] for k in z.files if k != "meta"}, meta
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
