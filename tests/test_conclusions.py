@@ -1,78 +1,351 @@
-"""The verdict rules of Chapter 4, on made-up numbers."""
+"""The verdict rules of Chapter 4, on made-up numbers: every grade of every rule."""
+
+import json
 
 import numpy as np
 import pytest
 
 from resnet_ode import conclusions as c
+from resnet_ode.uncertainty import Estimate
+
+DEPTHS = [8, 16, 32, 64, 128, 256]
+
+
+def _matrix(diag, off):
+    M = np.full((6, 6), off, dtype=float)
+    np.fill_diagonal(M, diag)
+    return M
 
 
 def _n31(diag, off, ref_off=None):
-    M = np.full((6, 6), off)
-    np.fill_diagonal(M, diag)
-    out = {"depths": [8, 16, 32, 64, 128, 256], "val_accuracy": M.tolist()}
+    out = {"depths": DEPTHS, "val_accuracy": _matrix(diag, off).tolist()}
     if ref_off is not None:
-        R = np.full((6, 6), ref_off)
-        np.fill_diagonal(R, 0.9)
-        out["reference_cg"] = {"val_accuracy": R.tolist()}
+        out["reference_cg"] = {"val_accuracy": _matrix(0.9, ref_off).tolist()}
     return out
 
 
-def test_state_layer_accuracy_rule():
-    assert c.state_layers_accuracy(_n31([0.6, 0.7, 0.8, 0.9, 0.95, 0.99], 0.5)).verdict == c.HOLDS
-    assert c.state_layers_accuracy(_n31([0.98, 0.985, 0.985, 0.995, 0.99, 1.0], 0.5)).verdict == c.FAILS
-    assert c.state_layers_accuracy(_n31([0.9, 0.7, 0.8, 0.9, 0.95, 0.99], 0.5)).verdict == c.CAVEATS
+def _grid31(M):
+    """Chapter 3.1 numbers with a grid-accuracy matrix as AccuracyCounts.to_dict writes it."""
+    M = np.asarray(M, dtype=float)
+    return {"depths": DEPTHS, "val_accuracy": M.tolist(),
+            "grid_accuracy": {"accuracy": M.tolist(), "correct": np.round(M * 65536).astype(int).tolist(), "n": 65536}}
 
 
-def test_transfer_rule():
-    n = _n31([0.99] * 6, 0.1)
-    M = np.array(n["val_accuracy"])
-    M[3:, 3:] = 0.97
-    np.fill_diagonal(M, 0.99)
-    n["val_accuracy"] = M.tolist()
-    assert c.state_layers_transfer(n).verdict == c.HOLDS
-    M[3:, 3:] = 0.6
-    np.fill_diagonal(M, 0.99)
-    n["val_accuracy"] = M.tolist()
-    assert c.state_layers_transfer(n).verdict == c.CAVEATS
-    assert c.state_layers_transfer(_n31([0.99] * 6, 0.3, ref_off=0.8)).verdict == c.FAILS
-    assert "0.800" in c.state_layers_transfer(_n31([0.99] * 6, 0.3, ref_off=0.8)).measured
+def _json(v):
+    return json.loads(json.dumps(v.to_dict(), allow_nan=False))
 
 
-def _n32(max_real, growth, stable):
+# -- the shared helpers ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("low, high, grade", [
+    (0.02, 0.05, c.HOLDS), (0.01, 0.05, c.HOLDS),          # at or above the required effect
+    (-0.05, 0.009, c.FAILS), (0.001, 0.009, c.FAILS),      # below it: absent, reversed or too small
+    (0.002, 0.05, c.CAVEATS),                              # the direction, not the size
+    (-0.002, 0.05, c.INCONCLUSIVE), (0.0, 0.01, c.INCONCLUSIVE),
+])
+def test_grade_regions(low, high, grade):
+    est = Estimate((low + high) / 2, low, high, 1, "made up")
+    assert c.grade(est, 0.01) == grade
+    assert c.explain(est, 0.01).startswith("the effect")
+
+
+def test_grade_threshold_and_checks():
+    share = lambda lo, hi: Estimate((lo + hi) / 2, lo, hi, 100, "wilson")  # noqa: E731
+    assert c.grade(share(0.96, 0.99), 0.95, 0.95) == c.HOLDS
+    assert c.grade(share(0.90, 0.94), 0.95, 0.95) == c.FAILS
+    assert c.grade(share(0.90, 0.97), 0.95, 0.95) == c.INCONCLUSIVE
+    assert "threshold" in c.explain(share(0.90, 0.97), 0.95, 0.95)
+    assert c.grade(Estimate(0.5, -np.inf, np.inf, 1, "no interval"), 0.01) == c.INCONCLUSIVE
+    with pytest.raises(ValueError):
+        c.grade(share(0.9, 0.97), 0.1, 0.5)
+
+
+def test_combine():
+    assert c.combine([c.HOLDS, c.HOLDS]) == c.HOLDS
+    assert c.combine([c.HOLDS, c.FAILS]) == c.CAVEATS
+    assert c.combine([c.CAVEATS, c.INCONCLUSIVE]) == c.CAVEATS
+    assert c.combine([c.INCONCLUSIVE, c.FAILS]) == c.INCONCLUSIVE
+    assert c.combine([c.FAILS, c.FAILS]) == c.FAILS
+    assert c.combine([]) == c.INCONCLUSIVE
+    with pytest.raises(ValueError):
+        c.combine(["maybe"])
+
+
+# -- 3.1 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("numbers, verdict", [
+    (_n31([0.6, 0.7, 0.8, 0.9, 0.95, 0.99], 0.5), c.HOLDS),
+    (_n31([0.8, 0.99, 0.85, 0.9, 0.95, 0.99], 0.5), c.CAVEATS),                   # significant fall 16 -> 32
+    (_grid31(_matrix([0.976, 0.98, 0.98, 0.98, 0.98, 0.985], 0.5)), c.CAVEATS),  # +0.009: direction, not size
+    (_n31([0.98, 0.985, 0.985, 0.995, 0.99, 1.0], 0.5), c.INCONCLUSIVE),         # the book's 0.980 -> 1.000 of 200
+    (_n31([0.99, 0.98, 0.96, 0.95, 0.93, 0.9], 0.5), c.FAILS),                    # falls with depth
+    (_grid31(_matrix([0.98] * 6, 0.5)), c.FAILS),                                 # no effect, measured precisely
+])
+def test_state_layer_accuracy_rule(numbers, verdict):
+    v = c.state_layers_accuracy(numbers)
+    assert v.verdict == verdict and v.rule.endswith(f"{verdict}.")
+    assert v.key == "3.1-accuracy" and _json(v)["evidence"]["difference"]["n"] >= 1
+
+
+def test_state_layer_accuracy_reads_seeds_and_points():
+    v = c.state_layers_accuracy(_n31([0.98, 0.985, 0.985, 0.995, 0.99, 1.0], 0.5))
+    assert v.evidence["source"] == "validation accuracy" and v.evidence["n_points"] == 200
+    assert "0.980 [0.950, 0.992] at nY = 8" in v.measured and "+0.020 [-0.002, +0.050]" in v.measured
+    # the same diagonal on three seeds that agree: the seeds do not remove the evaluation-set uncertainty
+    seeds = [_matrix([0.98, 0.985, 0.985, 0.995, 0.99, 1.0], 0.5).tolist()] * 3
+    v3 = c.state_layers_accuracy({"depths": DEPTHS, "val_accuracy_seeds": seeds})
+    assert v3.verdict == c.INCONCLUSIVE and v3.evidence["seeds"] == 3
+    # on the grid the same difference is resolved, and so is the fall 0.995 -> 0.990 from nY = 64 to 128
+    vg = c.state_layers_accuracy(_grid31(_matrix([0.98, 0.985, 0.985, 0.995, 0.99, 1.0], 0.5)))
+    assert vg.verdict == c.CAVEATS and "falls significantly from nY = 64 to 128" in vg.rule
+    assert vg.evidence["source"] == "grid accuracy" and vg.evidence["n_points"] == 65536
+    # per-seed grid matrices (a list of AccuracyCounts dicts) and n_val are read too
+    stack = [{"accuracy": _matrix([0.9, 0.92, 0.94, 0.96, 0.98, 0.99], 0.5).tolist(), "n": 65536}] * 2
+    assert c.state_layers_accuracy({"depths": DEPTHS, "val_accuracy": stack[0]["accuracy"],
+                                    "grid_accuracy_seeds": stack}).evidence["seeds"] == 2
+    big = {**_n31([0.98, 0.985, 0.985, 0.99, 0.995, 1.0], 0.5), "n_val": 20000}
+    assert c.state_layers_accuracy(big).verdict == c.HOLDS
+
+
+def _transfer(deep_block, own=0.99, rest=0.1):
+    M = np.full((6, 6), rest)
+    M[3:, 3:] = deep_block
+    np.fill_diagonal(M, own)
+    return M
+
+
+@pytest.mark.parametrize("numbers, verdict", [
+    (_grid31(_transfer(0.97)), c.HOLDS),                                   # transfer within 0.05 of own, on the grid
+    ({"depths": DEPTHS, "val_accuracy": _transfer(0.99).tolist()}, c.HOLDS),
+    ({"depths": DEPTHS, "val_accuracy": _transfer(0.97).tolist()}, c.CAVEATS),   # gap 0.02 not shown <= 0.05 on 200
+    ({"depths": DEPTHS, "val_accuracy": _transfer(0.6).tolist()}, c.CAVEATS),    # the book's case
+    ({"depths": DEPTHS, "val_accuracy": _transfer(0.40, rest=0.27).tolist()}, c.CAVEATS),  # direction, not size
+    ({"depths": DEPTHS, "val_accuracy": _transfer(0.35, rest=0.30).tolist()}, c.INCONCLUSIVE),
+    (_n31([0.99] * 6, 0.3, ref_off=0.8), c.FAILS),
+    (_grid31(_transfer(0.35, rest=0.30)), c.FAILS),
+])
+def test_transfer_rule(numbers, verdict):
+    v = c.state_layers_transfer(numbers)
+    assert v.verdict == verdict and v.key == "3.1-transfer"
+    _json(v)
+
+
+def test_transfer_reports_reference_cg():
+    v = c.state_layers_transfer(_n31([0.99] * 6, 0.3, ref_off=0.8))
+    assert "with the reference's looser CG solve 0.800" in v.measured
+    assert v.evidence["reference_cg_deep"]["value"] == pytest.approx(0.8)
+
+
+# -- 3.2 ------------------------------------------------------------------------------------------
+
+
+def _n32(max_real, growth, stable=1.0, spread=0.0, seeds=3, n_samples=5000):
+    """Per depth (8, 16, 32) the given seed mean, seeds spread by +-spread (relative)."""
+    offsets = np.linspace(-1, 1, seeds) * spread if seeds > 1 else [0.0]
     fam = {}
     for d, mr, g in zip((8, 16, 32), max_real, growth):
-        fam[str(d)] = {s: {"max_real": mr, "max_amp": 1 + mr, "share_stable_examples": stable, "share_inside": stable,
-                           "min_max_real": -0.1 if stable == 1 else 0.01,
-                           "perturbation": {"median_growth_tangent": g}} for s in ("0", "1")}
+        fam[str(d)] = {str(s): {"max_real": mr * (1 + o), "max_amp": 1 + mr, "share_stable_examples": stable,
+                                "share_inside": stable, "min_max_real": -0.1 if stable == 1 else 0.01,
+                                "n_samples": n_samples, "perturbation": {"median_growth_tangent": g * (1 + o)}}
+                       for s, o in enumerate(offsets)}
     return {"standard": fam}
 
 
-def test_stability_rules():
-    assert c.stability_with_depth(_n32([0.9, 0.5, 0.1], [10, 5, 2], 1.0)).verdict == c.HOLDS
-    assert c.stability_with_depth(_n32([0.9, 0.5, 0.1], [10, 12, 13], 1.0)).verdict == c.CAVEATS
-    assert c.stability_with_depth(_n32([0.8, 0.9, 1.0], [17, 13, 14], 0.0)).verdict == c.FAILS
-    assert c.stability_condition(_n32([0.1] * 3, [1] * 3, 1.0)).verdict == c.HOLDS
-    assert c.stability_condition(_n32([0.1] * 3, [1] * 3, 0.5)).verdict == c.FAILS
+BOOK_32 = {"standard": {str(d): {str(s): {"max_real": mr, "max_amp": 2.0, "share_stable_examples": 0.0,
+                                          "share_inside": 0.4, "min_max_real": 0.001, "n_samples": 5000,
+                                          "perturbation": {"median_growth_tangent": g}}
+                                 for s, (mr, g) in enumerate(zip(mrs, gs))}
+                        for d, mrs, gs in [(8, [0.698, 1.050, 0.830], [11.5, 19.6, 21.2]),
+                                           (16, [0.713, 0.806, 1.177], [15.4, 14.7, 10.6]),
+                                           (32, [0.841, 0.787, 1.258], [7.3, 13.9, 20.0])]}}
 
 
-@pytest.mark.parametrize("lower, verdict", [(3, c.HOLDS), (2, c.CAVEATS), (1, c.FAILS)])
-def test_landscape_rule(lower, verdict):
-    counts = {f"{o}/filter/{m}": {"lower": lower, "ties": 0} for o in ("joint", "varpro")
-              for m in ("local_minima", "negative_share")}
+@pytest.mark.parametrize("numbers, verdict", [
+    (_n32([0.9, 0.5, 0.1], [10, 5, 2], spread=0.05), c.HOLDS),
+    (_n32([0.9, 0.5, 0.1], [10, 12, 13], spread=0.05), c.CAVEATS),   # one measure falls, the other rises
+    (_n32([0.9, 0.5, 0.1], [10, 2, 5], spread=0.05), c.CAVEATS),     # growth falls overall, rises 16 -> 32
+    (BOOK_32, c.INCONCLUSIVE),                                        # the book's seeds: spread larger than the trend
+    (_n32([0.9, 0.5, 0.1], [10, 5, 2], seeds=1), c.INCONCLUSIVE),    # one seed: no interval
+    (_n32([0.8, 0.9, 1.0], [13, 14, 17], spread=0.02), c.FAILS),
+    (_n32([0.8, 0.9, 1.0], [17, 13, 14], spread=0.0, seeds=2), c.CAVEATS),  # the old test's numbers: growth falls 17 -> 14
+])
+def test_stability_with_depth_rule(numbers, verdict):
+    v = c.stability_with_depth(numbers)
+    assert v.verdict == verdict and v.key == "3.2-depth"
+    _json(v)
+
+
+@pytest.mark.parametrize("numbers, verdict", [
+    (_n32([0.1] * 3, [1] * 3, stable=1.0), c.HOLDS),
+    (_n32([0.1] * 3, [1] * 3, stable=0.5), c.FAILS),
+    (_n32([0.1] * 3, [1] * 3, stable=0.95, n_samples=100), c.INCONCLUSIVE),
+    (BOOK_32, c.FAILS),
+])
+def test_stability_condition_rule(numbers, verdict):
+    v = c.stability_condition(numbers)
+    assert v.verdict == verdict and v.key == "3.2-condition"
+    _json(v)
+
+
+def test_stability_condition_caveats_when_seeds_disagree():
+    n = _n32([0.1] * 3, [1] * 3, stable=1.0)
+    n["standard"]["32"]["1"]["share_stable_examples"] = 0.5
+    v = c.stability_condition(n)
+    assert v.verdict == c.CAVEATS and "2 of 3 seeds" in v.rule
+    del n["standard"]["32"]["0"]["n_samples"]       # without a count the share is taken as exact
+    assert c.stability_condition(n).evidence["share_stable_examples"]["0"]["method"] == "exact"
+
+
+# -- 3.3 ------------------------------------------------------------------------------------------
+
+
+def _n33(lower, ties=0, n=None, seeds=(0, 1, 2)):
+    counts = {f"{o}/filter/{m}": {"lower": lower, "ties": ties, **({"n": n} if n else {})}
+              for o in ("joint", "varpro") for m in ("local_minima", "negative_share")}
     counts["joint/thesis/local_minima"] = {"lower": 0, "ties": 0}  # not counted
-    assert c.landscape_smoothness({"deep_smoother_on_seeds": counts, "seeds": [0, 1, 2]}).verdict == verdict
+    return {"deep_smoother_on_seeds": counts, "seeds": list(seeds)}
 
 
-def _n34(order, rk4_acc):
-    return {"convergence_order": {"rk4_thesis_as_written": order, "rk4": 4.0, "euler": 1.0},
-            "toy_landscapes": {"thesis_pair": {"train": {"rk4_thesis_as_written": {"max": 2.0}, "euler": {"max": 1.0}}}},
-            "peaks": {"mean": {"rk4-nY5": {"val_accuracy": rk4_acc}, "euler-nY17": {"val_accuracy": 0.9},
-                               "rk4-nY9": {"val_accuracy": rk4_acc}, "euler-nY33": {"val_accuracy": 0.9}}}}
+@pytest.mark.parametrize("numbers, verdict", [
+    (_n33(3), c.HOLDS),                     # 12 of 12
+    (_n33(25, n=30), c.HOLDS),              # 100 of 120
+    (_n33(10, n=12), c.HOLDS),              # 40 of 48
+    (_n33(5, n=6), c.CAVEATS),              # 20 of 24: a majority, not shown to reach two thirds
+    (_n33(2), c.INCONCLUSIVE),              # 8 of 12
+    (_n33(1), c.FAILS),                     # 4 of 12
+    (_n33(0), c.FAILS),
+    (_n33(0, ties=3), c.INCONCLUSIVE),      # every comparison tied
+])
+def test_landscape_rule(numbers, verdict):
+    v = c.landscape_smoothness(numbers)
+    assert v.verdict == verdict and v.key == "3.3-smoothness"
+    _json(v)
 
 
-def test_rk4_rules():
-    assert c.rk4_as_written(_n34(3.9, 0.9)).verdict == c.HOLDS
-    assert c.rk4_as_written(_n34(-0.3, 0.9)).verdict == c.FAILS
-    assert c.rk4_accuracy(_n34(4, 0.95)).verdict == c.HOLDS
-    assert c.rk4_accuracy(_n34(4, 0.91)).verdict == c.FAILS
+def test_landscape_rule_on_the_books_counts():
+    counts = {"joint/filter/local_minima": {"lower": 2, "ties": 1}, "joint/filter/negative_share": {"lower": 0, "ties": 0},
+              "varpro/filter/local_minima": {"lower": 1, "ties": 0}, "varpro/filter/negative_share": {"lower": 2, "ties": 0}}
+    v = c.landscape_smoothness({"deep_smoother_on_seeds": counts, "seeds": [0, 1, 2]})
+    assert v.verdict == c.INCONCLUSIVE
+    assert "5 of 12 comparisons, 1 tied" in v.measured and v.evidence["sign_test_p"] == pytest.approx(1.0)
+    assert (v.evidence["wins"], v.evidence["losses"]) == (5, 6)
+    ten = c.landscape_smoothness(_n33(10, n=12))
+    assert ten.evidence["sign_test_p"] < 1e-4
+
+
+# -- 3.4 ------------------------------------------------------------------------------------------
+
+
+def _n34(order, rk4_acc, euler_acc=0.9, ratio=2.0, convergence=None):
+    out = {"convergence_order": {"rk4_thesis_as_written": order, "rk4": 4.0, "euler": 1.0},
+           "toy_landscapes": {"thesis_pair": {"train": {"rk4_thesis_as_written": {"max": ratio}, "euler": {"max": 1.0}}}},
+           "peaks": {"mean": {"rk4-nY5": {"val_accuracy": rk4_acc}, "euler-nY17": {"val_accuracy": euler_acc},
+                              "rk4-nY9": {"val_accuracy": rk4_acc}, "euler-nY33": {"val_accuracy": euler_acc}}}}
+    if convergence is not None:
+        out["convergence"] = {"rk4_thesis_as_written": convergence}
+    return out
+
+
+def _convergence(order, noise):
+    steps = np.array([16, 32, 64, 128, 256, 512, 1024])
+    errors = (1.0 / steps) ** order * np.exp(np.r_[0, 0, 0, noise])
+    return {"steps": steps.tolist(), "errors": errors.tolist()}
+
+
+@pytest.mark.parametrize("numbers, verdict", [
+    (_n34(3.9, 0.9), c.HOLDS),
+    (_n34(4.0, 0.9, convergence=_convergence(4.0, [0.01, -0.02, 0.01, 0.0])), c.HOLDS),
+    (_n34(4.0, 0.9, ratio=18.9), c.CAVEATS),                                       # right order, objectives apart
+    (_n34(3.6, 0.9, convergence=_convergence(3.6, [0.5, -0.5, 0.4, -0.4])), c.INCONCLUSIVE),
+    (_n34(-0.3, 0.9), c.FAILS),
+    (_n34(-0.3, 0.9, convergence=_convergence(-0.3, [0.0, 0.01, 0.0, 0.01])), c.FAILS),
+])
+def test_rk4_as_written_rule(numbers, verdict):
+    v = c.rk4_as_written(numbers)
+    assert v.verdict == verdict and v.key == "3.4-correct"
+    _json(v)
+
+
+def test_rk4_order_interval_from_the_fit():
+    conv = _convergence(3.6, [0.5, -0.5, 0.4, -0.4])
+    v = c.rk4_as_written(_n34(3.6, 0.9, convergence=conv))
+    fit = np.polyfit(np.log(1.0 / np.array(conv["steps"][3:])), np.log(conv["errors"][3:]), 1)[0]
+    assert v.evidence["order"]["value"] == pytest.approx(fit)     # the fit over steps >= 128, like the chapter's
+    assert v.evidence["order"]["low"] < 3.5 < v.evidence["order"]["high"]
+    assert "(exact)" in c.rk4_as_written(_n34(3.9, 0.9)).measured
+
+
+def _runs34(rk4, euler, metric="val_accuracy"):
+    """Per-seed records for the pairs (rk4 5, euler 17) and (rk4 9, euler 33)."""
+    out = []
+    for (n_rk, n_eu), (a, b) in zip([(5, 17), (9, 33)], zip(rk4, euler)):
+        for s, (x, y) in enumerate(zip(a, b)):
+            out.append({"integrator": "rk4", "nY": n_rk, "init_seed": s, "val_accuracy": x, metric: x})
+            out.append({"integrator": "euler", "nY": n_eu, "init_seed": s, "val_accuracy": y, metric: y})
+    return out
+
+
+BOOK_34 = _runs34([[0.975, 0.995, 0.985], [0.970, 0.970, 0.995]], [[0.990, 0.990, 0.985], [0.980, 0.985, 0.985]])
+
+
+@pytest.mark.parametrize("numbers, verdict", [
+    (_n34(4, 0.99), c.HOLDS),
+    (_n34(4, 0.95), c.INCONCLUSIVE),                                  # +0.05 on 200 points of one seed each
+    (_n34(4, 0.91), c.INCONCLUSIVE),
+    (_n34(4, 0.88, euler_acc=0.98), c.FAILS),
+    ({**_n34(4, 0.9), "peaks": {"runs": BOOK_34}}, c.INCONCLUSIVE),    # the book's seeds
+    ({**_n34(4, 0.9), "peaks": {"runs": _runs34([[0.985, 0.984, 0.985], [0.95, 0.95, 0.95]],
+                                                [[0.98, 0.98, 0.98], [0.95, 0.95, 0.95]], "grid_accuracy")}},
+     c.FAILS),                                                        # grid: +0.005 and 0, resolved
+    ({**_n34(4, 0.9), "peaks": {"runs": _runs34([[0.99, 0.99, 0.99], [0.95, 0.95, 0.95]],
+                                                [[0.95, 0.95, 0.95], [0.95, 0.95, 0.95]], "grid_accuracy")}},
+     c.CAVEATS),                                                      # one pair holds, the other does not
+    ({**_n34(4, 0.9), "peaks": {"runs": _runs34([[0.958, 0.96, 0.962], [0.958, 0.96, 0.962]],
+                                                [[0.95, 0.95, 0.95], [0.95, 0.95, 0.95]], "grid_accuracy")}},
+     c.CAVEATS),                                                      # +0.010 +- 0.005: direction, not size
+])
+def test_rk4_accuracy_rule(numbers, verdict):
+    v = c.rk4_accuracy(numbers)
+    assert v.verdict == verdict and v.key == "3.4-accuracy"
+    _json(v)
+
+
+def test_rk4_accuracy_measured_text():
+    v = c.rk4_accuracy({**_n34(4, 0.9), "peaks": {"runs": BOOK_34}})
+    assert "16 evaluations: RK4 0.985" in v.measured and "32 evaluations" in v.measured
+    assert "means over 3 seeds" in v.measured and v.evidence["source"] == "validation accuracy"
+    assert v.evidence["pairs"]["16"]["difference"]["value"] == pytest.approx(-0.01 / 3)
+    grid = c.rk4_accuracy({**_n34(4, 0.9), "peaks": {"runs": _runs34([[0.9] * 3] * 2, [[0.9] * 3] * 2,
+                                                                      "grid_accuracy")}})
+    assert grid.evidence["source"] == "grid accuracy" and grid.evidence["n_points"] == 65536
     assert "16 evaluations" in c.rk4_accuracy(_n34(4, 0.91)).measured
+
+
+# -- all claims -----------------------------------------------------------------------------------
+
+
+def _numbers():
+    n31 = _n31([0.98, 0.985, 0.985, 0.995, 0.99, 1.0], 0.5)
+    n31["reference_cg"] = {"val_accuracy": _matrix([0.945, 0.965, 0.915, 0.935, 0.875, 0.880], 0.4).tolist()}
+    return {"3.1": n31, "3.2": BOOK_32, "3.3": _n33(1), "3.4": _n34(-0.33, 0.9)}
+
+
+def test_judge_all():
+    verdicts = c.judge_all(_numbers())
+    assert [v.key for v in verdicts] == ["3.1-accuracy", "3.1-transfer", "3.2-depth", "3.2-condition",
+                                         "3.3-smoothness", "3.4-correct", "3.4-accuracy"]
+    assert all(v.setting == c.BOOK_SETTING and v.verdict in c.GRADES and v.rule for v in verdicts)
+    json.dumps([v.to_dict() for v in verdicts], allow_nan=False)
+
+
+def test_judge_all_under_another_setting():
+    ref = c.judge_all(_numbers(), setting="reference_cg")
+    assert [v.key for v in ref] == ["3.1-accuracy", "3.1-transfer"]     # only Chapter 3.1 stored the setting
+    assert all(v.setting == "reference_cg" for v in ref)
+    assert ref[0].verdict == c.FAILS                                    # 0.945 -> 0.880: falls with depth
+    assert "reference's looser CG" not in ref[1].measured
+    merged = c.numbers_for_setting(_numbers()["3.1"], "reference_cg")
+    assert merged["depths"] == DEPTHS and "reference_cg" not in merged
+    assert c.numbers_for_setting(_numbers()["3.2"], "reference_cg") is None

@@ -19,9 +19,9 @@ def tiny_run(tmp_cache):
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("RESNET_ODE_LANDSCAPES", str(tmp_path / "landscapes"))
-    return tmp_path / "landscapes"
+def store(tmp_cache):
+    """Surfaces and Hessians live in the cache root, next to the runs (resnet_ode.cache)."""
+    return tmp_cache
 
 
 def small_model(**kw):
@@ -324,8 +324,10 @@ def test_stale_or_broken_store_is_recomputed(tiny_run, store):
     first = L.get_surface(tiny_run, spec)
     path = next(store.glob("surface-*.npz"))
     path.write_bytes(b"not an npz file")
-    again = L.get_surface(tiny_run, spec)
+    with pytest.warns(UserWarning, match=str(path)):
+        again = L.get_surface(tiny_run, spec)
     assert not again.from_cache and np.array_equal(again.values, first.values)
+    assert L.get_surface(tiny_run, spec).from_cache
 
 
 def test_workers_give_the_same_surface(tiny_run):

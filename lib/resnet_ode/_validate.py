@@ -41,17 +41,37 @@ def check_float(
     """Return ``value`` as a finite ``float`` within the range.
 
     ``strict_min=True`` excludes ``min_value`` itself (for example ``T > 0``).
+    Every error names the parameter, the allowed range and the value given,
+    e.g. ``T must be a finite real number in (0, 10000], got nan``.
     """
+    def fail(exc_type, shown):
+        allowed = _float_range(min_value, max_value, strict_min)
+        return exc_type(f"{name} must be a finite real number{' ' + allowed if allowed else ''}, got {shown}")
+
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    value = float(value)
+        raise fail(TypeError, f"{value!r} ({type(value).__name__})")
+    given = value
+    try:
+        value = float(value)
+    except OverflowError:  # an int too large for a float
+        raise fail(ValueError, f"{given!r}") from None
     if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if strict_min and min_value is not None and value <= min_value:
-        bound = f"> {min_value:g}" if max_value is None else f"in ({min_value:g}, {max_value:g}]"
-        raise ValueError(f"{name} must be a real number {bound}, got {value!r}")
-    _check_range(name, value, min_value, max_value, "a real number")
+        raise fail(ValueError, f"{given!r}")
+    if min_value is not None and (value < min_value or (strict_min and value <= min_value)):
+        raise fail(ValueError, f"{given!r}")
+    if max_value is not None and value > max_value:
+        raise fail(ValueError, f"{given!r}")
     return value
+
+
+def _float_range(min_value, max_value, strict_min) -> str:
+    if min_value is not None and max_value is not None:
+        return f"in {'(' if strict_min else '['}{min_value:g}, {max_value:g}]"
+    if min_value is not None:
+        return f"{'>' if strict_min else '>='} {min_value:g}"
+    if max_value is not None:
+        return f"<= {max_value:g}"
+    return ""
 
 
 def check_choice(name: str, value, choices: Iterable[str]) -> str:

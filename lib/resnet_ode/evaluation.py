@@ -1,10 +1,13 @@
-"""Evaluating trained runs: cross-evaluation between depths and prediction maps."""
+"""Evaluating trained runs: cross-evaluation between depths, prediction maps, accuracy on the whole grid."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .data import DOMAIN
+from .data import DOMAIN, GRID_SIZE, peaks_grid
+from .uncertainty import LEVEL, Estimate, wilson_bounds
 
 
 def cross_accuracy(results, X, y) -> np.ndarray:
@@ -109,3 +112,119 @@ def score_gaps(model, theta, W, X) -> np.ndarray:
     """Gap between the largest and the second-largest class score of every point, shape (n,)."""
     top2 = np.sort(model.scores(theta, W, X), axis=0)[-2:]
     return top2[1] - top2[0]
+
+
+# ----------------------------------------------------------------------------
+# Accuracy over the whole labelled grid
+# ----------------------------------------------------------------------------
+
+#: Points classified at once by :func:`grid_accuracy` (memory stays at a few MB).
+GRID_CHUNK = 8192
+
+
+@dataclass(frozen=True)
+class AccuracyCounts:
+    """Correctly classified points out of ``n``, for one network or a matrix of them.
+
+    Attributes
+    ----------
+    correct : int or ndarray of int, shape (k, k)
+        Correctly classified points.
+    n : int
+        Points evaluated (65,536 for the whole 256 x 256 grid).
+    """
+
+    correct: int | np.ndarray
+    n: int
+
+    @property
+    def accuracy(self):
+        """``correct / n``: a float, or an array of the shape of ``correct``."""
+        acc = np.asarray(self.correct, dtype=float) / self.n
+        return float(acc) if acc.ndim == 0 else acc
+
+    def bounds(self, level: float = LEVEL):
+        """Wilson bounds ``(low, high)``, floats or arrays of the shape of ``correct``."""
+        low, high = wilson_bounds(self.correct, self.n, level)
+        return (float(low), float(high)) if np.ndim(low) == 0 else (low, high)
+
+    def interval(self, level: float = LEVEL) -> Estimate:
+        """The Wilson interval as an :class:`~resnet_ode.uncertainty.Estimate` (one network only)."""
+        if np.ndim(self.correct) != 0:
+            raise ValueError("interval() is for one network; use bounds() for a matrix")
+        low, high = self.bounds(level)
+        return Estimate(self.accuracy, low, high, self.n, "wilson")
+
+    def to_dict(self, level: float = LEVEL) -> dict:
+        """``accuracy``, ``correct``, ``n`` and the Wilson ``low``/``high``, as plain JSON types."""
+        low, high = self.bounds(level)
+        plain = lambda v: v.tolist() if isinstance(v, np.ndarray) else v  # noqa: E731
+        return {"accuracy": plain(self.accuracy), "correct": plain(np.asarray(self.correct).tolist()),
+                "n": int(self.n), "low": plain(low), "high": plain(high)}
+
+
+def _labelled_grid(n: int):
+    grid = peaks_grid(n)
+    return grid.points, grid.labels.ravel()
+
+
+def _count_correct(model, theta, W, X, y, chunk: int) -> int:
+    correct = 0
+    for a in range(0, X.shape[1], chunk):
+        correct += int(np.sum(model.predict(theta, W, X[:, a:a + chunk]) == y[a:a + chunk]))
+    return correct
+
+
+def grid_accuracy(model, theta, W, n: int = GRID_SIZE, chunk: int = GRID_CHUNK) -> AccuracyCounts:
+    """Accuracy over every labelled point of the ``n`` x ``n`` Peaks grid ("grid accuracy").
+
+    The grid and its labels are those the data set samples its training and
+    validation points from (:func:`resnet_ode.data.peaks_grid`), so with the
+    default ``n = 256`` this is the accuracy over all 65,536 points of the
+    domain the classes are defined on, not over a sample.
+
+    Parameters
+    ----------
+    model : ResNetODE
+    theta : ndarray, shape (model.n_params,)
+    W : ndarray
+        Classifier weights.
+    n : int
+        Grid points per axis.
+    chunk : int
+        Points classified at once (memory: ``width x chunk`` states).
+
+    Returns
+    -------
+    AccuracyCounts
+        Correct points out of ``n * n``; ``.accuracy``, ``.interval()``.
+    """
+    X, y = _labelled_grid(n)
+    return AccuracyCounts(_count_correct(model, theta, W, X, y, int(chunk)), int(y.size))
+
+
+def cross_grid_accuracy(results, n: int = GRID_SIZE, chunk: int = GRID_CHUNK) -> AccuracyCounts:
+    """Grid accuracy of every run's weights under every run's network (see :func:`cross_accuracy`).
+
+    Parameters
+    ----------
+    results : sequence of RunResult
+        Runs whose networks share weight shapes.
+    n, chunk : int
+        As in :func:`grid_accuracy`.
+
+    Returns
+    -------
+    AccuracyCounts
+        ``correct`` of shape (len(results), len(results)): entry ``[i, j]``
+        counts the grid points the weights of run ``i`` classify correctly
+        in the network of run ``j``; ``.accuracy`` is the matrix of
+        accuracies, ``.bounds()`` its Wilson bounds.
+    """
+    X, y = _labelled_grid(n)
+    k = len(results)
+    correct = np.empty((k, k), dtype=int)
+    for i, trained in enumerate(results):
+        for j, evaluator in enumerate(results):
+            correct[i, j] = _count_correct(evaluator.model, trained.theta, trained.W, X, y, int(chunk))
+    return AccuracyCounts(correct, int(y.size))

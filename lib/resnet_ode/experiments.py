@@ -12,12 +12,13 @@ executed, also after a rerun with other parameters (``resnet-ode rerun``).
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import nbformat
 
+from ._validate import check_float, check_int
 from .runs import RunConfig
 
 #: Template executed by papermill once per run.
@@ -208,6 +209,93 @@ def landscape_runs(depths=LANDSCAPE_DEPTHS, T=5.0, changes=None) -> tuple:
 # ----------------------------------------------------------------------------
 
 
+def int_param(lo: int, hi: int | None = None) -> Callable:
+    """Check of an integer chapter parameter in ``[lo, hi]``: ``check(name, value) -> value``."""
+    return lambda name, value: check_int(name, value, min_value=lo, max_value=hi)
+
+
+def float_param(lo: float, hi: float, strict_min: bool = False) -> Callable:
+    """Check of a real chapter parameter in ``[lo, hi]`` (``(lo, hi]`` with ``strict_min``)."""
+    return lambda name, value: check_float(name, value, min_value=lo, max_value=hi, strict_min=strict_min)
+
+
+def int_list_param(lo: int, hi: int | None = None, min_distinct: int = 1) -> Callable:
+    """Check of a list of integers in ``[lo, hi]`` with at least ``min_distinct`` distinct values."""
+    allowed = f"integers in [{lo}, {hi}]" if hi is not None else f"integers >= {lo}"
+    what = f"a list of {'at least ' + str(min_distinct) + ' distinct ' if min_distinct > 1 else ''}{allowed}"
+
+    def check(name, value):
+        if not isinstance(value, (list, tuple)) or not value:
+            raise TypeError(f"{name} must be {what}, got {value!r}")
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo or (hi is not None and v > hi):
+                raise ValueError(f"{name} must be {what}; {v!r} is not allowed (got {name}={value!r})")
+        if len(set(value)) < min_distinct:
+            raise ValueError(f"{name} must be {what}, got {value!r}")
+        return value
+
+    return check
+
+
+def run_changes_param(name, value):
+    """Check of a ``changes`` parameter: a dict of :class:`~resnet_ode.runs.RunConfig` settings.
+
+    The values are checked when the runs are made (by ``RunConfig``), with
+    the same messages as ``--set``.
+    """
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} must be a dict of run settings, e.g. {{'T': 10.0}}, got {value!r}")
+    unknown = sorted(set(value) - set(RunConfig.fields()), key=str)
+    if unknown:
+        raise ValueError(f"{name}: unknown run setting(s) {unknown}; allowed: {', '.join(RunConfig.fields())}")
+    return value
+
+
+def _subsets_of_depths(params):
+    depths = set(params.get("depths", LANDSCAPE_DEPTHS))
+    for name in ("thesis_depths", "varpro_depths"):
+        if name in params and not set(params[name]) <= depths:
+            raise ValueError(f"{name} must list at least 2 of depths={sorted(depths)}, got {params[name]!r}")
+
+
+#: Parameter checks of every chapter with runs (name -> ``check(name, value)``), one per
+#: entry of the chapter notebook's ``parameters`` cell. Bounds keep every value finite
+#: and every computation to a size this machine finishes.
+STATE_LAYER_PARAMETERS = {
+    "depths": int_list_param(2, 100_000, min_distinct=4),
+    "changes": run_changes_param,
+}
+STABILITY_PARAMETERS = {
+    "layers": int_list_param(1, 99_999, min_distinct=2),
+    "seeds": int_list_param(0),
+    "T": float_param(0.0, 1e4, strict_min=True),
+    "changes": run_changes_param,
+    "n_samples": int_param(1, 1_000_000),
+    "state_layer_depths": int_list_param(2, 100_000, min_distinct=4),
+    "state_layer_samples": int_param(1, 1_000_000),
+    "perturbation_eps": float_param(0.0, 1.0, strict_min=True),
+}
+LANDSCAPE_PARAMETERS = {
+    "depths": int_list_param(1, 1000, min_distinct=2),
+    "T": float_param(0.0, 1e4, strict_min=True),
+    "changes": run_changes_param,
+    "seeds": int_list_param(0),
+    "thesis_depths": int_list_param(1, 1000, min_distinct=2),
+    "varpro_depths": int_list_param(1, 1000, min_distinct=2),
+    "points": int_param(3, 1001),
+}
+RUNGE_KUTTA_PARAMETERS = {
+    "toy_seed": int_param(0),
+    "rk4_steps": int_param(1, 10_000),
+    "coarse_rk4_steps": int_param(1, 10_000),
+    "ref_steps": int_param(1, 100_000),
+    "rk4_states": int_list_param(2, 25_000),
+    "seeds": int_list_param(0),
+    "max_iter": int_param(0, 100_000),
+    "changes": run_changes_param,
+}
+
+
 def notebook_parameters(nb, tags=("parameters", "injected-parameters")) -> dict:
     """Parameters of a notebook (an ``nbformat`` node): its ``parameters`` cell, then any papermill-injected cell.
 
@@ -256,6 +344,12 @@ class ChapterSweep:
         Page-title pattern for the table of contents, formatted likewise.
     template : str
         The parameterised run notebook.
+    parameters : dict of str -> callable
+        Every parameter of the chapter notebook with its check
+        ``check(name, value)``, which raises ``TypeError`` or ``ValueError``
+        naming the parameter, the value given and what is allowed.
+    cross_check : callable, optional
+        ``cross_check(params)`` for constraints between parameters.
     """
 
     name: str
@@ -264,6 +358,33 @@ class ChapterSweep:
     output: str
     title: str
     template: str = RUN_TEMPLATE
+    parameters: dict = field(default_factory=dict, hash=False)
+    cross_check: Callable | None = None
+
+    def validate(self, params: dict) -> tuple:
+        """Check every chapter parameter in ``params``, then the runs they decide; return those runs.
+
+        Nothing is computed or written: a command calls this before it
+        trains or executes anything.
+
+        Raises
+        ------
+        TypeError, ValueError
+            ``"Chapter 3.4: rk4_steps must be an integer in [1, 10000], got -1"``:
+            the chapter, the parameter, what it allows and the value given.
+        """
+        try:
+            unknown = sorted(set(params) - set(self.parameters)) if self.parameters else []
+            if unknown:
+                raise ValueError(f"unknown parameter(s) {unknown}; its parameters: {', '.join(self.parameters)}")
+            for name, value in params.items():
+                if name in self.parameters:
+                    self.parameters[name](name, value)
+            if self.cross_check is not None:
+                self.cross_check(params)
+            return self.configs(params)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"Chapter {self.name}: {exc}") from None
 
     def configs(self, params: dict | None = None) -> tuple:
         """The runs for ``params`` (default: the chapter notebook's current parameters)."""
@@ -289,6 +410,7 @@ SWEEPS = {
         runs=state_layer_runs,
         output="book/chapter3/runs/state-layers-nY{nY:03d}.ipynb",
         title="Run: {nY} state layers",
+        parameters=STATE_LAYER_PARAMETERS,
     ),
     "3.2": ChapterSweep(
         name="3.2",
@@ -296,6 +418,7 @@ SWEEPS = {
         runs=stability_pages,
         output="book/chapter3/runs/stability-L{nt:03d}-seed{init_seed}.ipynb",
         title="Run: standard ResNet, {nt} layers",
+        parameters=STABILITY_PARAMETERS,
     ),
     "3.4": ChapterSweep(
         name="3.4",
@@ -303,6 +426,7 @@ SWEEPS = {
         runs=runge_kutta_pages,
         output="book/chapter3/runs/runge-kutta-{integrator}-nY{nY:03d}-seed{init_seed}.ipynb",
         title="Run: {integrator}, {nY} state times",
+        parameters=RUNGE_KUTTA_PARAMETERS,
     ),
     "3.3": ChapterSweep(
         name="3.3",
@@ -310,5 +434,7 @@ SWEEPS = {
         runs=landscape_runs,
         output="book/chapter3/runs/landscape-L{nt:03d}.ipynb",
         title="Run: standard ResNet, {nt} layers, T = {T:g}",
+        parameters=LANDSCAPE_PARAMETERS,
+        cross_check=_subsets_of_depths,
     ),
 }

@@ -42,8 +42,8 @@ Surfaces
     large, so stacking points saves little here (measured: a few points per
     batch is best); :func:`evaluate_plane` also shares the
     batches between worker processes. :func:`get_surface` computes a surface
-    with a progress bar, or loads it with its directions from
-    ``_build/landscapes`` when the same run, settings and library source
+    with a progress bar, or loads it with its directions from the cache
+    (:mod:`resnet_ode.cache`) when the same run, settings and library source
     produced it before.
 Measures
     :func:`grid_hessian` (2-D Hessian of ``f`` by finite differences on the
@@ -73,7 +73,7 @@ import numpy as np
 from . import progress
 from ._validate import check_choice, check_float, check_int
 from .objectives import EXACT_CLASSIFIER_SOLVER, ClassifierSolverSettings, JointObjective
-from .storage import read_npz, write_npz
+from .cache import HESSIANS, SURFACES, BadEntry, code_digest, make_key, take_array, take_field
 
 #: Direction normalisation modes.
 NORMALISATIONS = ("filter", "layer", "none", "thesis")
@@ -680,29 +680,22 @@ class Surface:
 
 
 def landscapes_dir() -> Path:
-    """Folder of stored surfaces (``RESNET_ODE_LANDSCAPES`` or ``_build/landscapes``)."""
-    from .paths import repo_root
+    """Folder of stored surfaces and Hessian extremes: the cache root (:func:`resnet_ode.cache.root`), not created here."""
+    from .cache import root
 
-    env = os.environ.get("RESNET_ODE_LANDSCAPES")
-    path = Path(env) if env else repo_root() / "_build" / "landscapes"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return root()
 
 
 def source_hash() -> str:
-    """SHA-256 over this module's source and the training code's hash (:func:`resnet_ode.runs.source_hash`)."""
+    """SHA-256 over this module's code without docstrings and the training code's hash (:func:`resnet_ode.runs.source_hash`)."""
     from .runs import source_hash as training_hash
 
-    h = hashlib.sha256(Path(__file__).read_bytes())
-    h.update(training_hash().encode())
-    return h.hexdigest()
+    return code_digest(Path(__file__), extra=training_hash())
 
 
 def surface_key(run_key: str, spec: SurfaceSpec, data_key: str = "train") -> str:
     """Hex key of a surface: the run's cache key, the settings, the data, this module's source."""
-    payload = json.dumps({"run": run_key, "spec": spec.to_dict(), "data": data_key, "source": source_hash(),
-                          "format": SURFACE_FORMAT}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+    return make_key(run=run_key, spec=spec.to_dict(), data=data_key, source=source_hash(), format=SURFACE_FORMAT)
 
 
 class _PlaneTask:
@@ -806,19 +799,25 @@ def compute_surface(model, theta, W, X, y, spec: SurfaceSpec, batch_size: int = 
     return values, d1, d2, time.perf_counter() - t0, inner
 
 
-def _save_surface(path: Path, s: Surface):
-    meta = {"spec": s.spec.to_dict(), "seconds": s.seconds, "key": s.key, "format": SURFACE_FORMAT}
-    write_npz(path, {"a": s.a, "b": s.b, "values": s.values, "d1": s.d1, "d2": s.d2, "theta": s.theta,
-                     "inner_grad_norm": s.inner_grad_norm}, meta)
+def _save_surface(s: Surface):
+    """A surface as the arrays and metadata of its store entry."""
+    meta = {"spec": s.spec.to_dict(), "seconds": s.seconds, "format": SURFACE_FORMAT}
+    return {"a": s.a, "b": s.b, "values": s.values, "d1": s.d1, "d2": s.d2, "theta": s.theta,
+            "inner_grad_norm": s.inner_grad_norm}, meta
 
 
-def _load_surface(path: Path, spec: SurfaceSpec, key: str) -> Surface | None:
-    found = read_npz(path, {"key": key, "spec": spec.to_dict()})
-    if found is None:
-        return None
-    z, meta = found
-    return Surface(spec, z["a"], z["b"], z["values"], z["d1"], z["d2"], z["theta"], float(meta["seconds"]),
-                   z["inner_grad_norm"], key=key, from_cache=True)
+def _load_surface(arrays: dict, meta: dict, run, spec: SurfaceSpec, key: str) -> Surface:
+    """A stored surface of ``run`` and ``spec``, checked (:class:`resnet_ode.cache.BadEntry` if it does not fit)."""
+    na, nb, n = len(spec.a), len(spec.b), np.size(run.theta)
+    a, b = take_array(arrays, "a", (na,)), take_array(arrays, "b", (nb,))
+    if not (np.array_equal(a, spec.a) and np.array_equal(b, spec.b)):
+        raise BadEntry("stored coordinates a, b differ from the spec's")
+    values, inner = take_array(arrays, "values", (na, nb)), take_array(arrays, "inner_grad_norm", (na, nb))
+    d1, d2, theta = (take_array(arrays, name, (n,)) for name in ("d1", "d2", "theta"))
+    if not np.array_equal(theta, run.theta):
+        raise BadEntry("stored centre differs from the run's trained weights")
+    seconds = float(take_field(meta, "seconds", "number"))
+    return Surface(spec, a, b, values, d1, d2, theta, seconds, inner, key=key, from_cache=True)
 
 
 def get_surface(run, spec: SurfaceSpec, use_cache: bool = True, batch_size: int = 4, desc: str | None = None,
@@ -837,8 +836,9 @@ def get_surface(run, spec: SurfaceSpec, use_cache: bool = True, batch_size: int 
     Returns
     -------
     Surface
-        Stored under ``_build/landscapes/surface-<key>.npz`` (atomically), the
-        key covering the run's cache key (its settings and the training
+        Stored as ``surface-<key>.npz`` in the cache (:mod:`resnet_ode.cache`:
+        atomically, under a lock; an unusable entry is reported, moved aside
+        and computed again), the key covering the run's cache key (its settings and the training
         code), the spec and this module's source, so a changed run or library
         never reuses a stale surface.
     """
@@ -847,18 +847,19 @@ def get_surface(run, spec: SurfaceSpec, use_cache: bool = True, batch_size: int 
     if not isinstance(spec, SurfaceSpec):
         raise TypeError(f"spec must be a SurfaceSpec, got {type(spec).__name__}")
     key = surface_key(cache_key(run.config), spec)
-    path = landscapes_dir() / f"surface-{key}.npz"
-    if use_cache and path.exists():
-        found = _load_surface(path, spec, key)
-        if found is not None and np.array_equal(found.theta, run.theta):
-            return found
-    data = run.config.dataset()
-    values, d1, d2, seconds, inner = compute_surface(run.model, run.theta, run.W, data.X_train, data.y_train, spec,
-                                                     batch_size=batch_size, desc=desc, workers=workers)
-    s = Surface(spec, np.array(spec.a), np.array(spec.b), values, d1, d2, np.array(run.theta), seconds, inner, key=key)
-    if use_cache:
-        _save_surface(path, s)
-    return s
+
+    def compute():
+        data = run.config.dataset()
+        values, d1, d2, seconds, inner = compute_surface(run.model, run.theta, run.W, data.X_train, data.y_train,
+                                                         spec, batch_size=batch_size, desc=desc, workers=workers)
+        return Surface(spec, np.array(spec.a), np.array(spec.b), values, d1, d2, np.array(run.theta), seconds, inner,
+                       key=key)
+
+    if not use_cache:
+        return compute()
+    return SURFACES.get_or_compute(key, compute, _save_surface,
+                                   lambda arrays, meta: _load_surface(arrays, meta, run, spec, key),
+                                   expect={"spec": spec.to_dict()})
 
 
 # ----------------------------------------------------------------------------
@@ -1160,29 +1161,35 @@ def hessian_extremes(model, theta, W, X, y, objective: str = "joint", step: floa
 def get_hessian_extremes(run, objective: str = "joint", use_cache: bool = True, **settings) -> dict:
     """:func:`hessian_extremes` at a trained run's weights on its training data, stored like the surfaces.
 
-    The result (with the ``seconds`` it took) is kept as JSON under
-    ``_build/landscapes/hessian-<key>.json``, keyed by the run's cache key,
+    The result (with the ``seconds`` it took) is kept as JSON in the cache
+    (:mod:`resnet_ode.cache`), ``hessian-<key>.json``, keyed by the run's cache key,
     ``objective``, ``settings`` and this module's source.
     """
     from .runs import cache_key
-    from .storage import write_json
 
     check_choice("objective", objective, OBJECTIVES)
-    payload = json.dumps({"run": cache_key(run.config), "objective": objective, "settings": settings,
-                          "source": source_hash(), "format": SURFACE_FORMAT}, sort_keys=True)
-    key = hashlib.sha256(payload.encode()).hexdigest()[:32]
-    path = landscapes_dir() / f"hessian-{key}.json"
-    if use_cache and path.exists():
-        try:
-            stored = json.loads(path.read_text())
-            if stored.get("key") == key:
-                return stored["result"]
-        except (OSError, ValueError, KeyError):
-            pass
-    data = run.config.dataset()
-    t0 = time.perf_counter()
-    result = hessian_extremes(run.model, run.theta, run.W, data.X_train, data.y_train, objective=objective, **settings)
-    result["seconds"] = time.perf_counter() - t0
-    if use_cache:
-        write_json(path, {"key": key, "result": result})
-    return result
+    key = make_key(run=cache_key(run.config), objective=objective, settings=settings, source=source_hash(),
+                   format=SURFACE_FORMAT)
+
+    def compute():
+        data = run.config.dataset()
+        t0 = time.perf_counter()
+        result = hessian_extremes(run.model, run.theta, run.W, data.X_train, data.y_train, objective=objective,
+                                  **settings)
+        result["seconds"] = time.perf_counter() - t0
+        return result
+
+    def decode(arrays, meta):
+        result = take_field(meta, "result", "dict")
+        for name in HESSIAN_FIELDS:
+            take_field(result, name, "number")
+        return result
+
+    if not use_cache:
+        return compute()
+    return HESSIANS.get_or_compute(key, compute, lambda result: ({}, {"result": result}), decode)
+
+
+#: What a stored result of :func:`get_hessian_extremes` must hold.
+HESSIAN_FIELDS = ("lam_min", "lam_max", "ratio", "matvecs", "grad_norm", "asymmetry", "second_difference_min",
+                  "seconds")

@@ -1,15 +1,32 @@
 """Executing notebooks: papermill runs of the template and in-place execution.
 
 Executed notebooks are written atomically (to a temporary file, then renamed),
-so an interrupted execution leaves the previous file untouched. Volatile
+so an interrupted execution leaves the previous file untouched. The temporary
+files live in a scratch folder under ``_build/tmp/`` (see :func:`scratch_root`),
+never inside ``book/`` where git and nbval would see them. Volatile
 metadata (timestamps, durations) and progress-bar output are removed so that
 re-executing an unchanged notebook reproduces the same file.
+
+Interrupts: kernels are executed from a helper thread, so that the main thread
+receives Ctrl-C (nbclient, in the main thread, installs signal handlers that
+only shut the kernel down and let the command go on). On an interrupt the
+kernels this process started are killed with their process group (the
+package's worker processes), and :func:`stop_children` ends the rest.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
+import shutil
+import signal
+import tempfile
+import threading
+import time
+import uuid
+import weakref
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -23,16 +40,44 @@ from .storage import atomic_path
 _PROGRESS_RE = re.compile(r"\r|\x1b\[|\d+it/s|s/it\]|\|\s*\d+/\d+ \[")
 
 
+#: Tag of cells whose outputs depend on the machine (wall-clock times): shown in the built book,
+#: never committed, never compared.
+VOLATILE = "volatile"
+
+#: nbval's tag for a cell that is executed but whose outputs are not compared.
+NBVAL_IGNORE = "nbval-ignore-output"
+
+
 def clean_notebook(nb):
-    """Drop timestamps, durations and progress-bar stderr from an executed notebook (in place)."""
+    """Make an executed notebook reproducible byte for byte (in place).
+
+    Drops timestamps, durations (papermill and nbclient metadata),
+    progress-bar stderr and the outputs of cells tagged :data:`VOLATILE`
+    (which also get nbval's :data:`NBVAL_IGNORE` tag, so that nbval executes
+    them without comparing what they print); removes empty ``tags`` lists
+    that papermill adds; gives papermill's injected cell a fixed id.
+    Re-executing an unchanged notebook and cleaning it reproduces the same
+    file.
+    """
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
-        if "injected-parameters" in cell.metadata.get("tags", []):
+        tags = list(cell.metadata.get("tags", []))
+        if "injected-parameters" in tags:
             cell["id"] = "injected-parameters"  # papermill draws a random id each time
+        if VOLATILE in tags and NBVAL_IGNORE not in tags:
+            tags.append(NBVAL_IGNORE)
+        if tags:
+            cell.metadata["tags"] = tags
+        else:
+            cell.metadata.pop("tags", None)
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         if cell.cell_type != "code":
+            continue
+        if VOLATILE in tags:
+            cell["outputs"] = []
+            cell["execution_count"] = None
             continue
         kept = []
         for out in cell.get("outputs", []):
@@ -43,6 +88,223 @@ def clean_notebook(nb):
             kept.append(out)
         cell["outputs"] = kept
     return nb
+
+
+# ----------------------------------------------------------------------------
+# Scratch files, kernels and worker processes (interrupts)
+# ----------------------------------------------------------------------------
+
+#: Environment variable naming the scratch folder of the running command (set by ``resnet-ode``).
+SCRATCH_ENV = "RESNET_ODE_TMPDIR"
+
+
+def scratch_root() -> Path:
+    """Folder of temporary notebooks: ``RESNET_ODE_TMPDIR``, else ``_build/tmp`` in the repository.
+
+    Never inside ``book/``, where git and nbval would see a temporary file;
+    ``_build/`` is ignored by git and lies on the file system of the book,
+    so the final rename into place stays atomic. ``resnet-ode`` gives every
+    command a folder of its own there and removes it when the command ends,
+    also after an interrupt.
+    """
+    env = os.environ.get(SCRATCH_ENV)
+    path = Path(env) if env else repo_root() / "_build" / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def _scratch(name: str):
+    """A fresh folder in :func:`scratch_root`, removed on exit (also on an interrupt)."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=scratch_root()))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _publish(src: Path, dest: Path) -> Path:
+    """Put the finished file ``src`` at ``dest`` atomically: flushed to disk, then renamed."""
+    with open(src, "rb+") as fh:
+        os.fsync(fh.fileno())
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(src, 0o666 & ~umask)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(src, dest)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        with atomic_path(dest) as tmp:  # another file system (an --output elsewhere): a copy next to it
+            shutil.copyfile(src, tmp)
+    return dest
+
+
+_KERNELS: weakref.WeakSet = weakref.WeakSet()
+_TRACKED_KM = None
+_STOPPING = threading.Event()  # set when this process is being stopped: no new kernel starts
+
+
+def _kernel_manager_class():
+    """jupyter_client's ``AsyncKernelManager``, remembering every kernel it starts (for :func:`kill_kernels`)."""
+    global _TRACKED_KM
+    if _TRACKED_KM is None:
+        from jupyter_client.manager import AsyncKernelManager
+
+        class TrackedKernelManager(AsyncKernelManager):
+            async def start_kernel(self, **kwargs):
+                if _STOPPING.is_set():
+                    raise KeyboardInterrupt("interrupted: no new kernel is started")
+                self.resnet_ode_launching = True
+                _KERNELS.add(self)  # before the launch, so that an interrupt during it finds the process
+                if not self.connection_file:  # in the scratch folder, which goes whatever happens to this process
+                    self.connection_file = str(scratch_root() / f"kernel-{uuid.uuid4().hex}.json")
+                try:
+                    await super().start_kernel(**kwargs)
+                finally:
+                    self.resnet_ode_launching = False
+
+        _TRACKED_KM = TrackedKernelManager
+    return _TRACKED_KM
+
+
+def kill_kernels():
+    """Kill every kernel this process started that still runs, with its process group.
+
+    jupyter_client starts each kernel in a session of its own, so the
+    kernel's process group holds the kernel and the worker processes of
+    :mod:`resnet_ode.parallel` it started, and nothing else. A kernel being
+    launched at this moment is waited for (at most 2 s) and killed too. The
+    connection files of these kernels are removed.
+    """
+    deadline = time.monotonic() + 2.0
+
+    def process(km):
+        return getattr(getattr(km, "provisioner", None), "process", None)
+
+    for km in list(_KERNELS):
+        proc = process(km)
+        while proc is None and getattr(km, "resnet_ode_launching", False) and time.monotonic() < deadline:
+            time.sleep(0.02)
+            proc = process(km)
+        if proc is None or proc.poll() is not None:
+            with contextlib.suppress(Exception):
+                km.cleanup_connection_file()
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            pgid = os.getpgid(proc.pid)
+            if pgid == proc.pid and pgid != os.getpgrp():
+                os.killpg(pgid, signal.SIGKILL)
+            else:
+                proc.kill()
+        _KERNELS.discard(km)
+        with contextlib.suppress(Exception):
+            proc.wait(timeout=5)
+        with contextlib.suppress(Exception):
+            km.cleanup_connection_file()
+
+
+def _in_thread(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` in a helper thread, waited for so that Ctrl-C reaches the caller.
+
+    Called in the main thread, nbclient installs SIGINT and SIGTERM handlers
+    that only shut its kernel down, and the command went on; in a helper
+    thread it installs none. On an interrupt (any exception) the kernels of
+    this process are killed and the exception re-raised at once.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return fn(*args, **kwargs)
+    box = {}
+
+    def target():
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="resnet-ode-kernel", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.1)
+    except BaseException:
+        kill_kernels()
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def _pool_worker_init():
+    # Ctrl-C reaches the whole process group: the parent decides, and stops the
+    # workers with SIGTERM, on which a worker kills its kernels and exits at once.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _pool_worker_stop)
+
+
+def _pool_worker_stop(signum, frame):
+    # The executor may send a second SIGTERM (it terminates the rest of a broken pool):
+    # it must not cut this handler short before the kernels are dead.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _STOPPING.set()
+    kill_kernels()
+    os._exit(128 + signum)
+
+
+def _stop_pool(pool: ProcessPoolExecutor, grace: float = 5.0):
+    """Stop a pool's workers now (SIGTERM, then SIGKILL after ``grace`` seconds) and their kernels with them."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    stray = _descendants([p.pid for p in procs])  # in case a worker dies before it has killed its kernel
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        proc.join(max(0.05, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1.0)
+    pool.shutdown(wait=False, cancel_futures=True)
+    _kill_all(stray)
+
+
+def _descendants(pids) -> list:
+    """The processes below ``pids`` (``psutil.Process`` objects; none without psutil)."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil comes with ipykernel
+        return []
+    found = []
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            found.extend(psutil.Process(pid).children(recursive=True))
+    return found
+
+
+def _kill_all(procs, timeout: float = 3.0):
+    if not procs:
+        return
+    import psutil
+
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(procs, timeout=timeout)
+
+
+def stop_children(timeout: float = 3.0):
+    """End everything this process started that still runs: kernels (with their workers), then any other child.
+
+    Called by ``resnet-ode`` after an interrupt; this process starts no
+    kernel afterwards. Returns the number of processes killed besides the
+    kernels.
+    """
+    _STOPPING.set()
+    kill_kernels()
+    children = _descendants([os.getpid()])
+    _kill_all(children, timeout)
+    return len(children)
 
 
 def run_parameters(config, template: Path) -> dict:
@@ -77,17 +339,17 @@ def execute_template(template, output, parameters: dict, workers: int | None = N
     template, output = Path(template), Path(output)
     if workers is not None:
         os.environ["RESNET_ODE_WORKERS"] = str(workers)
-    with atomic_path(output) as tmp:
-        tmp_nb = tmp.with_suffix(".ipynb")
-        try:
-            papermill.execute_notebook(
-                str(template), str(tmp_nb), parameters=parameters, cwd=str(output.parent),
-                kernel_name="python3", progress_bar=False, log_output=False,
-            )
-            nb = clean_notebook(nbformat.read(tmp_nb, as_version=4))
-            nbformat.write(nb, tmp)
-        finally:
-            tmp_nb.unlink(missing_ok=True)
+    output.parent.mkdir(parents=True, exist_ok=True)  # the kernel's working folder
+    with _scratch(output.stem) as folder:
+        tmp_nb = folder / output.name  # papermill saves it after every cell
+        _in_thread(
+            papermill.execute_notebook,
+            str(template), str(tmp_nb), parameters=parameters, cwd=str(output.parent),
+            kernel_name="python3", progress_bar=False, log_output=False,
+            kernel_manager_class=_kernel_manager_class(),
+        )
+        nbformat.write(clean_notebook(nbformat.read(tmp_nb, as_version=4)), tmp_nb)
+        _publish(tmp_nb, output)
     return output
 
 
@@ -97,11 +359,14 @@ def execute_in_place(path, timeout: int = 3600):
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}},
+                            kernel_manager_class=_kernel_manager_class())
+    _in_thread(client.execute)
     clean_notebook(nb)
-    with atomic_path(path) as tmp:
-        nbformat.write(nb, tmp)
+    with _scratch(path.stem) as folder:
+        nbformat.write(nb, folder / path.name)
+        _publish(folder / path.name, path)
     return path
 
 
@@ -152,16 +417,27 @@ def run_sweeps(pairs, jobs: int = 2):
     workers = max(1, (os.cpu_count() or 2) // max(1, jobs))
     names = "+".join(sweep.name for sweep, _ in pairs)
     with progress.bar(len(tasks), f"sweep {names}") as bar:
-        if jobs <= 1:
+        if jobs <= 1 or len(tasks) <= 1:
             for i in order:
                 execute_template(*tasks[i], workers=workers)
                 bar.update(1)
         else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+            pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=_pool_worker_init)
+            try:
                 futures = [pool.submit(execute_template, *tasks[i], workers=workers) for i in order]
                 for fut in as_completed(futures):
                     fut.result()
                     bar.update(1)
+            except KeyboardInterrupt:
+                _stop_pool(pool)  # at once: the pages not finished keep their previous content
+                raise
+            except BaseException:
+                try:  # a page failed: the pages in progress finish (their runs get cached), no new one starts
+                    pool.shutdown(wait=True, cancel_futures=True)
+                except KeyboardInterrupt:
+                    _stop_pool(pool)
+                raise
+            pool.shutdown(wait=True)
     return [t[1] for t in tasks]
 
 
@@ -179,17 +455,14 @@ def execute_chapter(notebook, parameters: dict, timeout: int = 3600):
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     defaults = notebook_parameters(nb, tags=("parameters",))
     inject = {k: v for k, v in parameters.items() if k not in defaults or defaults[k] != v}
-    with atomic_path(notebook) as tmp:
-        src = tmp.with_suffix(".src.ipynb")
-        out = tmp.with_suffix(".out.ipynb")
-        try:
-            nbformat.write(nb, src)
-            papermill.execute_notebook(str(src), str(out), parameters=inject, cwd=str(notebook.parent),
-                                       kernel_name="python3", progress_bar=False, execution_timeout=timeout)
-            nbformat.write(clean_notebook(nbformat.read(out, as_version=4)), tmp)
-        finally:
-            src.unlink(missing_ok=True)
-            out.unlink(missing_ok=True)
+    with _scratch(notebook.stem) as folder:
+        src, out = folder / "source.ipynb", folder / notebook.name
+        nbformat.write(nb, src)
+        _in_thread(papermill.execute_notebook, str(src), str(out), parameters=inject, cwd=str(notebook.parent),
+                   kernel_name="python3", progress_bar=False, execution_timeout=timeout,
+                   kernel_manager_class=_kernel_manager_class())
+        nbformat.write(clean_notebook(nbformat.read(out, as_version=4)), out)
+        _publish(out, notebook)
     return notebook
 
 

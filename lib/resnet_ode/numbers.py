@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .formatting import fmt_seconds  # noqa: F401  (re-exported: chapters import it from here)
+from .formatting import fmt_seconds, fmt_small, round_significant  # noqa: F401  (re-exported: chapters import them from here)
 from .paths import numbers_dir
 from .storage import write_json
 
@@ -60,6 +60,38 @@ def read_numbers(chapter: str) -> dict:
     if data.get("_meta", {}).get("training_source") != source_hash():
         raise RuntimeError(f"{path} was computed with other training code: execute Chapter {chapter} again")
     return data
+
+
+#: Significant digits of a float stored by :func:`glue`.
+GLUE_DIGITS = 6
+
+
+def glue(name: str, value, display: bool = False):
+    """myst-nb's ``glue`` with floats rounded to :data:`GLUE_DIGITS` significant digits.
+
+    The glued value is part of the cell's outputs, which nbval compares: a
+    full-precision float repr can differ in its last digits between machines
+    (summation order), six significant digits do not, and the prose never
+    shows more. Floats nested in lists, tuples and dicts are rounded as well;
+    other values are glued as they are.
+    """
+    from myst_nb import glue as _glue
+
+    return _glue(name, _rounded(value), display=display)
+
+
+def _rounded(value):
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (float, np.floating)):
+        return round_significant(float(value), GLUE_DIGITS)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_rounded(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
 
 
 def format_table(headers, rows, floatfmt: str = "{:.4f}") -> str:

@@ -41,7 +41,7 @@ def _worker_main(conn):
     while True:
         try:
             msg = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):  # the caller is gone (its kernel was stopped or killed)
             break
         cmd = msg[0]
         if cmd == "close":
@@ -75,9 +75,24 @@ def _worker_main(conn):
             else:
                 raise ValueError(f"unknown command {cmd!r}")
             conn.send(("ok", reply))
+        except OSError as exc:
+            if isinstance(exc, (BrokenPipeError, ConnectionResetError)):
+                break  # the caller is gone mid-request (interrupted or killed): nobody to answer, stop quietly
+            if not _reply_error(conn):
+                break
         except Exception:  # reported to the caller, which raises
-            conn.send(("error", traceback.format_exc()))
+            if not _reply_error(conn):
+                break
     conn.close()
+
+
+def _reply_error(conn) -> bool:
+    """Send the current exception's traceback to the caller; ``False`` if the caller is gone."""
+    try:
+        conn.send(("error", traceback.format_exc()))
+    except OSError:
+        return False
+    return True
 
 
 class WorkerError(RuntimeError):

@@ -1,4 +1,4 @@
-"""Where the project's files are: repository root, run cache, build numbers."""
+"""Where the project's files are: repository root, cache root, build numbers."""
 
 from __future__ import annotations
 
@@ -24,11 +24,12 @@ def repo_root() -> Path:
 
 
 def cache_dir() -> Path:
-    """Folder of cached training runs (``RESNET_ODE_CACHE`` or ``_build/cache/runs``)."""
+    """Root of the cache of every store (``RESNET_ODE_CACHE`` or ``_build/cache``).
+
+    Not created here: only a write to the cache creates it (see :mod:`resnet_ode.cache`).
+    """
     env = os.environ.get("RESNET_ODE_CACHE")
-    path = Path(env) if env else repo_root() / "_build" / "cache" / "runs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return Path(env) if env else repo_root() / "_build" / "cache"
 
 
 def numbers_dir() -> Path:

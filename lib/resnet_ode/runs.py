@@ -28,12 +28,11 @@ import scipy
 from . import optim
 from ._validate import check_choice, check_float, check_int
 from .activations import ACTIVATIONS
+from .cache import RUNS, BadEntry, make_key, take_array, take_field
 from .data import Dataset, make_peaks_dataset
 from .integrators import METHODS as INTEGRATORS
 from .network import ResNetODE
 from .objectives import EXACT_CLASSIFIER_SOLVER, ClassifierSolverSettings, JointObjective, VarProObjective
-from .paths import cache_dir
-from .storage import file_lock, read_npz, write_npz
 
 #: Bump when the layout of a cache entry changes.
 CACHE_FORMAT = 1
@@ -67,7 +66,12 @@ class RunConfig:
     Raises
     ------
     TypeError, ValueError
-        Naming the parameter and its allowed values, before any compute.
+        Naming the parameter, its allowed values and the value given, before
+        any compute. Every number must be finite and lie in a range that
+        trains: ``T`` in (0, 1e4], ``init_scale`` in [0, 10],
+        ``learning_rate`` in (0, 10], ``max_step`` in (0, 100], ``alpha``,
+        ``alpha_W`` and ``hessian_shift`` in [0, 1000], at most 100 000
+        points per class.
     """
 
     nY: int = 32
@@ -100,7 +104,7 @@ class RunConfig:
     def __post_init__(self):
         s = object.__setattr__
         s(self, "nY", check_int("nY", self.nY, min_value=2, max_value=100_000))
-        s(self, "T", check_float("T", self.T, min_value=0.0, strict_min=True))
+        s(self, "T", check_float("T", self.T, min_value=0.0, max_value=1e4, strict_min=True))
         check_choice("control", self.control, ("interpolated", "per_step"))
         if self.control == "per_step":
             s(self, "nt", self.nY - 1)  # a standard ResNet: one weight set per step, nt is implied
@@ -111,24 +115,26 @@ class RunConfig:
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("bias", self.bias, ("outside", "inside"))
         s(self, "data_seed", check_int("data_seed", self.data_seed, min_value=0))
-        s(self, "n_train_per_class", check_int("n_train_per_class", self.n_train_per_class, min_value=1))
-        s(self, "n_val_per_class", check_int("n_val_per_class", self.n_val_per_class, min_value=1))
+        s(self, "n_train_per_class", check_int("n_train_per_class", self.n_train_per_class,
+                                                     min_value=1, max_value=100_000))
+        s(self, "n_val_per_class", check_int("n_val_per_class", self.n_val_per_class, min_value=1, max_value=100_000))
         s(self, "init_seed", check_int("init_seed", self.init_seed, min_value=0))
-        s(self, "init_scale", check_float("init_scale", self.init_scale, min_value=0.0))
-        s(self, "alpha", check_float("alpha", self.alpha, min_value=0.0))
-        s(self, "alpha_W", check_float("alpha_W", self.alpha_W, min_value=0.0))
+        s(self, "init_scale", check_float("init_scale", self.init_scale, min_value=0.0, max_value=10.0))
+        s(self, "alpha", check_float("alpha", self.alpha, min_value=0.0, max_value=1e3))
+        s(self, "alpha_W", check_float("alpha_W", self.alpha_W, min_value=0.0, max_value=1e3))
         check_choice("optimizer", self.optimizer, optim.METHODS)
         check_choice("objective", self.objective, ("varpro", "joint"))
         s(self, "max_iter", check_int("max_iter", self.max_iter, min_value=0, max_value=100_000))
         s(self, "cg_tol", check_float("cg_tol", self.cg_tol, min_value=0.0, max_value=1.0, strict_min=True))
-        s(self, "cg_max_iter", check_int("cg_max_iter", self.cg_max_iter, min_value=1))
-        s(self, "max_step", check_float("max_step", self.max_step, min_value=0.0, strict_min=True))
-        s(self, "hessian_shift", check_float("hessian_shift", self.hessian_shift, min_value=0.0))
+        s(self, "cg_max_iter", check_int("cg_max_iter", self.cg_max_iter, min_value=1, max_value=100_000))
+        s(self, "max_step", check_float("max_step", self.max_step, min_value=0.0, max_value=100.0, strict_min=True))
+        s(self, "hessian_shift", check_float("hessian_shift", self.hessian_shift, min_value=0.0, max_value=1e3))
         check_choice("classifier_solver", self.classifier_solver, CLASSIFIER_SOLVERS)
         if not isinstance(self.warm_start, bool):
             raise TypeError(f"warm_start must be True or False, got {self.warm_start!r}")
-        s(self, "lbfgs_memory", check_int("lbfgs_memory", self.lbfgs_memory, min_value=1))
-        s(self, "learning_rate", check_float("learning_rate", self.learning_rate, min_value=0.0, strict_min=True))
+        s(self, "lbfgs_memory", check_int("lbfgs_memory", self.lbfgs_memory, min_value=1, max_value=1000))
+        s(self, "learning_rate", check_float("learning_rate", self.learning_rate,
+                                                 min_value=0.0, max_value=10.0, strict_min=True))
 
     def replace(self, **changes) -> "RunConfig":
         """A copy with some settings changed (validated again)."""
@@ -201,9 +207,11 @@ class RunResult:
         return self._model
 
     def summary(self) -> str:
-        """Settings and final numbers as an aligned text table (durations via ``fmt_seconds``)."""
-        from .formatting import fmt_seconds
+        """Settings and final numbers as an aligned text table.
 
+        The training time is left out: it depends on the machine (print it
+        with :func:`resnet_ode.formatting.fmt_seconds` in a ``volatile`` cell).
+        """
         c, f = self.config, self.final()
         model = self.model
         rows = [
@@ -217,7 +225,6 @@ class RunResult:
             ("training accuracy", f"{f['train_accuracy']:.4f}"),
             ("validation accuracy", f"{f['val_accuracy']:.4f}"),
             ("stopped because", self.message),
-            ("training time", fmt_seconds(self.train_seconds)),
         ]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
@@ -270,7 +277,28 @@ def train(config: RunConfig, desc: str | None = None) -> RunResult:
     else:
         res = optim.gradient_descent(objective, x0, max_iter=config.max_iter, monitor=monitor, desc=desc)
     seconds = time.perf_counter() - t0
+    _check_finite(config, res)
     return RunResult(config, res.theta, res.W, res.history, seconds, res.message, _model=model)
+
+
+def _check_finite(config: RunConfig, res):
+    """Raise ``FloatingPointError`` naming the run and what went non-finite, if anything did."""
+    bad = []
+    for name in ("objective", "loss"):
+        values = np.asarray(res.history.get(name, []), dtype=float)
+        where = np.flatnonzero(~np.isfinite(values))
+        if where.size:
+            bad.append(f"{name} {values[where[0]]} at iteration {where[0]}")
+    for name, values in (("theta", res.theta), ("W", res.W)):
+        count = int(np.sum(~np.isfinite(values)))
+        if count:
+            bad.append(f"{count} of {np.size(values)} entries of {name}")
+    if bad:
+        defaults = RunConfig()
+        changed = ", ".join(f"{k}={v!r}" for k, v in config.to_dict().items() if getattr(defaults, k) != v)
+        raise FloatingPointError(
+            f"training run {config.label()} ({changed or 'default settings'}) went non-finite: {'; '.join(bad)}. "
+            "The result is not cached. A smaller init_scale, T or max_step usually avoids this.")
 
 
 # ----------------------------------------------------------------------------
@@ -320,14 +348,44 @@ def _code_without_docs(source: str) -> str:
     return ast.dump(tree, annotate_fields=False)
 
 
+#: numpy ufuncs whose SIMD code path the training results depend on (see :func:`numerics`).
+_UFUNCS = "tanh|exp|log|add|subtract|multiply|divide|maximum|sqrt|square"
+
+
+@lru_cache(maxsize=1)
+def numerics() -> str:
+    """The machine's numeric code paths that decide a training run's last bits, as one string.
+
+    Training is chaotic in round-off: 40 Gauss-Newton iterations turn a
+    difference in the last bit of ``tanh`` into a difference in the second
+    digit of the final objective. Which bits come out depends on the SIMD
+    code path numpy dispatches to for each ufunc (AVX-512 on one machine,
+    AVX2 on another) and on the OpenBLAS kernels (``OPENBLAS_CORETYPE``).
+    ``make`` pins both (``NPY_DISABLE_CPU_FEATURES`` keeps numpy at its AVX2
+    paths, ``OPENBLAS_CORETYPE`` defaults to Haswell), so every x86-64
+    machine with AVX2 computes the same bits; this string is part of
+    :func:`source_hash`, so a run trained under other code paths (say, in a
+    Jupyter session without those variables) is never mistaken for the
+    book's.
+    """
+    from numpy.lib.introspect import opt_func_info
+
+    paths = opt_func_info(func_name=_UFUNCS, signature="float64")
+    current = {f"{name}/{sig}": info["current"] for name, sigs in sorted(paths.items())
+               for sig, info in sorted(sigs.items())}
+    blas = os.environ.get("OPENBLAS_CORETYPE", "auto")
+    return json.dumps({"numpy": current, "openblas_coretype": blas}, sort_keys=True)
+
+
 @lru_cache(maxsize=1)
 def source_hash() -> str:
-    """SHA-256 over the training code (:func:`training_modules`) and the Python, numpy and scipy versions.
+    """SHA-256 over the training code (:func:`training_modules`), the Python, numpy and scipy versions and :func:`numerics`.
 
     What is hashed is each module's syntax tree without docstrings, so editing
     a docstring or a comment keeps cached runs valid, while any change to what
     the code does invalidates every cached run. Editing a module only the
-    analysis uses (plotting, say) does not.
+    analysis uses (plotting, say) does not. The numeric code paths of the
+    machine are part of it because they change the results.
     """
     pkg = Path(__file__).resolve().parent
     h = hashlib.sha256()
@@ -337,53 +395,66 @@ def source_hash() -> str:
         h.update(_code_without_docs(path.read_text()).encode())
         h.update(b"\0")
     h.update(f"python={sys.version_info[:2]};numpy={np.__version__};scipy={scipy.__version__}".encode())
+    h.update(numerics().encode())
     return h.hexdigest()
 
 
 def cache_key(config: RunConfig) -> str:
     """Hex key of a run: its settings, the library source hash and the cache format."""
-    payload = json.dumps({"config": config.to_dict(), "source": source_hash(), "format": CACHE_FORMAT},
-                         sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+    return make_key(config=config.to_dict(), source=source_hash(), format=CACHE_FORMAT)
 
 
-def _entry_path(key: str) -> Path:
-    return cache_dir() / f"run-{key}.npz"
-
-
-def _save(path: Path, result: RunResult, key: str):
+def _encode(result: RunResult):
+    """A run as the arrays and metadata of its cache entry."""
     meta = {
         "config": result.config.to_dict(),
         "train_seconds": result.train_seconds,
         "message": result.message,
         "source": source_hash(),
         "format": CACHE_FORMAT,
-        "key": key,
     }
     arrays = {"theta": result.theta, "W": result.W}
     arrays.update({f"history__{k}": v for k, v in result.history.items()})
-    write_npz(path, arrays, meta)
+    return arrays, meta
 
 
-def _load(path: Path, config: RunConfig, key: str) -> RunResult | None:
-    found = read_npz(path, {"key": key, "config": config.to_dict()})
-    if found is None:
-        return None
-    z, meta = found
-    history = {k[len("history__"):]: v for k, v in z.items() if k.startswith("history__")}
-    return RunResult(config, z["theta"], z["W"], history, float(meta["train_seconds"]), meta["message"],
-                     from_cache=True, key=key)
+def _decoder(config: RunConfig, key: str):
+    """Reads a cache entry of ``config`` back, checking it against what the settings imply."""
+
+    def decode(arrays: dict, meta: dict) -> RunResult:
+        model = config.model()
+        theta = take_array(arrays, "theta", (model.n_params,))
+        W = take_array(arrays, "W", (model.n_classifier_params,))
+        history = {k[len("history__"):]: v for k, v in arrays.items() if k.startswith("history__")}
+        missing = [k for k in optim.HISTORY_KEYS if k not in history]
+        if missing:
+            raise BadEntry(f"history lacks {', '.join(missing)}")
+        lengths = {k: v.shape for k, v in history.items()}
+        if len(set(lengths.values())) != 1 or len(next(iter(lengths.values()))) != 1 or \
+                lengths["objective"][0] == 0:
+            raise BadEntry(f"history arrays differ in length or shape: {lengths}")
+        if not np.all(np.isfinite(history["objective"])):
+            raise BadEntry("recorded objective is not finite")
+        seconds = take_field(meta, "train_seconds", "number")
+        message = take_field(meta, "message", "text")
+        return RunResult(config, theta, W, history, float(seconds), message, from_cache=True, key=key,
+                         _model=model)
+
+    return decode
 
 
 def cached_result(config: RunConfig) -> RunResult | None:
-    """The cached result for ``config`` under the current library source, or ``None``."""
+    """The cached result for ``config`` under the current library source, or ``None`` (never trains)."""
     key = cache_key(config)
-    path = _entry_path(key)
-    return _load(path, config, key) if path.exists() else None
+    return RUNS.read(key, _decoder(config, key), expect={"config": config.to_dict()})
 
 
 def get_run(config: RunConfig, use_cache: bool = True, desc: str | None = None) -> RunResult:
     """Result of the run ``config``: from the cache if present, else trained and stored.
+
+    A cache entry that cannot be read or does not fit ``config`` is reported
+    (:class:`resnet_ode.cache.CacheWarning`), moved aside and trained again;
+    see :mod:`resnet_ode.cache`.
 
     Parameters
     ----------
@@ -392,22 +463,24 @@ def get_run(config: RunConfig, use_cache: bool = True, desc: str | None = None) 
         ``False`` trains afresh and does not touch the cache.
     desc : str, optional
         Progress-bar label.
+
+    Raises
+    ------
+    FloatingPointError
+        If training produced a non-finite objective or weights (nothing is cached).
     """
     if not isinstance(config, RunConfig):
         raise TypeError(f"config must be a RunConfig, got {type(config).__name__}")
     if not use_cache:
         return train(config, desc)
     key = cache_key(config)
-    path = _entry_path(key)
-    with file_lock(path.with_suffix(".lock")):
-        if path.exists():
-            found = _load(path, config, key)
-            if found is not None:
-                return found
+
+    def compute():
         result = train(config, desc)
         result.key = key
-        _save(path, result, key)
-    return result
+        return result
+
+    return RUNS.get_or_compute(key, compute, _encode, _decoder(config, key), expect={"config": config.to_dict()})
 
 
 def get_runs(configs, desc: str = "runs") -> list[RunResult]:

@@ -49,9 +49,7 @@ def write_json(path: Path, data) -> Path:
 
 @contextlib.contextmanager
 def file_lock(path: Path):
-    """Exclusive advisory lock on ``path`` (created if missing), released on exit."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Exclusive advisory lock on ``path`` (the file is created if missing, its folder is not), released on exit."""
     with open(path, "a") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
@@ -72,24 +70,3 @@ def write_npz(path: Path, arrays: dict, meta: dict) -> Path:
         tmp.write_bytes(buf.getvalue())
     return Path(path)
 
-
-def read_npz(path: Path, expect: dict):
-    """Arrays and meta of a file written by :func:`write_npz`, or ``None``.
-
-    ``None`` when the file is missing, unreadable (truncated, corrupt) or its
-    meta disagrees with any item of ``expect`` (for example another cache key).
-
-    Returns
-    -------
-    (dict of str -> ndarray, dict) or None
-    """
-    import numpy as np
-
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            if any(meta.get(k) != v for k, v in expect.items()):
-                return None
-            return {k: z[k] for k in z.files if k != "meta"}, meta
-    except (OSError, ValueError, KeyError, EOFError):
-        return None

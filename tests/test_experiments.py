@@ -1,0 +1,60 @@
+"""Chapter parameters: every one has a check, the book's values pass, bad ones are refused naming the parameter."""
+
+from pathlib import Path
+
+import pytest
+
+from resnet_ode.experiments import SWEEPS, chapter_parameters, notebook_parameters
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _defaults(sweep):
+    import nbformat
+
+    return notebook_parameters(nbformat.read(REPO / sweep.notebook, as_version=4), tags=("parameters",))
+
+
+@pytest.mark.parametrize("name", list(SWEEPS))
+def test_every_parameter_of_every_chapter_is_checked_and_the_book_values_pass(name):
+    sweep = SWEEPS[name]
+    for params in (_defaults(sweep), chapter_parameters(REPO / sweep.notebook)):
+        assert set(sweep.parameters) == set(params)
+        assert sweep.validate(params) == sweep.configs(params)
+
+
+@pytest.mark.parametrize("chapter, name, value, message", [
+    ("3.4", "rk4_steps", -1, "Chapter 3.4: rk4_steps must be an integer in [1, 10000], got -1"),
+    ("3.4", "rk4_steps", 2.5, "Chapter 3.4: rk4_steps must be an integer, got 2.5 (float)"),
+    ("3.4", "coarse_rk4_steps", 0, "coarse_rk4_steps must be an integer in [1, 10000], got 0"),
+    ("3.4", "ref_steps", 10**6, "ref_steps must be an integer in [1, 100000], got 1000000"),
+    ("3.4", "toy_seed", -1, "toy_seed must be an integer >= 0, got -1"),
+    ("3.4", "rk4_states", [1], "rk4_states must be a list of integers in [2, 25000]; 1 is not allowed"),
+    ("3.4", "seeds", [], "seeds must be a list of integers >= 0, got []"),
+    ("3.4", "max_iter", -5, "max_iter must be an integer in [0, 100000], got -5"),
+    ("3.2", "n_samples", 0, "n_samples must be an integer in [1, 1000000], got 0"),
+    ("3.2", "perturbation_eps", float("nan"), "perturbation_eps must be a finite real number in (0, 1], got nan"),
+    ("3.2", "state_layer_depths", [8, 16], "state_layer_depths must be a list of at least 4 distinct integers"),
+    ("3.2", "state_layer_samples", 10**9, "state_layer_samples must be an integer in [1, 1000000]"),
+    ("3.2", "T", float("inf"), "T must be a finite real number in (0, 10000], got inf"),
+    ("3.2", "layers", [8, 8], "layers must be a list of at least 2 distinct integers in [1, 99999], got [8, 8]"),
+    ("3.3", "points", 2, "points must be an integer in [3, 1001], got 2"),
+    ("3.3", "thesis_depths", [8, 30], "thesis_depths must list at least 2 of depths=[4, 8, 20, 40], got [8, 30]"),
+    ("3.3", "seeds", ["a"], "seeds must be a list of integers >= 0; 'a' is not allowed"),
+    ("3.3", "depths", [4, 2000], "depths must be a list of at least 2 distinct integers in [1, 1000]; 2000"),
+    ("3.1", "depths", "8, 16", "depths must be a list of at least 4 distinct integers in [2, 100000], got '8, 16'"),
+    ("3.1", "changes", {"init_scale": 1e200}, "init_scale must be a finite real number in [0, 10], got 1e+200"),
+    ("3.1", "changes", {"Tfinal": 3}, "changes: unknown run setting(s) ['Tfinal']"),
+    ("3.1", "changes", [1], "changes must be a dict of run settings"),
+])
+def test_bad_chapter_parameters_are_refused_naming_parameter_value_and_range(chapter, name, value, message):
+    sweep = SWEEPS[chapter]
+    params = {**_defaults(sweep), name: value}
+    with pytest.raises((TypeError, ValueError)) as info:
+        sweep.validate(params)
+    assert message in str(info.value) and str(info.value).startswith(f"Chapter {chapter}: ")
+
+
+def test_unknown_chapter_parameter_is_refused():
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['rk4_step'\]"):
+        SWEEPS["3.4"].validate({"rk4_step": 3})

@@ -1,0 +1,445 @@
+"""Fault injection on the ``resnet-ode`` command: real interrupts, bad parameters, user mistakes.
+
+The interrupt tests start the real command in a throw-away git repository
+(the run template and a Chapter 3.1 page with small runs, a cache of its
+own), wait until training has started, send SIGINT to the process group (what
+Ctrl-C in a terminal does) or SIGTERM to the process (what ``kill`` does) and
+check that the command ends within seconds with status 130 / 143, that no
+kernel or worker process survives, that no temporary file is left (``git
+status`` of the copy, the scratch folder, the system temporary folder), that
+pages not finished keep their committed content, and that the same command
+afterwards completes, training only what is missing.
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from resnet_ode import cli, notebooks
+from resnet_ode.experiments import SWEEPS, chapter_parameters
+from resnet_ode.runs import RunConfig
+
+REPO = Path(__file__).resolve().parents[1]
+EXE = Path(sys.executable).with_name("resnet-ode")
+COMMAND = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "resnet_ode.cli"]
+
+#: Long enough to be interrupted while training (about 6 s), short enough to finish afterwards.
+LONG_RUN = ["--set", "nY=64", "--set", "max_iter=40", "--set", "n_train_per_class=100"]
+#: Chapter 3.1 in the copy: three quick runs and one long one.
+SMALL_3_1 = 'depths = [4, 5, 6, 64]\nchanges = {"n_train_per_class": 100, "max_iter": 40}\n'
+EXIT_WITHIN = 10.0  # seconds from the signal to the exit (measured: well under 1 s)
+
+
+# ----------------------------------------------------------------------------
+# a repository copy, processes
+# ----------------------------------------------------------------------------
+
+
+def _git(root, *args):
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True).stdout
+
+
+def _placeholder(path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("committed content")]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A git repository with what the commands need, small Chapter 3.1 runs, and committed placeholder pages."""
+    root = tmp_path / "repo"
+    for name in ("_config.yml", "_toc.yml", ".gitignore", "book/templates/peaks-run.ipynb",
+                 "book/chapter3/state-layers.ipynb", "book/chapter3/runge-kutta.ipynb"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, root / name)
+    (root / "lib").mkdir()
+    nb = nbformat.read(root / "book/chapter3/state-layers.ipynb", as_version=4)
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    next(c for c in nb.cells if "parameters" in c.metadata.get("tags", [])).source = SMALL_3_1
+    nbformat.write(nb, root / "book/chapter3/state-layers.ipynb")
+    for n in (4, 5, 6, 64):
+        _placeholder(root / f"book/chapter3/runs/state-layers-nY{n:03d}.ipynb")
+    _placeholder(root / "book/chapter3/runs" / cli.run_page_name(RunConfig(nY=64, max_iter=40, n_train_per_class=100)))
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-q", "-m", "copy")
+    (tmp_path / "systmp").mkdir()
+    return root
+
+
+def _env(root, **extra):
+    env = dict(os.environ, RESNET_ODE_ROOT=str(root), RESNET_ODE_CACHE=str(root.parent / "cache"),
+               TMPDIR=str(root.parent / "systmp"), RESNET_ODE_PROGRESS="0",
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env.pop("RESNET_ODE_TMPDIR", None)
+    env.update(extra)
+    return env
+
+
+def _start(root, args, **env):
+    return subprocess.Popen([*COMMAND, *args], cwd=root, env=_env(root, **env), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _descendants(pid) -> list:
+    """``(pid, start time, command line)`` of every process below ``pid`` (psutil, else /proc)."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        out = []
+        try:
+            kids = psutil.Process(pid).children(recursive=True)
+        except psutil.Error:
+            return []
+        for p in kids:
+            try:
+                out.append((p.pid, p.create_time(), " ".join(p.cmdline())))
+            except psutil.Error:
+                pass
+        return out
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            pass
+    out, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            try:
+                cmd = (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                start = (Path("/proc") / str(child) / "stat").read_text().rsplit(")", 1)[1].split()[19]
+            except OSError:
+                continue
+            out.append((child, float(start), cmd))
+            todo.append(child)
+    return out
+
+
+def _alive(procs) -> list:
+    alive = []
+    for pid, start, cmd in procs:
+        stat = Path("/proc") / str(pid) / "stat"
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z":
+            continue
+        try:
+            import psutil
+
+            if abs(psutil.Process(pid).create_time() - start) > 0.5:
+                continue  # the pid was reused
+        except ImportError:
+            if abs(float(fields[19]) - start) > 0:
+                continue
+        except Exception:  # noqa: BLE001 - gone meanwhile
+            continue
+        alive.append((pid, cmd))
+    return alive
+
+
+def _processes_in(root) -> list:
+    """Processes whose working folder lies inside ``root`` (the kernels run in the book's folders)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if cwd.startswith(str(root)) and int(proc.name) != os.getpid():
+            found.append((int(proc.name), cwd))
+    return found
+
+
+def _wait_for(proc, condition, what, timeout=90.0):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"the command ended (status {proc.returncode}) before {what}:\n{err[-3000:]}")
+        if condition():
+            return
+        time.sleep(0.1)
+    proc.kill()
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def _training(proc, count=1):
+    """True once ``count`` worker processes of resnet_ode.parallel run below the command (a run is training)."""
+    return lambda: sum("resnet_ode.parallel" in cmd for _, _, cmd in _descendants(proc.pid)) >= count
+
+
+def _kernel(proc):
+    """True once a kernel runs below the command."""
+    return lambda: any("ipykernel" in cmd for _, _, cmd in _descendants(proc.pid))
+
+
+def _interrupt(proc, signum, group):
+    """Send ``signum`` (to the process group, as a terminal does, or to the process); return (status, seconds, stderr, processes)."""
+    procs = _descendants(proc.pid)
+    assert procs, "no kernel was running"
+    t0 = time.monotonic()
+    if group:
+        os.killpg(proc.pid, signum)
+    else:
+        proc.send_signal(signum)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        for pid in [proc.pid] + [p for p, _, _ in procs]:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        pytest.fail("the command did not stop within 60 s of the signal")
+    return proc.returncode, time.monotonic() - t0, err, procs
+
+
+def _assert_clean(root, procs, allow_modified=()):
+    time.sleep(0.3)
+    survivors = _alive(procs)
+    for pid, _ in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, f"processes left running after the command ended: {survivors}"
+    assert not _processes_in(root), f"processes left running in the repository: {_processes_in(root)}"
+    status = [line for line in _git(root, "status", "--porcelain", "--untracked-files=all").splitlines()]
+    unexpected = [line for line in status if not (line.startswith(" M ") and line[3:] in allow_modified)]
+    assert not unexpected, f"git status of the copy after the interrupt: {status}"
+    scratch = root / "_build" / "tmp"
+    assert not scratch.exists() or not any(scratch.iterdir()), list(scratch.rglob("*"))
+    left = [p.name for p in (root.parent / "systmp").iterdir() if not p.name.startswith("matplotlib-")]
+    assert not left, f"kernel connection files or sockets left behind: {left}"
+    hidden = [p for p in root.rglob(".*") if ".git" not in p.parts and p.name != ".gitignore"]
+    assert not hidden, f"hidden temporary files: {hidden}"
+    return status
+
+
+def _run_entries(root) -> dict:
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (root.parent / "cache").rglob("run-*.npz")}
+
+
+# ----------------------------------------------------------------------------
+# interrupts
+# ----------------------------------------------------------------------------
+
+
+def test_ctrl_c_stops_run_and_the_same_command_then_completes(repo):
+    """SIGINT to the process group during training: status 130 at once, kernel and workers gone, page as committed."""
+    page = "book/chapter3/runs/" + cli.run_page_name(RunConfig(nY=64, max_iter=40, n_train_per_class=100))
+    proc = _start(repo, ["run", *LONG_RUN], RESNET_ODE_WORKERS="2")
+    _wait_for(proc, _training(proc, 2), "training started")
+    time.sleep(0.5)
+    status, seconds, err, procs = _interrupt(proc, signal.SIGINT, group=True)
+    print(f"SIGINT -> exit in {seconds:.2f} s")
+    assert status == 130, err
+    assert seconds < EXIT_WITHIN
+    assert "interrupted (SIGINT)" in err and "Traceback" not in err
+    assert any("ipykernel" in cmd for _, _, cmd in procs)
+    _assert_clean(repo, procs)
+    assert not _run_entries(repo), "an interrupted run must not be cached"
+    # The same command again completes and writes the page under its settings' name.
+    done = subprocess.run([*COMMAND, "run", *LONG_RUN], cwd=repo, env=_env(repo), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith(page)
+    assert _git(repo, "status", "--porcelain", "--untracked-files=all").splitlines() == [f" M {page}"]
+    assert "validation accuracy" in (repo / page).read_text()
+
+
+def test_sigterm_stops_a_parallel_sweep_and_resume_trains_only_what_is_missing(repo):
+    """SIGTERM to the command only (``kill``): the pool's workers and their kernels end too; finished pages stay."""
+    pages = {n: f"book/chapter3/runs/state-layers-nY{n:03d}.ipynb" for n in (4, 5, 6, 64)}
+    committed = {n: (repo / p).read_bytes() for n, p in pages.items()}
+    proc = _start(repo, ["sweep", "3.1", "--jobs", "2"])
+    # Longest run first: nY = 64 trains in one worker while the other works through the quick runs.
+    _wait_for(proc, lambda: any((repo / pages[n]).read_bytes() != committed[n] for n in (4, 5, 6)),
+              "a first page finished")
+    assert (repo / pages[64]).read_bytes() == committed[64], "the long run finished too early for the test"
+    status, seconds, err, procs = _interrupt(proc, signal.SIGTERM, group=False)
+    print(f"SIGTERM -> exit in {seconds:.2f} s")
+    assert status == 143, err
+    assert seconds < EXIT_WITHIN
+    assert "interrupted (SIGTERM)" in err and "Traceback" not in err
+    assert sum("ipykernel" in cmd for _, _, cmd in procs) >= 1
+    changed = _assert_clean(repo, procs, allow_modified=set(pages.values()))
+    assert (repo / pages[64]).read_bytes() == committed[64], "an unfinished page must keep its committed content"
+    assert 1 <= len(changed) < 4
+    cached = _run_entries(repo)
+    assert 1 <= len(cached) < 4
+    # Resume: only the missing runs train; the cached ones are read, not rewritten.
+    done = subprocess.run([*COMMAND, "sweep", "3.1"], cwd=repo, env=_env(repo), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    after = _run_entries(repo)
+    assert len(after) == 4 and all(after[name] == stamp for name, stamp in cached.items())
+    assert sorted(_git(repo, "status", "--porcelain").splitlines()) == sorted(f" M {p}" for p in pages.values())
+
+
+@pytest.mark.parametrize("args, signum, group", [
+    (["execute", "book/chapter3/state-layers.ipynb"], signal.SIGINT, True),
+    (["rerun", "3.1", "--jobs", "1", "--set", "max_iter=30"], signal.SIGTERM, False),
+], ids=["execute-SIGINT", "rerun-SIGTERM"])
+def test_interrupt_stops_execute_and_rerun(repo, args, signum, group):
+    """The chapter page (training in its kernel) and a rerun's run pages: stopped, nothing written, nothing left."""
+    before = {p: p.read_bytes() for p in (repo / "book").rglob("*.ipynb")}
+    toc = (repo / "_toc.yml").read_bytes()
+    proc = _start(repo, args, RESNET_ODE_WORKERS="2")
+    _wait_for(proc, _kernel(proc), "a kernel started")
+    time.sleep(3.0)  # the kernel imports the package and starts training
+    status, seconds, err, procs = _interrupt(proc, signum, group)
+    print(f"{args[0]}: {signal.Signals(signum).name} -> exit in {seconds:.2f} s")
+    assert status == 128 + signum, err
+    assert seconds < EXIT_WITHIN and "Traceback" not in err
+    _assert_clean(repo, procs)
+    assert {p: p.read_bytes() for p in (repo / "book").rglob("*.ipynb")} == before
+    assert (repo / "_toc.yml").read_bytes() == toc
+
+
+def test_temporary_notebooks_are_written_outside_the_book(tmp_path, monkeypatch):
+    """papermill's output, saved after every cell, goes to the scratch folder; only the final rename reaches the page."""
+    import papermill
+
+    seen = []
+
+    def fake_execute(template, out, **kwargs):
+        seen.append(Path(out))
+        shutil.copy(template, out)
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
+    monkeypatch.setenv("RESNET_ODE_ROOT", str(tmp_path))
+    monkeypatch.delenv("RESNET_ODE_TMPDIR", raising=False)
+    template = tmp_path / "template.ipynb"
+    _placeholder(template)
+    page = tmp_path / "book" / "runs" / "page.ipynb"
+    notebooks.execute_template(template, page, {})
+    assert seen and tmp_path / "_build" / "tmp" in seen[0].parents
+    assert page.is_file() and sorted(p.name for p in page.parent.iterdir()) == ["page.ipynb"]
+    assert not any((tmp_path / "_build" / "tmp").iterdir())
+
+
+# ----------------------------------------------------------------------------
+# parameters checked before any compute, and user mistakes
+# ----------------------------------------------------------------------------
+
+
+def test_rerun_checks_every_chapter_parameter_before_training_or_writing(repo):
+    """``rerun 3.4 --param rk4_steps=-1`` used to train for 40 s and rewrite pages and _toc.yml first."""
+    t0 = time.monotonic()
+    done = subprocess.run([*COMMAND, "rerun", "3.4", "--param", "rk4_steps=-1"], cwd=repo, env=_env(repo),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: Chapter 3.4: rk4_steps must be an integer in [1, 10000], got -1"
+    assert time.monotonic() - t0 < 10
+    assert _git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+    assert not (repo.parent / "cache").exists() or not _run_entries(repo)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--set", "T=nan"], "error: T must be a finite real number in (0, 10000], got nan"),
+    (["run", "--set", "T=inf"], "error: T must be a finite real number in (0, 10000], got inf"),
+    (["run", "--set", "T=-inf"], "error: T must be a finite real number in (0, 10000], got -inf"),
+    (["run", "--set", "T=1e300"], "error: T must be a finite real number in (0, 10000], got 1e+300"),
+    (["run", "--set", "init_scale=1e200"], "error: init_scale must be a finite real number in [0, 10], got 1e+200"),
+    (["run", "--set", "learning_rate=1e9"], "error: learning_rate must be a finite real number in (0, 10]"),
+    (["run", "--set", "max_step=1e9"], "error: max_step must be a finite real number in (0, 100]"),
+    (["run", "--set", "alpha=1e9"], "error: alpha must be a finite real number in [0, 1000]"),
+    (["run", "--set", "alpha_W=nan"], "error: alpha_W must be a finite real number in [0, 1000], got nan"),
+    (["run", "--set", "hessian_shift=inf"], "error: hessian_shift must be a finite real number in [0, 1000]"),
+    (["rerun", "3.1", "--set", "T=nan"], "error: Chapter 3.1: T must be a finite real number in (0, 10000], got nan"),
+    (["rerun", "3.2", "--param", "perturbation_eps=2.0"], "error: Chapter 3.2: perturbation_eps must be"),
+    (["rerun", "3.3", "--param", "points=1"], "error: Chapter 3.3: points must be an integer in [3, 1001], got 1"),
+    (["rerun", "3.3", "--param", "varpro_depths=[8, 30]"], "error: Chapter 3.3: varpro_depths must list"),
+    (["rerun", "3.4", "--param", "ref_steps=0"], "error: Chapter 3.4: ref_steps must be an integer in [1, 100000]"),
+    (["rerun", "3.1", "--param", "changes={'Tfinal': 1}"], "error: Chapter 3.1: changes: unknown run setting"),
+    (["rerun", "3.1", "--param", "depths=[8, 16"], "error: --param depths: '[8, 16' is not a Python literal"),
+    (["rerun", "3.9"], "error: unknown chapter '3.9'"),
+    (["sweep", "3.9"], "error: unknown chapter '3.9'"),
+    (["execute", "/nonexistent.ipynb"], "error: /nonexistent.ipynb: no such notebook file"),
+    (["execute", "README.md"], "error: README.md is not a readable notebook"),
+    (["run", "--output", "run.txt"], "error: --output must name a notebook file ending in .ipynb"),
+])
+def test_user_mistakes_give_one_error_line_and_status_2(argv, message, monkeypatch, capsys):
+    monkeypatch.chdir(REPO)
+    for name in ("run_sweeps", "execute_chapter", "execute_template", "execute_in_place"):
+        monkeypatch.setattr(notebooks, name, lambda *a, **k: pytest.fail("compute started"))
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and "Traceback" not in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [["sweep", "3.1", "--jobs", "0"], ["sweep", "all", "--jobs", "-3"],
+                                  ["rerun", "3.1", "--jobs", "0"], ["execute", "x.ipynb", "--timeout", "0"]])
+def test_counts_must_be_at_least_one(argv, monkeypatch, capsys):
+    monkeypatch.setattr(notebooks, "run_sweeps", lambda *a, **k: pytest.fail("a sweep started"))
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert info.value.code == 2
+    assert "must be an integer in [1, " in capsys.readouterr().err
+
+
+def test_real_command_reports_mistakes_without_traceback(repo):
+    """The installed command: exit status 2 and one ``error:`` line (no traceback) for a missing notebook and T=nan."""
+    for args, message in [(["execute", "/nonexistent.ipynb"], "error: /nonexistent.ipynb: no such notebook file"),
+                          (["run", "--set", "T=nan"], "error: T must be a finite real number in (0, 10000], got nan"),
+                          (["run", "--set", "T=1e300"], "error: T must be a finite real number in (0, 10000], got 1e+300")]:
+        done = subprocess.run([*COMMAND, *args], cwd=repo, env=_env(repo), capture_output=True, text=True, timeout=60)
+        assert (done.returncode, done.stderr.strip()) == (2, message)
+    assert _git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_set_parses_nan_and_inf_as_numbers():
+    sets = cli._parse_sets(["T=nan", "init_scale=inf", "alpha=-inf", "integrator=rk4", "nY=48", "T=1e300"])
+    assert np.isnan(cli._parse_sets(["T=nan"])["T"]) and sets["init_scale"] == np.inf and sets["alpha"] == -np.inf
+    assert sets["integrator"] == "rk4" and sets["nY"] == 48 and sets["T"] == 1e300
+
+
+@pytest.mark.parametrize("name, value", [("T", float("nan")), ("T", 1e300), ("T", 10**400), ("init_scale", 1e200),
+                                         ("learning_rate", 1e3), ("max_step", 1e6), ("alpha", 1e9), ("alpha_W", 1e9),
+                                         ("hessian_shift", 1e9), ("n_train_per_class", 10**9)])
+def test_run_config_refuses_absurd_values(name, value):
+    with pytest.raises(ValueError, match=rf"^{name} must be .* got "):
+        RunConfig(**{name: value})
+
+
+def test_run_pages_are_named_by_every_changed_setting(monkeypatch, tmp_path):
+    assert cli.run_page_name(RunConfig(nY=48, T=10, integrator="rk4", init_seed=3)) == \
+        "run-nY48-T10-integrator_rk4-init_seed3.ipynb"
+    assert cli.run_page_name(RunConfig()) == "run-defaults.ipynb"
+    base = RunConfig(nY=48, T=10)
+    others = [base.replace(data_seed=1), base.replace(init_scale=0.2), base.replace(optimizer="adam"),
+              base.replace(warm_start=False), base.replace(cg_tol=0.1)]
+    names = {cli.run_page_name(c) for c in [base, *others]}
+    assert len(names) == 1 + len(others)  # two runs that differ in any setting never share a page
+    every = RunConfig(**{"nY": 9, "T": 3.0, "nt": 5, "nc": 4, "integrator": "rk4", "activation": "relu",
+                         "bias": "inside", "data_seed": 1, "n_train_per_class": 10, "n_val_per_class": 5,
+                         "init_seed": 2, "init_scale": 0.3, "alpha": 1e-4, "alpha_W": 1e-4, "optimizer": "adam",
+                         "objective": "joint", "max_iter": 3, "cg_tol": 0.5, "cg_max_iter": 4, "max_step": 0.5,
+                         "hessian_shift": 0.1, "classifier_solver": "exact", "warm_start": False,
+                         "lbfgs_memory": 3, "learning_rate": 0.5})
+    assert len(cli.run_page_name(every)) < 140
+    written = []
+    monkeypatch.setattr(notebooks, "execute_template", lambda template, output, params: written.append(output) or output)
+    monkeypatch.setenv("RESNET_ODE_ROOT", str(REPO))
+    assert cli.main(["run", "--set", "nY=48", "--set", "T=10", "--set", "data_seed=1"]) == 0
+    assert written[0] == REPO / "book/chapter3/runs/run-nY48-T10-data_seed1.ipynb"
+
+
+def test_every_chapter_parameter_has_a_check():
+    for sweep in SWEEPS.values():
+        params = chapter_parameters(REPO / sweep.notebook)
+        assert set(sweep.parameters) == set(params), sweep.name
+        assert sweep.validate(params) == sweep.configs(params)
