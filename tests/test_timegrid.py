@@ -44,3 +44,27 @@ def test_interpolation_adjoint(rng):
 def test_interpolation_rejects_unsorted_controls():
     with pytest.raises(ValueError, match="increasing"):
         interpolation_matrix([0.0, 2.0, 1.0], [0.5])
+
+
+def test_plot_time_grids_draws_the_weights_each_depth_uses():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from resnet_ode.plotting import plot_time_grids
+    from resnet_ode.runs import RunConfig, RunResult
+
+    config = RunConfig(nY=9, T=4.0, nt=5, nc=3)
+    model = config.model()
+    theta = np.random.default_rng(0).normal(size=model.n_params)
+    run = RunResult(config, theta, np.zeros(model.n_classifier_params), {}, 0.0, "", _model=model)
+    fig, axes = plt.subplots(1, 2)
+    plot_time_grids(axes, run, [3, 9], entry=(1, 2))
+    _, K, _ = model.split(theta)
+    lines = axes[1].get_lines()  # interpolant, control values, then one line per depth
+    np.testing.assert_allclose(lines[1].get_ydata(), K[:, 1, 2])
+    np.testing.assert_allclose(lines[2].get_xdata(), [0.0, 2.0])  # nY = 3: steps start at 0 and 2
+    np.testing.assert_allclose(lines[2].get_ydata(), np.interp([0.0, 2.0], np.linspace(0, 4, 5), K[:, 1, 2]))
+    assert len(axes[0].get_yticklabels()) == 3
+    plt.close(fig)

@@ -120,7 +120,7 @@ LANDSCAPE_COMBINATIONS = (("joint", "filter"), ("joint", "thesis"), ("varpro", "
 LANDSCAPE_MEASURES = ("local_minima", "negative_share")
 
 
-def deeper_smoother(measures: Mapping, deep, shallow, seeds, combinations=LANDSCAPE_COMBINATIONS,
+def deeper_smoother(measures: dict, deep, shallow, seeds, combinations=LANDSCAPE_COMBINATIONS,
                     measure_names=LANDSCAPE_MEASURES) -> dict:
     """Seeds on which the deeper network's landscape measure is lower (smoother) than the shallower one's.
 
@@ -204,7 +204,7 @@ def group_means(runs, metrics=("objective", "train_accuracy", "val_accuracy"), k
     ----------
     runs : iterable of RunResult or dict
     metrics : sequence of str
-        Keys of :meth:`RunResult.final` (or of the records).
+        Keys of :meth:`resnet_ode.runs.RunResult.final` (or of the records).
     key : callable
     order : sequence, optional
         The group keys in the wanted order (default: first appearance).

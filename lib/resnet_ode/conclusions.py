@@ -81,7 +81,7 @@ FAILS = "does not hold"
 #: All grades, from the strongest support to none.
 GRADES = (HOLDS, CAVEATS, INCONCLUSIVE, FAILS)
 
-#: Smallest accuracy difference that counts as "classifies better": one
+#: Smallest accuracy difference that counts as "classifies better", one
 #: percentage point (2 of the 200 validation points, 655 of the 65,536 grid
 #: points), a third to a half of the error rates the networks reach.
 ACCURACY_EFFECT = 0.01

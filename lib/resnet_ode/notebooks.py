@@ -40,8 +40,8 @@ from .storage import atomic_path
 _PROGRESS_RE = re.compile(r"\r|\x1b\[|\d+it/s|s/it\]|\|\s*\d+/\d+ \[")
 
 
-#: Tag of cells whose outputs depend on the machine (wall-clock times): shown in the built book,
-#: never committed, never compared.
+#: Tag of cells whose outputs depend on the machine (wall-clock times). Their outputs are shown
+#: in the built book, never committed, never compared.
 VOLATILE = "volatile"
 
 #: nbval's tag for a cell that is executed but whose outputs are not compared.

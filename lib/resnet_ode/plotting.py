@@ -120,3 +120,58 @@ def plot_history(history, axes=None, label: str | None = None, x: str = "iterati
     axes[1].set_ylabel("accuracy")
     axes[1].grid(True, alpha=0.3)
     return axes
+
+
+def plot_time_grids(axes, run, depths, entry=(0, 0)):
+    """The control and state time grids, and one trained weight on them (the book's thesis Figure 3.2).
+
+    Parameters
+    ----------
+    axes : sequence of two matplotlib Axes
+        Left: the grids, one row for the control times and one per depth.
+        Right: the weight ``K[entry](t)`` of ``run`` at its control times,
+        its linear interpolant, and the values each depth's Euler steps use.
+    run : resnet_ode.runs.RunResult
+        A trained network with interpolated control (its ``T`` and ``nt``
+        set the grids).
+    depths : sequence of int
+        Numbers of state times ``nY`` to show.
+    entry : (int, int)
+        Which entry of ``K`` to draw.
+    """
+    from .timegrid import interpolation_matrix, uniform_times
+
+    ode = run.model.ode
+    if run.config.control != "interpolated":
+        raise ValueError("plot_time_grids needs a run with control='interpolated'")
+    T, s = run.config.T, ode.control_times
+    ax, ax_w = axes
+    rows = [("control times\n$n_t$ = %d" % len(s), s, "k", "D")]
+    for i, n in enumerate(depths):
+        rows.append((f"state times\n$n_Y$ = {n}", uniform_times(T, n), f"C{i}", "o"))
+    for k, (label, times, colour, marker) in enumerate(rows):
+        y = len(rows) - 1 - k
+        ax.hlines(y, 0, T, color="0.8", lw=1)
+        ax.plot(times, np.full(len(times), y), marker, color=colour, ms=4 if marker == "o" else 5, ls="none")
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([r[0] for r in rows][::-1], fontsize=8)
+    ax.set_xlim(-0.03 * T, 1.03 * T)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.set_xlabel("time $t$")
+    ax.set_title("where the weights live and where each network uses them", fontsize=9)
+
+    _, K, _ = run.model.split(run.theta)  # K: (nt, nc, nc)
+    values = K[:, entry[0], entry[1]]
+    fine = np.linspace(0, T, 801)
+    ax_w.plot(fine, interpolation_matrix(s, fine) @ values, color="0.5", lw=1, label="linear interpolant")
+    ax_w.plot(s, values, "D", color="k", ms=5, label="control values (trained)")
+    for i, n in enumerate(depths):
+        t = uniform_times(T, n)[:-1]  # an Euler step uses the weights at the start of the step
+        ax_w.plot(t, interpolation_matrix(s, t) @ values, "o", color=f"C{i}", ms=7 - 3 * i / max(1, len(depths) - 1),
+                  mfc="none", mew=1.2,
+                  label=f"used by the $n_Y$ = {n} network")
+    ax_w.set_xlabel("time $t$")
+    ax_w.set_ylabel(f"$K_{{{entry[0] + 1}{entry[1] + 1}}}(t)$")
+    ax_w.set_title(f"one weight of the network trained with $n_Y$ = {run.config.nY}", fontsize=9)
+    ax_w.legend(fontsize=8, loc="best")
+    return axes
