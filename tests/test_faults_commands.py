@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -74,13 +75,17 @@ def repo(tmp_path):
     _git(root, "init", "-q")
     _git(root, "add", "-A")
     _git(root, "-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-q", "-m", "copy")
-    (tmp_path / "systmp").mkdir()
-    return root
+    # The system temporary folder of the commands: short, because the worker pool's socket lives
+    # in it and an AF_UNIX path may not exceed 108 bytes (pytest's tmp_path under xdist is long).
+    short = Path(tempfile.mkdtemp(prefix="rt-", dir="/tmp"))
+    (tmp_path / "systmp").symlink_to(short, target_is_directory=True)
+    yield root
+    shutil.rmtree(short, ignore_errors=True)
 
 
 def _env(root, **extra):
     env = dict(os.environ, RESNET_ODE_ROOT=str(root), RESNET_ODE_CACHE=str(root.parent / "cache"),
-               TMPDIR=str(root.parent / "systmp"), RESNET_ODE_PROGRESS="0",
+               TMPDIR=os.path.realpath(root.parent / "systmp"), RESNET_ODE_PROGRESS="0",
                OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     env.pop("RESNET_ODE_TMPDIR", None)
     env.update(extra)

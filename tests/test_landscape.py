@@ -374,7 +374,8 @@ def test_hessian_extremes_match_the_full_matrix(objective, tiny_run):
     assert res["second_difference_min"] == pytest.approx(res["lam_min"], rel=0.05, abs=1e-3 * scale)
 
 
-def test_timed_table_keeps_durations_out_of_the_alignment():
+def test_timed_table_keeps_durations_out_of_the_alignment(monkeypatch):
+    monkeypatch.delenv("RESNET_ODE_DURATION_SCALE", raising=False)  # make test scales printed durations
     a = L.format_timed_table(["n", "x", "time"], [[1, 0.5], [20, 1.25]], [[3.1], [12.0]]).splitlines()
     b = L.format_timed_table(["n", "x", "time"], [[1, 0.5], [20, 1.25]], [[10.4], [0.2]]).splitlines()
     strip = lambda line: line.rsplit("  ", 1)[0]  # noqa: E731
