@@ -48,6 +48,7 @@ def test_committed_outputs_are_machine_independent(path):
         if cell.cell_type != "code":
             continue
         tags = cell.metadata.get("tags", [])
+        assert cell.execution_count is not None, f"cell {i} was not executed (commit notebooks executed)"
         if VOLATILE in tags:
             assert NBVAL_IGNORE in tags, f"cell {i}: volatile but compared by nbval"
             assert not cell.outputs, f"cell {i}: volatile outputs are committed"

@@ -76,8 +76,7 @@ def clean_notebook(nb):
         if cell.cell_type != "code":
             continue
         if VOLATILE in tags:
-            cell["outputs"] = []
-            cell["execution_count"] = None
+            cell["outputs"] = []  # executed (its execution count stays), outputs not kept
             continue
         kept = []
         for out in cell.get("outputs", []):
