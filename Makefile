@@ -71,7 +71,10 @@ $(MATHJAX): $(NODE_STAMP)
 chromium:
 	bash tools/install-chromium.sh
 
+# All training first (every run of every chapter, two at a time, longest first), then the run
+# pages, which read their runs from the cache; the chapter notebooks then train nothing.
 sweep: $(STAMP)
+	$(BIN)/resnet-ode train all
 	$(BIN)/resnet-ode sweep all
 
 # Re-execute every committed notebook after changing the package, the way `resnet-ode rerun
@@ -79,12 +82,16 @@ sweep: $(STAMP)
 # the run pages, then each chapter with its default parameters, then the pages without runs
 # (Chapter 4 last: it reads the numbers the Chapter 3 pages wrote).
 notebooks: $(STAMP)
+	$(BIN)/resnet-ode train all
 	$(BIN)/resnet-ode sweep all
 	for chapter in 3.1 3.2 3.3 3.4; do $(BIN)/resnet-ode rerun $$chapter --defaults || exit 1; done
 	$(BIN)/resnet-ode execute book/chapter2/background.ipynb book/chapter3/peaks-data.ipynb \
 		book/templates/peaks-run.ipynb book/chapter4/conclusions.ipynb
 
+# Every notebook is executed afresh, two at a time, into Jupyter Book's execution cache
+# (emptied first), then the build renders them (_config.yml: execute_notebooks: cache).
 html: $(STAMP) $(MATHJAX)
+	$(BIN)/resnet-ode execute-book --jobs 2
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
 
 book: $(STAMP) $(MATHJAX)

@@ -82,6 +82,20 @@ def test_grouping_runs_and_records():
         A.group_row_means(rows, keys, [("rk4", 9)])
 
 
+def test_run_record_is_a_record_the_grouping_reads():
+    runs = [_run("rk4", 5, s, v, seconds=2.0) for s, v in enumerate([0.975, 0.995])]
+    rec = A.run_record(runs[0], grid_accuracy=0.97, evaluations=16)
+    assert rec == {"integrator": "rk4", "nY": 5, "init_seed": 0, "objective": 0.1, "train_accuracy": 1.0,
+                   "val_accuracy": 0.975, "train_seconds": 2.0, "grid_accuracy": 0.97, "evaluations": 16}
+    assert list(rec)[:3] == ["integrator", "nY", "init_seed"]
+    assert A.run_record(runs[1], settings=("nY",)) == {"nY": 5, "objective": 0.1, "train_accuracy": 1.0,
+                                                        "val_accuracy": 0.995, "train_seconds": 2.0}
+    records = [A.run_record(r, grid_accuracy=g) for r, g in zip(runs, (0.96, 0.98))]
+    assert A.group_means(records, metrics=("grid_accuracy",))[("rk4", 5)]["grid_accuracy"] == pytest.approx(0.97)
+    assert A.group_means(records) == A.group_means(runs)
+    json.dumps(records)
+
+
 class _Oracle:
     """Predicts the Peaks class of every point exactly, except where ``x1 > cut``."""
 

@@ -36,7 +36,7 @@ COMMAND = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "resnet_ode.cli
 #: Long enough to be interrupted while training (about 6 s), short enough to finish afterwards.
 LONG_RUN = ["--set", "nY=64", "--set", "max_iter=40", "--set", "n_train_per_class=100"]
 #: Chapter 3.1 in the copy: three quick runs and one long one.
-SMALL_3_1 = 'depths = [4, 5, 6, 64]\nchanges = {"n_train_per_class": 100, "max_iter": 40}\n'
+SMALL_3_1 = 'depths = [4, 5, 6, 64]\nseeds = [0]\ncode_nt = 8\nchanges = {"n_train_per_class": 100, "max_iter": 40}\n'
 EXIT_WITHIN = 10.0  # seconds from the signal to the exit (measured: well under 1 s)
 
 
@@ -294,17 +294,22 @@ def test_sigterm_stops_a_parallel_sweep_and_resume_trains_only_what_is_missing(r
     assert sorted(_git(repo, "status", "--porcelain").splitlines()) == sorted(f" M {p}" for p in pages.values())
 
 
-@pytest.mark.parametrize("args, signum, group", [
-    (["execute", "book/chapter3/state-layers.ipynb"], signal.SIGINT, True),
-    (["rerun", "3.1", "--jobs", "1", "--set", "max_iter=30"], signal.SIGTERM, False),
+@pytest.mark.parametrize("args, signum, group, started", [
+    (["execute", "book/chapter3/state-layers.ipynb"], signal.SIGINT, True, "kernel"),
+    (["rerun", "3.1", "--jobs", "1", "--set", "max_iter=30"], signal.SIGTERM, False, "training"),
 ], ids=["execute-SIGINT", "rerun-SIGTERM"])
-def test_interrupt_stops_execute_and_rerun(repo, args, signum, group):
-    """The chapter page (training in its kernel) and a rerun's run pages: stopped, nothing written, nothing left."""
+def test_interrupt_stops_execute_and_rerun(repo, args, signum, group, started):
+    """The chapter page (training in its kernel) and a rerun (training its runs first): stopped, nothing written,
+    nothing left."""
     before = {p: p.read_bytes() for p in (repo / "book").rglob("*.ipynb")}
     toc = (repo / "_toc.yml").read_bytes()
     proc = _start(repo, args, RESNET_ODE_WORKERS="2")
-    _wait_for(proc, _kernel(proc), "a kernel started")
-    time.sleep(3.0)  # the kernel imports the package and starts training
+    if started == "kernel":
+        _wait_for(proc, _kernel(proc), "a kernel started")
+        time.sleep(3.0)  # the kernel imports the package and starts training
+    else:  # a rerun trains every run of the chapter before it executes a page
+        _wait_for(proc, _training(proc, 2), "training started")
+        time.sleep(0.5)
     status, seconds, err, procs = _interrupt(proc, signum, group)
     print(f"{args[0]}: {signal.Signals(signum).name} -> exit in {seconds:.2f} s")
     assert status == 128 + signum, err

@@ -9,6 +9,7 @@ tested implementation.
   arrays (e.g. Chapter 3.1's accuracy matrices) or dicts of them.
 * :func:`count_lower` and :func:`deeper_smoother`: on how many seeds the
   deeper network's landscape measure is lower (Chapter 3.3).
+* :func:`run_record`: a run's settings and final numbers as a plain record.
 * :func:`group_runs`, :func:`group_means`, :func:`group_intervals`,
   :func:`group_row_means` and :func:`pair_by_seed`: runs grouped by
   (integrator, nY) and compared seed by seed (Chapter 3.4).
@@ -169,6 +170,32 @@ def _result(run, name):
         return run[name]
     final = run.final()
     return final[name] if name in final else getattr(run, name)
+
+
+#: Settings a run record names by default (those :func:`method_key` and :func:`pair_by_seed` read).
+RECORD_SETTINGS = ("integrator", "nY", "init_seed")
+
+
+def run_record(run, settings=RECORD_SETTINGS, **extra) -> dict:
+    """A run's settings and final numbers as a plain record (the layout of the chapters' ``runs`` lists).
+
+    Parameters
+    ----------
+    run : RunResult
+    settings : sequence of str
+        Names of :class:`~resnet_ode.runs.RunConfig` settings to copy.
+    **extra
+        Further entries (e.g. ``grid_accuracy=...``), added last.
+
+    Returns
+    -------
+    dict
+        ``settings``, then :meth:`resnet_ode.runs.RunResult.final` (objective,
+        accuracies, ...), ``train_seconds``, then ``extra``. Every function of
+        this module accepts such records in place of the runs.
+    """
+    return {**{name: _setting(run, name) for name in settings}, **run.final(),
+            "train_seconds": float(run.train_seconds), **extra}
 
 
 def method_key(run) -> tuple:

@@ -159,13 +159,30 @@ def cmd_sweep(args):
         print(path)
 
 
+def cmd_train(args):
+    from .experiments import SWEEPS, chapter_parameters
+    from .notebooks import train_runs
+
+    names = list(SWEEPS) if "all" in args.chapter else list(dict.fromkeys(args.chapter))
+    sweeps = [_sweep_or_exit(name) for name in names]
+    # Every parameter and every run of every chapter is validated before anything trains.
+    configs = []
+    for sweep in sweeps:
+        params = chapter_parameters(_chapter_notebook(sweep))
+        _checked(lambda: sweep.validate(params))
+        configs.extend(_checked(lambda: sweep.all_runs(params)))
+    configs = list(dict.fromkeys(configs))
+    trained = train_runs(configs, jobs=args.jobs)
+    print(f"{len(configs)} runs: {trained} trained, {len(configs) - trained} already in the cache")
+
+
 def cmd_rerun(args):
     import time
 
     import nbformat
 
     from .experiments import chapter_parameters, notebook_parameters
-    from .notebooks import execute_chapter, run_sweep, update_toc
+    from .notebooks import execute_chapter, run_sweep, train_runs, update_toc
     from .paths import repo_root
 
     t0 = time.perf_counter()
@@ -189,6 +206,7 @@ def cmd_rerun(args):
         params["changes"] = {**params["changes"], **changes}
     # Every chapter parameter and every run is validated before anything trains or is written.
     configs = _checked(lambda: sweep.validate(params))
+    train_runs(_checked(lambda: sweep.all_runs(params)), jobs=args.jobs)
     run_sweep(sweep, configs, jobs=args.jobs)
     stale = update_toc(sweep, configs)
     for page in stale:
@@ -269,6 +287,22 @@ def cmd_execute(args):
         print(execute_in_place(path, timeout=args.timeout))
 
 
+def cmd_execute_book(args):
+    import time
+
+    from .notebooks import execute_into_book_cache, toc_notebooks
+    from .paths import repo_root
+
+    t0 = time.perf_counter()
+    paths = toc_notebooks()
+    try:
+        execute_into_book_cache(paths, repo_root() / args.cache, jobs=args.jobs, timeout=args.timeout)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(f"{len(paths)} notebooks executed into {args.cache} in {time.perf_counter() - t0:.0f} s")
+
+
 def cmd_cache(args):
     """``info``: entries and sizes per store; ``clear``: remove only the files the cache wrote.
 
@@ -304,6 +338,12 @@ def main(argv=None):
     p.add_argument("--jobs", type=_jobs, default=2, help="runs executed in parallel, >= 1 (default 2)")
     p.set_defaults(func=cmd_sweep, executes=True)
 
+    p = sub.add_parser("train", help="train every run the chapters need (their current parameters) that is not in "
+                                     "the cache, longest first, in parallel")
+    p.add_argument("chapter", nargs="+", help="chapters, e.g. 3.1 3.2, or all")
+    p.add_argument("--jobs", type=_jobs, default=2, help="runs trained in parallel, >= 1 (default 2)")
+    p.set_defaults(func=cmd_train, executes=True)
+
     p = sub.add_parser("rerun", help="rerun a chapter with new parameters: its runs, its page, the table of contents")
     p.add_argument("chapter", help="chapter, e.g. 3.1")
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
@@ -324,6 +364,13 @@ def main(argv=None):
     p.add_argument("notebooks", nargs="+")
     p.add_argument("--timeout", type=_timeout, default=3600, help="seconds per cell")
     p.set_defaults(func=cmd_execute, executes=True)
+
+    p = sub.add_parser("execute-book", help="execute the notebooks of the table of contents in parallel into the "
+                                            "Jupyter Book execution cache (make html does this before the build)")
+    p.add_argument("--cache", default="_build/.jupyter_cache", help="the cache folder (_config.yml: execute.cache)")
+    p.add_argument("--jobs", type=_jobs, default=2, help="notebooks executed in parallel, >= 1 (default 2)")
+    p.add_argument("--timeout", type=_timeout, default=3600, help="seconds per cell")
+    p.set_defaults(func=cmd_execute_book, executes=True)
 
     p = sub.add_parser("cache", help="inspect the cache (runs, surfaces, Hessians) or remove the files it wrote")
     p.add_argument("action", choices=["info", "clear"])

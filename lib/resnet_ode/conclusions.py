@@ -23,13 +23,16 @@ interval ``[low, high]`` is set against two values, ``null`` (no effect) and
   difference the claim needs lies within the uncertainty.
 
 A rule may also give :data:`CAVEATS` when the main effect holds but a part of
-the claim does not (each rule says which). Claims with several parts combine
+the claim does not (each rule says which). Claims about trained networks
+(Chapter 3.1's two, Chapter 3.4's accuracy) resting on one initial-weight seed
+are never more than :data:`INCONCLUSIVE` (:func:`one_seed_cap`). Claims with several parts combine
 their grades by :func:`combine`. Threshold claims (a share of at least 95 %)
 use ``null = required``, so they hold, fail or are inconclusive.
 
-**Inputs.** The rules read the numbers the chapters write today (one seed per depth in
-Chapter 3.1, accuracies on the 200 validation points, counts of comparisons)
-and, where present, richer ones, without a change of rule:
+**Inputs.** The rules read the numbers the chapters write (per-seed matrices or
+records, accuracies on the 200 validation points and on the 65,536 grid
+points, counts of comparisons), and older or poorer forms of them (one
+matrix, seed means only), without a change of rule:
 
 * Chapter 3.1: ``val_accuracy_seeds`` (per-seed ``(s, k, k)`` matrices; else
   ``val_accuracy`` is one seed), ``grid_accuracy_seeds`` or ``grid_accuracy``
@@ -47,8 +50,11 @@ and, where present, richer ones, without a change of rule:
   interval of the fitted order.
 
 :func:`judge_all` judges every claim; with ``setting=`` it judges the numbers
-a chapter stored under that key (e.g. Chapter 3.1's ``reference_cg``, the
-reference's Gauss-Newton settings) and labels the verdicts with it.
+a chapter stored under that key (``reference_cg``: the reference's Gauss-Newton
+CG settings, stored by Chapters 3.1, 3.2 and 3.4; ``code_nt``: Chapter 3.1 with
+the thesis code's control layers) and labels the verdicts with it.
+:func:`judge_settings` does so for every setting, and :func:`disagreements`
+lists the claims whose verdict changes with the setting.
 """
 
 from __future__ import annotations
@@ -233,6 +239,21 @@ def _seeds_text(s: int) -> str:
     return "1 seed" if s == 1 else f"{s} seeds"
 
 
+def one_seed_cap(verdict: str, rule: str, seeds: int) -> tuple[str, str]:
+    """A claim about trained networks cannot be decided from one initial-weight seed.
+
+    With one seed, an interval covers only the evaluation points (on the
+    65,536 grid points it is a few tenths of a percentage point wide), not the
+    spread over initial weights, which Chapter 3.1 measures to be far larger.
+    Any grade other than :data:`INCONCLUSIVE` then becomes
+    :data:`INCONCLUSIVE`, and the rule says why. Returns ``(verdict, rule)``.
+    """
+    if seeds >= 2 or verdict == INCONCLUSIVE:
+        return verdict, rule
+    return INCONCLUSIVE, (rule + f" (graded {verdict} on the points alone; with one seed the spread over initial "
+                                 "weights is unmeasured, so no verdict beyond inconclusive)")
+
+
 # ----------------------------------------------------------------------------
 # Chapter 3.1
 # ----------------------------------------------------------------------------
@@ -302,6 +323,7 @@ def state_layers_accuracy(n31: dict) -> Verdict:
     if verdict == HOLDS and falls:
         verdict = CAVEATS
         rule += ", but it falls significantly from nY = " + ", ".join(f"{a} to {b}" for a, b in falls)
+    verdict, rule = one_seed_cap(verdict, rule, s)
     means = diag.mean(axis=0)
     measured = (f"own {label} {own[0].fmt()} at nY = {depths[0]}, {own[-1].fmt()} at nY = {depths[-1]} "
                 f"(from {means.min():.3f} to {means.max():.3f} over nY = {depths[0]} to {depths[-1]}; {n_pts} points, "
@@ -350,13 +372,15 @@ def state_layers_transfer(n31: dict) -> Verdict:
             verdict = CAVEATS
             rule += (f", but their own accuracy exceeds it by {gap.fmt(sign=True)}, "
                      f"not shown to be at most {TRANSFER_GAP:.2f}")
+    verdict, rule = one_seed_cap(verdict, rule, s)
     measured = (f"off-diagonal {label} among the three deepest networks {e_deep.fmt()} (their own: {e_own.fmt()}); "
                 f"rows of the two shallowest {e_shallow.fmt()} ({n_pts} points, {_seeds_text(s)})")
     evidence = {"source": label, "n_points": n_pts, "seeds": s, "deep": e_deep.to_dict(),
                 "shallow": e_shallow.to_dict(), "own": e_own.to_dict(), "difference": D.to_dict(),
                 "own_minus_deep": gap.to_dict(), "required_effect": TRANSFER_EFFECT, "largest_gap": TRANSFER_GAP}
     ref = n31.get("reference_cg")
-    if isinstance(ref, dict) and ("val_accuracy" in ref or "grid_accuracy" in ref):
+    if isinstance(ref, dict) and any(k in ref for k in ("val_accuracy", "grid_accuracy", "val_accuracy_seeds",
+                                                        "grid_accuracy_seeds")):
         r_stack, r_n, r_label = accuracy_source(ref)
         r_deep = seed_interval([_offdiag(M, deep_idx, deep_idx) for M in r_stack], LEVEL, r_n)
         measured += f"; with the reference's looser CG solve {r_deep.fmt()}"
@@ -618,10 +642,11 @@ def rk4_accuracy(n34: dict) -> Verdict:
         evidence["pairs"][str(evals)] = {"rk4_nY": n_rk, "euler_nY": n_eu, "rk4": ea.to_dict(), "euler": eb.to_dict(),
                                          "difference": D.to_dict(), "grade": g}
     verdict = combine(grades)
+    rule = ("; ".join(parts) + ("; combined" if len(parts) > 1 else "")) if parts else "no RK4-Euler pair of equal cost"
+    verdict, rule = one_seed_cap(verdict, rule, seeds)
     over = f"means over {_seeds_text(seeds)}" if seeds > 1 else _seeds_text(seeds)
     measured = "; ".join(texts) + f" ({label} on {n_pts} points, {over})"
     evidence.update({"seeds": seeds, "required_effect": ACCURACY_EFFECT})
-    rule = ("; ".join(parts) + ("; combined" if len(parts) > 1 else "")) if parts else "no RK4-Euler pair of equal cost"
     return Verdict("3.4-accuracy", measured, verdict, _sentence(rule, verdict), evidence)
 
 
@@ -640,17 +665,26 @@ _RULES = [
 ]
 
 
+#: Rules whose numbers involve no trained network (the toy problem of the thesis's RK4 code): the same
+#: under every training setting, so judged under the book's only.
+_TRAINING_FREE = (rk4_as_written,)
+
+#: Keys under which chapters store their numbers of other training settings (see :func:`judge_all`).
+OTHER_SETTINGS = ("reference_cg", "code_nt")
+
+
 def numbers_for_setting(chapter_numbers: dict, setting: str) -> dict | None:
     """A chapter's numbers under another training setting, or ``None`` if it stored none.
 
     The chapter stores them as ``chapter_numbers[setting]``, a dict with (some
     of) the keys of its own numbers; the missing ones are taken from the
-    chapter's (e.g. the depths).
+    chapter's (e.g. the depths), except the numbers of the other settings
+    (:data:`OTHER_SETTINGS`).
     """
     sub = chapter_numbers.get(setting)
     if not isinstance(sub, dict):
         return None
-    merged = {k: v for k, v in chapter_numbers.items() if k != setting}
+    merged = {k: v for k, v in chapter_numbers.items() if k != setting and k not in OTHER_SETTINGS}
     merged.update(sub)
     return merged
 
@@ -665,7 +699,8 @@ def judge_all(numbers: dict, setting: str | None = None) -> list[Verdict]:
     setting : str, optional
         Judge the numbers each chapter stored under this key (e.g.
         ``"reference_cg"``, see :func:`numbers_for_setting`) instead of its
-        own; claims whose chapter stored none are left out. The verdicts are
+        own; claims whose chapter stored none are left out, and so is the
+        claim about the thesis's RK4 code, whose toy problem trains nothing. The verdicts are
         labelled with the setting (:data:`BOOK_SETTING` when ``None``).
 
     Returns
@@ -674,6 +709,8 @@ def judge_all(numbers: dict, setting: str | None = None) -> list[Verdict]:
     """
     out = []
     for chapter, rule in _RULES:
+        if setting is not None and rule in _TRAINING_FREE:
+            continue
         data = numbers[chapter] if setting is None else numbers_for_setting(numbers[chapter], setting)
         if data is None:
             continue
@@ -681,4 +718,50 @@ def judge_all(numbers: dict, setting: str | None = None) -> list[Verdict]:
         if setting is not None:
             v = Verdict(v.key, v.measured, v.verdict, v.rule, v.evidence, setting)
         out.append(v)
+    return out
+
+
+def judge_settings(numbers: dict, settings=(BOOK_SETTING, *OTHER_SETTINGS)) -> dict:
+    """The verdicts under each training setting, for a side-by-side table.
+
+    Parameters
+    ----------
+    numbers : dict
+        The chapters' key numbers, as for :func:`judge_all`.
+    settings : sequence of str
+        :data:`BOOK_SETTING` (the chapters' own numbers) and the keys under
+        which chapters stored numbers of other settings (``"reference_cg"``:
+        the reference's CG solve; ``"code_nt"``: Chapter 3.1 with the thesis
+        code's control layers).
+
+    Returns
+    -------
+    dict
+        ``setting -> {claim key -> Verdict}``; a setting holds only the
+        claims whose chapter stored numbers for it.
+    """
+    return {s: {v.key: v for v in judge_all(numbers, None if s == BOOK_SETTING else s)} for s in settings}
+
+
+def disagreements(by_setting: dict) -> dict:
+    """The claims whose verdict differs between the settings that judged them.
+
+    Parameters
+    ----------
+    by_setting : dict
+        As :func:`judge_settings` returns.
+
+    Returns
+    -------
+    dict
+        ``claim key -> {setting -> grade}`` for every claim judged under at
+        least two settings with at least two different grades, in the order
+        of the claims.
+    """
+    keys = list(dict.fromkeys(k for verdicts in by_setting.values() for k in verdicts))
+    out = {}
+    for key in keys:
+        grades = {s: verdicts[key].verdict for s, verdicts in by_setting.items() if key in verdicts}
+        if len(grades) >= 2 and len(set(grades.values())) >= 2:
+            out[key] = grades
     return out

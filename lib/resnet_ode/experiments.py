@@ -41,22 +41,48 @@ def state_layers_config(nY: int, **changes) -> RunConfig:
     return RunConfig(**{"nY": nY, "T": 20.0, "nt": 16, "nc": 8, **changes})
 
 
-def state_layer_runs(depths=STATE_LAYER_DEPTHS, changes=None) -> tuple:
-    """The Chapter 3.1 runs: one per number of state layers, with ``changes`` applied to all.
+def state_layer_runs(depths=STATE_LAYER_DEPTHS, changes=None, seeds=(0,)) -> tuple:
+    """The Chapter 3.1 runs: one per number of state layers and initial-weight seed, with ``changes`` applied to all.
+
+    Ordered by seed, then by number of state layers.
 
     Raises
     ------
     ValueError
         If fewer than four distinct depths are given (the chapter compares the
-        two shallowest with the three deepest).
+        two shallowest with the three deepest), no seed is given, or
+        ``changes`` sets what the parameters decide.
     """
     if not isinstance(depths, (list, tuple)) or len(set(depths)) < 4:
         raise ValueError(f"depths must list at least 4 distinct numbers of state layers, got {depths!r}")
+    if not isinstance(seeds, (list, tuple)) or not seeds:
+        raise ValueError(f"seeds must list at least one initial-weight seed (integers >= 0), got {seeds!r}")
     if not isinstance(changes, (dict, type(None))):
         raise TypeError(f"changes must be a dict of run settings, got {changes!r}")
     if changes and "nY" in changes:
         raise ValueError("changes: nY is set by the chapter parameter depths, e.g. --param 'depths=[8, 32, 128, 256]'")
-    return tuple(state_layers_config(n, **(changes or {})) for n in sorted(set(depths)))
+    if changes and "init_seed" in changes:
+        raise ValueError("changes: init_seed is set by the chapter parameter seeds, e.g. --param 'seeds=[0, 1]'")
+    return tuple(state_layers_config(n, init_seed=s, **(changes or {}))
+                 for s in dict.fromkeys(seeds) for n in sorted(set(depths)))
+
+
+def state_layer_pages(depths=STATE_LAYER_DEPTHS, changes=None, seeds=(0, 1, 2)) -> tuple:
+    """The Chapter 3.1 runs that get a page: those of the first seed only."""
+    return state_layer_runs(depths, changes, list(seeds)[:1])
+
+
+#: CG settings of the reference's (Meganet's) Gauss-Newton solve, relative tolerance 0.1 and at most 20 steps.
+REFERENCE_CG = {"cg_tol": 0.1, "cg_max_iter": 20}
+
+
+def with_reference_cg(changes=None) -> dict:
+    """``changes`` plus the reference's CG settings (:data:`REFERENCE_CG`), for the second training setting."""
+    return {**(changes or {}), **REFERENCE_CG}
+
+
+#: Control layers of the thesis's listed code (its text uses 16, the book's default).
+CODE_NT = 8
 
 
 def standard_resnet_config(n_layers: int, T: float, **changes) -> RunConfig:
@@ -106,9 +132,14 @@ def stability_pages(layers=STABILITY_LAYERS, seeds=(0, 1, 2), T: float = 10.0, c
     return stability_runs(layers, list(seeds)[:1], T, changes)
 
 
-def reference_cg_configs(depths=STATE_LAYER_DEPTHS, changes=None) -> tuple:
+def reference_cg_configs(depths=STATE_LAYER_DEPTHS, changes=None, seeds=(0,)) -> tuple:
     """Chapter 3.1 runs with the reference's CG settings (tolerance 0.1, at most 20 steps)."""
-    return state_layer_runs(depths, {**(changes or {}), "cg_tol": 0.1, "cg_max_iter": 20})
+    return state_layer_runs(depths, with_reference_cg(changes), seeds)
+
+
+def code_nt_configs(depths=STATE_LAYER_DEPTHS, changes=None, seeds=(0,), nt: int = CODE_NT) -> tuple:
+    """Chapter 3.1 runs with the thesis code's ``nt`` control layers instead of the text's 16."""
+    return state_layer_runs(depths, {**(changes or {}), "nt": nt}, seeds)
 
 
 def optimizer_comparison_configs(nY: int = OPTIMIZER_COMPARISON_DEPTH, changes=None) -> dict:
@@ -205,6 +236,32 @@ def landscape_runs(depths=LANDSCAPE_DEPTHS, T=5.0, changes=None) -> tuple:
 
 
 # ----------------------------------------------------------------------------
+# Every run a chapter trains (its pages' runs and the others)
+# ----------------------------------------------------------------------------
+
+
+def state_layer_trains(depths=STATE_LAYER_DEPTHS, changes=None, seeds=(0, 1, 2), code_nt: int = CODE_NT) -> tuple:
+    """Every run Chapter 3.1 trains: for every seed the book's runs, the reference-CG runs and the runs with the
+    code's ``code_nt`` control layers; and the optimiser comparison."""
+    return (state_layer_runs(depths, changes, seeds) + reference_cg_configs(depths, changes, seeds)
+            + code_nt_configs(depths, changes, seeds, code_nt)
+            + tuple(optimizer_comparison_configs(changes=changes).values()))
+
+
+def stability_trains(layers=STABILITY_LAYERS, seeds=(0, 1, 2), T: float = 10.0, changes=None,
+                     state_layer_depths=STATE_LAYER_DEPTHS) -> tuple:
+    """Every run Chapter 3.2 trains: its standard ResNets under both training settings and the Chapter 3.1 networks."""
+    return (stability_runs(layers, seeds, T, changes) + stability_runs(layers, seeds, T, with_reference_cg(changes))
+            + state_layer_runs(state_layer_depths))
+
+
+def runge_kutta_trains(rk4_states=RUNGE_KUTTA_STATES, seeds=(0, 1, 2), max_iter: int = 20, changes=None) -> tuple:
+    """Every run Chapter 3.4 trains: its RK4 and Euler networks under both training settings."""
+    return (runge_kutta_runs(rk4_states, seeds, max_iter, changes)
+            + runge_kutta_runs(rk4_states, seeds, max_iter, with_reference_cg(changes)))
+
+
+# ----------------------------------------------------------------------------
 # Chapter parameters and sweeps
 # ----------------------------------------------------------------------------
 
@@ -263,6 +320,8 @@ def _subsets_of_depths(params):
 #: and every computation to a size this machine finishes.
 STATE_LAYER_PARAMETERS = {
     "depths": int_list_param(2, 100_000, min_distinct=4),
+    "seeds": int_list_param(0),
+    "code_nt": int_param(2, 100_000),
     "changes": run_changes_param,
 }
 STABILITY_PARAMETERS = {
@@ -350,6 +409,10 @@ class ChapterSweep:
         naming the parameter, the value given and what is allowed.
     cross_check : callable, optional
         ``cross_check(params)`` for constraints between parameters.
+    trains : callable, optional
+        ``trains(**parameters) -> tuple of RunConfig``: every run the chapter
+        notebook trains (default: ``runs``), so that a sweep can train them
+        all in parallel before the notebook reads them from the cache.
     """
 
     name: str
@@ -360,6 +423,7 @@ class ChapterSweep:
     template: str = RUN_TEMPLATE
     parameters: dict = field(default_factory=dict, hash=False)
     cross_check: Callable | None = None
+    trains: Callable | None = None
 
     def validate(self, params: dict) -> tuple:
         """Check every chapter parameter in ``params``, then the runs they decide; return those runs.
@@ -395,6 +459,16 @@ class ChapterSweep:
         names = self.runs.__code__.co_varnames[: self.runs.__code__.co_argcount]
         return tuple(self.runs(**{k: v for k, v in params.items() if k in names}))
 
+    def all_runs(self, params: dict | None = None) -> tuple:
+        """Every run the chapter notebook trains for ``params`` (pages' runs first), without repeats."""
+        from .paths import repo_root
+
+        if params is None:
+            params = chapter_parameters(repo_root() / self.notebook)
+        fn = self.trains or self.runs
+        names = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+        return tuple(dict.fromkeys(self.configs(params) + tuple(fn(**{k: v for k, v in params.items() if k in names}))))
+
     def output_path(self, config: RunConfig) -> str:
         return self.output.format(**config.to_dict())
 
@@ -407,10 +481,11 @@ SWEEPS = {
     "3.1": ChapterSweep(
         name="3.1",
         notebook="book/chapter3/state-layers.ipynb",
-        runs=state_layer_runs,
+        runs=state_layer_pages,
         output="book/chapter3/runs/state-layers-nY{nY:03d}.ipynb",
         title="Run: {nY} state layers",
         parameters=STATE_LAYER_PARAMETERS,
+        trains=state_layer_trains,
     ),
     "3.2": ChapterSweep(
         name="3.2",
@@ -419,6 +494,7 @@ SWEEPS = {
         output="book/chapter3/runs/stability-L{nt:03d}-seed{init_seed}.ipynb",
         title="Run: standard ResNet, {nt} layers",
         parameters=STABILITY_PARAMETERS,
+        trains=stability_trains,
     ),
     "3.4": ChapterSweep(
         name="3.4",
@@ -427,6 +503,7 @@ SWEEPS = {
         output="book/chapter3/runs/runge-kutta-{integrator}-nY{nY:03d}-seed{init_seed}.ipynb",
         title="Run: {integrator}, {nY} state times",
         parameters=RUNGE_KUTTA_PARAMETERS,
+        trains=runge_kutta_trains,
     ),
     "3.3": ChapterSweep(
         name="3.3",

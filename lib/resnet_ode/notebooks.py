@@ -415,29 +415,77 @@ def run_sweeps(pairs, jobs: int = 2):
     order = sorted(range(len(tasks)), key=lambda i: -costs[i])
     workers = max(1, (os.cpu_count() or 2) // max(1, jobs))
     names = "+".join(sweep.name for sweep, _ in pairs)
-    with progress.bar(len(tasks), f"sweep {names}") as bar:
-        if jobs <= 1 or len(tasks) <= 1:
-            for i in order:
-                execute_template(*tasks[i], workers=workers)
-                bar.update(1)
-        else:
-            pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=_pool_worker_init)
-            try:
-                futures = [pool.submit(execute_template, *tasks[i], workers=workers) for i in order]
-                for fut in as_completed(futures):
-                    fut.result()
-                    bar.update(1)
-            except KeyboardInterrupt:
-                _stop_pool(pool)  # at once: the pages not finished keep their previous content
-                raise
-            except BaseException:
-                try:  # a page failed: the pages in progress finish (their runs get cached), no new one starts
-                    pool.shutdown(wait=True, cancel_futures=True)
-                except KeyboardInterrupt:
-                    _stop_pool(pool)
-                raise
-            pool.shutdown(wait=True)
+    _in_pool([(execute_template, (*tasks[i],), {"workers": workers}) for i in order], jobs, f"sweep {names}")
     return [t[1] for t in tasks]
+
+
+def _in_pool(calls, jobs: int, desc: str, initializer=None, initargs=()):
+    """Run ``calls`` (``(fn, args, kwargs)``) in order, ``jobs`` at a time in worker processes, with one progress bar.
+
+    On Ctrl-C the workers are stopped at once; if a call fails, the calls in
+    progress finish (their runs get cached), no new one starts, and the error
+    is raised.
+    """
+    with progress.bar(len(calls), desc) as bar:
+        if jobs <= 1 or len(calls) <= 1:
+            for fn, args, kwargs in calls:
+                fn(*args, **kwargs)
+                bar.update(1)
+            return
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(calls)), initializer=initializer or _pool_worker_init,
+                                   initargs=initargs)
+        try:
+            futures = [pool.submit(fn, *args, **kwargs) for fn, args, kwargs in calls]
+            for fut in as_completed(futures):
+                fut.result()
+                bar.update(1)
+        except KeyboardInterrupt:
+            _stop_pool(pool)  # at once: the pages not finished keep their previous content
+            raise
+        except BaseException:
+            try:  # a call failed: the calls in progress finish (their runs get cached), no new one starts
+                pool.shutdown(wait=True, cancel_futures=True)
+            except KeyboardInterrupt:
+                _stop_pool(pool)
+            raise
+        pool.shutdown(wait=True)
+
+
+def run_cost(config) -> float:
+    """Rough relative cost of training ``config`` (to start the longest runs first)."""
+    from .integrators import get_method
+
+    inner = config.cg_max_iter if config.optimizer == "gauss_newton" else 1
+    return (config.nY - 1) * get_method(config.integrator).n_stages * config.max_iter * (inner + 2)
+
+
+def _train_worker_init(workers: int):
+    _pool_worker_init()
+    os.environ["RESNET_ODE_WORKERS"] = str(workers)
+
+
+def _train_one(config):
+    from .runs import get_run
+
+    get_run(config)
+
+
+def train_runs(configs, jobs: int = 2) -> int:
+    """Train the runs of ``configs`` that are not in the run cache, ``jobs`` at a time, longest first.
+
+    The chapter notebooks then read every run from the cache, so the
+    training of all chapters keeps every core busy instead of running one
+    run after another inside each notebook. Returns the number of runs
+    trained.
+    """
+    from .runs import cache_key, RUNS
+
+    missing = [c for c in dict.fromkeys(configs) if not RUNS.path(cache_key(c)).is_file()]
+    missing.sort(key=lambda c: -run_cost(c))
+    workers = max(1, (os.cpu_count() or 2) // max(1, jobs))
+    _in_pool([(_train_one, (c,), {}) for c in missing], jobs, "training runs",
+             initializer=_train_worker_init, initargs=(workers,))
+    return len(missing)
 
 
 def execute_chapter(notebook, parameters: dict, timeout: int = 3600):
@@ -513,3 +561,117 @@ def _find_entry(node, file):
             if found is not None:
                 return found
     return None
+
+
+# ----------------------------------------------------------------------------
+# Executing the book's notebooks for Jupyter Book, in parallel
+# ----------------------------------------------------------------------------
+
+
+def toc_notebooks(toc_path=None) -> list[Path]:
+    """The notebooks (``.ipynb``) listed in the table of contents, in its order."""
+    import yaml
+
+    root = repo_root()
+    toc = yaml.safe_load(Path(toc_path or root / "_toc.yml").read_text())
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("file", "root") and isinstance(value, str):
+                    path = root / value
+                    path = path if path.suffix else path.with_suffix(".ipynb")
+                    if path.suffix == ".ipynb" and path.is_file():
+                        found.append(path)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return list(dict.fromkeys(found))
+
+
+def execution_stages(paths) -> list[list[Path]]:
+    """``paths`` in two stages: notebooks that read other chapters' numbers (``read_numbers``) run last.
+
+    Within a stage the larger notebooks (more code cells) come first, so
+    that parallel jobs finish together.
+    """
+    first, last = [], []
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        code = [c.source for c in nb.cells if c.cell_type == "code"]
+        (last if any("read_numbers(" in src for src in code) else first).append((len(code), path))
+    order = lambda items: [p for _, p in sorted(items, key=lambda item: -item[0])]  # noqa: E731
+    return [stage for stage in (order(first), order(last)) if stage]
+
+
+def _execute_for_cache(path: Path, timeout: int):
+    """Execute a notebook (in its folder) the way MyST-NB does; returns ``(notebook, seconds, error text)``."""
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    nb = nbformat.read(path, as_version=4)
+    result = single_nb_execution(nb, cwd=str(path.parent), timeout=timeout, allow_errors=False, meta_override=True)
+    return result.nb, result.time, (result.exc_string if result.err is not None else None)
+
+
+def execute_into_book_cache(paths, cache_path, jobs: int = 2, timeout: int = 3600) -> list[Path]:
+    """Execute notebooks ``jobs`` at a time and store them in the Jupyter Book execution cache.
+
+    Jupyter Book (``execute_notebooks: cache``) then renders their outputs
+    instead of executing them one after another on one core. The cache is
+    emptied first, so every build executes every notebook afresh under the
+    current library (nothing stale is shown). Notebooks that read other
+    chapters' numbers run after all others (:func:`execution_stages`).
+
+    Raises
+    ------
+    RuntimeError
+        If a notebook raises; the error names it and shows its traceback.
+    """
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    paths = [Path(p).resolve() for p in paths]
+    cache = get_cache(str(cache_path))
+    cache.clear_cache()
+    done = []
+    with progress.bar(len(paths), "executing notebooks") as bar:
+        for stage in execution_stages(paths):
+            results = {}
+
+            def keep(path, value):
+                nb, seconds, error = value
+                if error is not None:
+                    shown = path.relative_to(repo_root()) if path.is_relative_to(repo_root()) else path
+                    raise RuntimeError(f"{shown} raised an exception:\n{error}")
+                results[path] = (nb, seconds)
+
+            if jobs <= 1 or len(stage) <= 1:
+                for path in stage:
+                    keep(path, _execute_for_cache(path, timeout))
+                    bar.update(1)
+            else:
+                pool = ProcessPoolExecutor(max_workers=min(jobs, len(stage)), initializer=_pool_worker_init)
+                try:
+                    futures = {pool.submit(_execute_for_cache, path, timeout): path for path in stage}
+                    for fut in as_completed(futures):
+                        keep(futures[fut], fut.result())
+                        bar.update(1)
+                except KeyboardInterrupt:
+                    _stop_pool(pool)
+                    raise
+                except BaseException:
+                    with contextlib.suppress(KeyboardInterrupt):
+                        pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+                pool.shutdown(wait=True)
+            for path in stage:  # one writer for the cache's database
+                nb, seconds = results[path]
+                cache.cache_notebook_bundle(CacheBundleIn(nb, str(path), data={"execution_seconds": seconds}),
+                                            check_validity=False, overwrite=True)
+                done.append(path)
+    return done
