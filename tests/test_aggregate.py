@@ -142,3 +142,22 @@ def test_grid_accuracy_of_a_network_and_cross_grid_accuracy():
     json.dumps(d, allow_nan=False)
     with pytest.raises(ValueError, match="one network"):
         cross.interval()
+
+
+def test_transfer_summary_of_a_cross_accuracy_matrix():
+    from resnet_ode.aggregate import off_diagonal_mean, transfer_summary
+
+    M = np.full((5, 5), 0.2)
+    M[2:, 2:] = 0.7                      # the three deepest work in each other's networks
+    M[0, :] = 0.1                        # the shallowest's weights work nowhere else
+    np.fill_diagonal(M, [0.99, 0.98, 0.97, 0.96, 0.95])
+    t = transfer_summary(M)
+    assert t["diag_min"] == pytest.approx(0.95) and t["diag_max"] == pytest.approx(0.99)
+    assert t["deep_offdiag"] == pytest.approx(0.7)
+    assert t["shallow_rows_offdiag"] == pytest.approx((4 * 0.1 + 4 * 0.2) / 8)
+    assert t["shallow_cols_offdiag"] == pytest.approx((0.1 + 0.2 + 3 * 0.2 + 3 * 0.2) / 8)
+    assert off_diagonal_mean(M) == pytest.approx((M.sum() - np.trace(M)) / 20)
+    with pytest.raises(ValueError, match="at least 4 depths"):
+        transfer_summary(np.eye(3))
+    with pytest.raises(ValueError, match="square"):
+        transfer_summary(np.ones((4, 5)))

@@ -92,9 +92,17 @@ def _env(root, **extra):
     return env
 
 
+def _default_signals():
+    # The command starts as from a terminal, with the default handling of the signals the tests send. A test
+    # suite run as a background job or under nohup inherits them ignored, and the command rightly keeps an
+    # ignored signal ignored (resnet_ode.cli._install_signal_handlers).
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def _start(root, args, **env):
     return subprocess.Popen([*COMMAND, *args], cwd=root, env=_env(root, **env), start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            preexec_fn=_default_signals, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _descendants(pid) -> list:

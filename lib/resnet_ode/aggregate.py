@@ -7,6 +7,8 @@ tested implementation.
 
 * :func:`seed_summary`: seed mean, interval and extremes of per-seed numbers,
   arrays (e.g. Chapter 3.1's accuracy matrices) or dicts of them.
+* :func:`off_diagonal_mean` and :func:`transfer_summary`: how well the
+  weights of one depth work in the networks of others (Chapter 3.1).
 * :func:`count_lower` and :func:`deeper_smoother`: on how many seeds the
   deeper network's landscape measure is lower (Chapter 3.3).
 * :func:`run_record`: a run's settings and final numbers as a plain record.
@@ -86,6 +88,56 @@ def seed_summary(per_seed, level: float = LEVEL, n_points: int | None = None):
     if stack.ndim == 1:
         return seed_interval(stack, level, n_points).to_dict()
     return _array_summary(stack, level, n_points)
+
+
+# ----------------------------------------------------------------------------
+# Cross-evaluation matrices (Chapter 3.1)
+# ----------------------------------------------------------------------------
+
+
+def off_diagonal_mean(M, rows=None, cols=None) -> float:
+    """Mean of the off-diagonal entries of ``M[rows][:, cols]`` (index lists into ``M``; ``None``: all)."""
+    M = np.asarray(M, dtype=float)
+    rows = range(M.shape[0]) if rows is None else rows
+    cols = range(M.shape[1]) if cols is None else cols
+    vals = [M[i, j] for i in rows for j in cols if i != j]
+    if not vals:
+        raise ValueError("no off-diagonal entry in the rows and columns given")
+    return float(np.mean(vals))
+
+
+def transfer_groups(k: int) -> tuple[list, list]:
+    """Indices of the three deepest and the two shallowest of ``k`` depths (ordered by depth), as Chapter 3.1 compares them."""
+    if k < 4:
+        raise ValueError(f"a transfer summary needs at least 4 depths, got {k}")
+    return [k - 3, k - 2, k - 1], [0, 1]
+
+
+def transfer_summary(M) -> dict:
+    """Chapter 3.1's summaries of one cross-accuracy matrix (rows: trained, columns: evaluated, by depth).
+
+    Parameters
+    ----------
+    M : array_like, shape (k, k)
+        Accuracies, ``k >= 4`` depths in increasing order.
+
+    Returns
+    -------
+    dict
+        ``diag_min``, ``diag_max`` (own accuracies); ``deep_offdiag``, the
+        mean off-diagonal accuracy among the three deepest networks;
+        ``shallow_rows_offdiag`` and ``shallow_cols_offdiag``, the mean
+        off-diagonal accuracy in the rows (weights of) and columns (networks
+        of) the two shallowest.
+    """
+    M = np.asarray(M, dtype=float)
+    if M.ndim != 2 or M.shape[0] != M.shape[1]:
+        raise ValueError(f"a cross-accuracy matrix must be square, got shape {M.shape}")
+    deep, shallow = transfer_groups(M.shape[0])
+    return {"diag_min": float(np.diag(M).min()), "diag_max": float(np.diag(M).max()),
+            "deep_offdiag": off_diagonal_mean(M, deep, deep),
+            "shallow_rows_offdiag": off_diagonal_mean(M, shallow, None),
+            "shallow_cols_offdiag": off_diagonal_mean(M, None, shallow)}
 
 
 # ----------------------------------------------------------------------------

@@ -64,7 +64,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .aggregate import pair_by_seed
+from .aggregate import pair_by_seed, transfer_groups, transfer_summary
 from .uncertainty import (
     LEVEL,
     Estimate,
@@ -336,11 +336,6 @@ def state_layers_accuracy(n31: dict) -> Verdict:
     return Verdict("3.1-accuracy", measured, verdict, _sentence(rule, verdict), evidence)
 
 
-def _offdiag(M, rows, cols):
-    M = np.asarray(M, dtype=float)
-    return float(np.mean([M[i, j] for i in rows for j in cols if i != j]))
-
-
 def state_layers_transfer(n31: dict) -> Verdict:
     """Thesis: weights of the deeper networks combine well with each other's networks, unlike the shallow ones.
 
@@ -356,9 +351,10 @@ def state_layers_transfer(n31: dict) -> Verdict:
     """
     stack, n_pts, label = accuracy_source(n31)
     s, k = stack.shape[0], stack.shape[1]
-    deep_idx, shallow_idx = [k - 3, k - 2, k - 1], [0, 1]
-    deep = np.array([_offdiag(M, deep_idx, deep_idx) for M in stack])
-    shallow = np.array([_offdiag(M, shallow_idx, range(k)) for M in stack])
+    deep_idx, _ = transfer_groups(k)
+    summaries = [transfer_summary(M) for M in stack]
+    deep = np.array([t["deep_offdiag"] for t in summaries])
+    shallow = np.array([t["shallow_rows_offdiag"] for t in summaries])
     own = np.array([float(np.mean(np.diag(M)[deep_idx])) for M in stack])
     D = accuracy_difference(deep, shallow, n_pts)
     gap = accuracy_difference(own, deep, n_pts)
@@ -382,7 +378,7 @@ def state_layers_transfer(n31: dict) -> Verdict:
     if isinstance(ref, dict) and any(k in ref for k in ("val_accuracy", "grid_accuracy", "val_accuracy_seeds",
                                                         "grid_accuracy_seeds")):
         r_stack, r_n, r_label = accuracy_source(ref)
-        r_deep = seed_interval([_offdiag(M, deep_idx, deep_idx) for M in r_stack], LEVEL, r_n)
+        r_deep = seed_interval([transfer_summary(M)["deep_offdiag"] for M in r_stack], LEVEL, r_n)
         measured += f"; with the reference's looser CG solve {r_deep.fmt()}"
         evidence["reference_cg_deep"] = r_deep.to_dict()
     return Verdict("3.1-transfer", measured, verdict, _sentence(rule, verdict), evidence)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .aggregate import off_diagonal_mean  # noqa: F401 - part of this module's interface
 from .data import DOMAIN, GRID_SIZE, peaks_grid
 from .uncertainty import LEVEL, Estimate, wilson_bounds
 
@@ -97,15 +98,6 @@ def feature_discrepancy(results, X) -> np.ndarray:
             other = evaluator.model.features.apply(trained.theta, X)
             out[i, j] = np.linalg.norm(other - own) / np.linalg.norm(own)
     return out
-
-
-def off_diagonal_mean(M, rows=None, cols=None) -> float:
-    """Mean of the off-diagonal entries of ``M[rows][:, cols]`` (index lists into ``M``)."""
-    M = np.asarray(M, dtype=float)
-    rows = range(M.shape[0]) if rows is None else rows
-    cols = range(M.shape[1]) if cols is None else cols
-    vals = [M[i, j] for i in rows for j in cols if i != j]
-    return float(np.mean(vals))
 
 
 def score_gaps(model, theta, W, X) -> np.ndarray:
