@@ -121,3 +121,32 @@ def test_execute_into_book_cache_names_the_notebook_that_raises(tmp_path):
     bad = _notebook(tmp_path / "bad.ipynb", "raise ValueError('broken on purpose')")
     with pytest.raises(RuntimeError, match="bad.ipynb raised an exception:(.|\\n)*broken on purpose"):
         notebooks.execute_into_book_cache([good, bad], tmp_path / "cache", jobs=2)
+
+
+def test_execute_into_book_cache_never_empties_a_folder_it_did_not_write(tmp_path):
+    mine = tmp_path / "notes"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("mine")
+    nb = _notebook(tmp_path / "a.ipynb", "x = 1")
+    with pytest.raises(ValueError, match="notes is not a Jupyter Book execution cache"):
+        notebooks.execute_into_book_cache([nb], mine)
+    assert (mine / "keep.txt").read_text() == "mine"
+    # A real cache (or no folder yet) is emptied and refilled.
+    notebooks.execute_into_book_cache([nb], tmp_path / "cache", jobs=1)
+    notebooks.execute_into_book_cache([nb], tmp_path / "cache", jobs=1)
+    assert (tmp_path / "cache" / "global.db").is_file()
+
+
+def test_execute_book_refuses_a_foreign_cache_folder_before_executing(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "index.md").write_text("# mine")
+    env = dict(os.environ, RESNET_ODE_ROOT=str(tmp_path))
+    done = subprocess.run([sys.executable, "-m", "resnet_ode.cli", "execute-book", "--cache", "book"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "error: --cache: " in done.stderr and "book is not a Jupyter Book execution cache" in done.stderr
+    assert (tmp_path / "book" / "index.md").read_text() == "# mine"

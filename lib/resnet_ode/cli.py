@@ -290,10 +290,14 @@ def cmd_execute(args):
 def cmd_execute_book(args):
     import time
 
-    from .notebooks import execute_into_book_cache, toc_notebooks
+    from .notebooks import check_book_cache, execute_into_book_cache, toc_notebooks
     from .paths import repo_root
 
     t0 = time.perf_counter()
+    try:
+        check_book_cache(repo_root() / args.cache)
+    except ValueError as exc:
+        raise UsageError(f"--cache: {exc}") from None
     paths = toc_notebooks()
     try:
         execute_into_book_cache(paths, repo_root() / args.cache, jobs=args.jobs, timeout=args.timeout)

@@ -618,6 +618,23 @@ def _execute_for_cache(path: Path, timeout: int):
     return result.nb, result.time, (result.exc_string if result.err is not None else None)
 
 
+def check_book_cache(cache_path) -> Path:
+    """``cache_path`` if it can be emptied safely: absent, empty, or a Jupyter cache (it has ``global.db``).
+
+    Raises
+    ------
+    ValueError
+        Naming the folder, if it holds anything else: emptying the cache
+        removes the whole folder, and a mistyped path must never remove a
+        folder the build did not write.
+    """
+    path = Path(cache_path)
+    if path.exists() and (not path.is_dir() or (any(path.iterdir()) and not (path / "global.db").is_file())):
+        raise ValueError(f"{path} is not a Jupyter Book execution cache (no global.db in it); "
+                         "refusing to empty it. Give the folder of execute.cache in _config.yml")
+    return path
+
+
 def execute_into_book_cache(paths, cache_path, jobs: int = 2, timeout: int = 3600) -> list[Path]:
     """Execute notebooks ``jobs`` at a time and store them in the Jupyter Book execution cache.
 
@@ -629,6 +646,9 @@ def execute_into_book_cache(paths, cache_path, jobs: int = 2, timeout: int = 360
 
     Raises
     ------
+    ValueError
+        If ``cache_path`` holds something other than a Jupyter cache
+        (:func:`check_book_cache`); nothing is executed or removed.
     RuntimeError
         If a notebook raises; the error names it and shows its traceback.
     """
@@ -636,7 +656,7 @@ def execute_into_book_cache(paths, cache_path, jobs: int = 2, timeout: int = 360
     from jupyter_cache.base import CacheBundleIn
 
     paths = [Path(p).resolve() for p in paths]
-    cache = get_cache(str(cache_path))
+    cache = get_cache(str(check_book_cache(cache_path)))
     cache.clear_cache()
     done = []
     with progress.bar(len(paths), "executing notebooks") as bar:
