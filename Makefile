@@ -37,7 +37,7 @@ export NPY_DISABLE_CPU_FEATURES := X86_V4 AVX512_ICL AVX512_SPR
 OPENBLAS_CORETYPE ?= Haswell
 export OPENBLAS_CORETYPE
 
-.PHONY: book test venv assets chromium sweep notebooks html clean
+.PHONY: book test unit venv assets chromium sweep notebooks html clean
 
 venv: $(STAMP)
 
@@ -108,6 +108,11 @@ test: $(STAMP) chromium
 	$(MAKE) --no-print-directory book
 	RESNET_ODE_DURATION_SCALE=1000 $(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile \
 		--nbval --nbval-current-env --nbval-cell-timeout 3600 tests book
+
+# The package's tests alone, without building the book, nbval or the browser (a few minutes):
+# derivative checks, unit and fault-injection tests.
+unit: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile tests --ignore=tests/test_browser.py
 
 clean:
 	rm -rf _build

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from resnet_ode.blocks import AffineClassifier, Chain, ColumnParallel, ODEBlock, OpeningLayer
+from resnet_ode.blocks import AffineClassifier, Block, Chain, ColumnParallel, ODEBlock, OpeningLayer
 from resnet_ode.derivcheck import check_block, taylor_test
 from resnet_ode.integrators import METHODS
 
@@ -67,3 +67,38 @@ def test_ode_block_states_and_fast_path_agree_with_general_rk(rng):
     for j in range(euler.n_steps):
         Z = Z + euler.h * (np.tanh(K[j] @ Z) + b[j])
     assert np.allclose(out, Z, rtol=1e-13, atol=1e-13)
+
+
+def _concrete_block_classes(base=Block):
+    """Every concrete subclass of ``base`` defined in the package (all its modules imported first)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import resnet_ode
+
+    for module in pkgutil.iter_modules(resnet_ode.__path__):
+        importlib.import_module(f"resnet_ode.{module.name}")
+    found, todo = set(), [base]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if not inspect.isabstract(sub) and sub.__module__.startswith("resnet_ode."):
+                found.add(sub)
+    return found
+
+
+def _untested(classes, blocks=BLOCKS):
+    tested = {type(b) for b in blocks.values()}
+    return sorted(c.__qualname__ for c in classes if c not in tested)
+
+
+def test_every_block_class_of_the_package_has_a_derivative_test():
+    classes = _concrete_block_classes()
+    assert {OpeningLayer, AffineClassifier, ODEBlock, Chain, ColumnParallel} <= classes
+    assert _untested(classes) == [], "add an instance of each to BLOCKS"
+
+    class NewBlock(ODEBlock):   # a block added without a derivative test is reported
+        pass
+
+    assert _untested(classes | {NewBlock}) == ["test_every_block_class_of_the_package_has_a_derivative_test.<locals>.NewBlock"]
