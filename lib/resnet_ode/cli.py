@@ -144,34 +144,31 @@ def _timeout(text: str) -> int:
     return _count(text, "seconds per cell", 10**7)
 
 
-def cmd_sweep(args):
+def _validated_chapters(chapters) -> list:
+    """``(sweep, parameters, page runs)`` of each chapter named (or ``all``), every one validated before any work."""
     from .experiments import SWEEPS, chapter_parameters
+
+    names = list(SWEEPS) if "all" in chapters else list(dict.fromkeys(chapters))
+    out = []
+    for sweep in [_sweep_or_exit(name) for name in names]:
+        params = chapter_parameters(_chapter_notebook(sweep))
+        out.append((sweep, params, _checked(lambda: sweep.validate(params))))
+    return out
+
+
+def cmd_sweep(args):
     from .notebooks import run_sweeps
 
-    names = list(SWEEPS) if "all" in args.chapter else list(dict.fromkeys(args.chapter))
-    sweeps = [_sweep_or_exit(name) for name in names]
-    # Every parameter and every run of every chapter is validated before anything executes.
-    pairs = []
-    for sweep in sweeps:
-        params = chapter_parameters(_chapter_notebook(sweep))
-        pairs.append((sweep, _checked(lambda: sweep.validate(params))))
+    pairs = [(sweep, configs) for sweep, _, configs in _validated_chapters(args.chapter)]
     for path in run_sweeps(pairs, jobs=args.jobs):
         print(path)
 
 
 def cmd_train(args):
-    from .experiments import SWEEPS, chapter_parameters
     from .notebooks import train_runs
 
-    names = list(SWEEPS) if "all" in args.chapter else list(dict.fromkeys(args.chapter))
-    sweeps = [_sweep_or_exit(name) for name in names]
-    # Every parameter and every run of every chapter is validated before anything trains.
-    configs = []
-    for sweep in sweeps:
-        params = chapter_parameters(_chapter_notebook(sweep))
-        _checked(lambda: sweep.validate(params))
-        configs.extend(_checked(lambda: sweep.all_runs(params)))
-    configs = list(dict.fromkeys(configs))
+    configs = list(dict.fromkeys(c for sweep, params, _ in _validated_chapters(args.chapter)
+                                 for c in _checked(lambda: sweep.all_runs(params))))
     trained = train_runs(configs, jobs=args.jobs)
     print(f"{len(configs)} runs: {trained} trained, {len(configs) - trained} already in the cache")
 

@@ -419,25 +419,27 @@ def run_sweeps(pairs, jobs: int = 2):
     return [t[1] for t in tasks]
 
 
-def _in_pool(calls, jobs: int, desc: str, initializer=None, initargs=()):
+def _in_pool(calls, jobs: int, desc: str, initializer=None, initargs=(), on_result=None):
     """Run ``calls`` (``(fn, args, kwargs)``) in order, ``jobs`` at a time in worker processes, with one progress bar.
 
-    On Ctrl-C the workers are stopped at once; if a call fails, the calls in
-    progress finish (their runs get cached), no new one starts, and the error
-    is raised.
+    ``on_result(i, value)``, if given, receives the value of call ``i`` as it
+    completes (in the calling process; it may raise to stop). On Ctrl-C the
+    workers are stopped at once; if a call fails, the calls in progress
+    finish (their runs get cached), no new one starts, and the error is raised.
     """
+    keep = on_result or (lambda i, value: None)
     with progress.bar(len(calls), desc) as bar:
         if jobs <= 1 or len(calls) <= 1:
-            for fn, args, kwargs in calls:
-                fn(*args, **kwargs)
+            for i, (fn, args, kwargs) in enumerate(calls):
+                keep(i, fn(*args, **kwargs))
                 bar.update(1)
             return
         pool = ProcessPoolExecutor(max_workers=min(jobs, len(calls)), initializer=initializer or _pool_worker_init,
                                    initargs=initargs)
         try:
-            futures = [pool.submit(fn, *args, **kwargs) for fn, args, kwargs in calls]
+            futures = {pool.submit(fn, *args, **kwargs): i for i, (fn, args, kwargs) in enumerate(calls)}
             for fut in as_completed(futures):
-                fut.result()
+                keep(futures[fut], fut.result())
                 bar.update(1)
         except KeyboardInterrupt:
             _stop_pool(pool)  # at once: the pages not finished keep their previous content
@@ -658,40 +660,24 @@ def execute_into_book_cache(paths, cache_path, jobs: int = 2, timeout: int = 360
     paths = [Path(p).resolve() for p in paths]
     cache = get_cache(str(check_book_cache(cache_path)))
     cache.clear_cache()
+    stages = execution_stages(paths)
     done = []
-    with progress.bar(len(paths), "executing notebooks") as bar:
-        for stage in execution_stages(paths):
-            results = {}
+    for k, stage in enumerate(stages, 1):
+        results = {}
 
-            def keep(path, value):
-                nb, seconds, error = value
-                if error is not None:
-                    shown = path.relative_to(repo_root()) if path.is_relative_to(repo_root()) else path
-                    raise RuntimeError(f"{shown} raised an exception:\n{error}")
-                results[path] = (nb, seconds)
+        def keep(i, value, stage=stage, results=results):
+            nb, seconds, error = value
+            path = stage[i]
+            if error is not None:
+                shown = path.relative_to(repo_root()) if path.is_relative_to(repo_root()) else path
+                raise RuntimeError(f"{shown} raised an exception:\n{error}")
+            results[path] = (nb, seconds)
 
-            if jobs <= 1 or len(stage) <= 1:
-                for path in stage:
-                    keep(path, _execute_for_cache(path, timeout))
-                    bar.update(1)
-            else:
-                pool = ProcessPoolExecutor(max_workers=min(jobs, len(stage)), initializer=_pool_worker_init)
-                try:
-                    futures = {pool.submit(_execute_for_cache, path, timeout): path for path in stage}
-                    for fut in as_completed(futures):
-                        keep(futures[fut], fut.result())
-                        bar.update(1)
-                except KeyboardInterrupt:
-                    _stop_pool(pool)
-                    raise
-                except BaseException:
-                    with contextlib.suppress(KeyboardInterrupt):
-                        pool.shutdown(wait=True, cancel_futures=True)
-                    raise
-                pool.shutdown(wait=True)
-            for path in stage:  # one writer for the cache's database
-                nb, seconds = results[path]
-                cache.cache_notebook_bundle(CacheBundleIn(nb, str(path), data={"execution_seconds": seconds}),
-                                            check_validity=False, overwrite=True)
-                done.append(path)
+        _in_pool([(_execute_for_cache, (path, timeout), {}) for path in stage], jobs,
+                 f"executing notebooks ({k}/{len(stages)})", on_result=keep)
+        for path in stage:  # one writer for the cache's database
+            nb, seconds = results[path]
+            cache.cache_notebook_bundle(CacheBundleIn(nb, str(path), data={"execution_seconds": seconds}),
+                                        check_validity=False, overwrite=True)
+            done.append(path)
     return done
