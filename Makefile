@@ -109,10 +109,11 @@ test: $(STAMP) chromium
 	RESNET_ODE_DURATION_SCALE=1000 $(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile \
 		--nbval --nbval-current-env --nbval-cell-timeout 3600 tests book
 
-# The package's tests alone, without building the book, nbval or the browser (a few minutes):
-# derivative checks, unit and fault-injection tests.
+# The package's tests alone, without building the book, nbval or the browser (well under a
+# minute): derivative checks, unit and fault-injection tests. Tests marked slow (end to end
+# over a whole chapter page, needing the book's runs) are left to `make test`.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile tests --ignore=tests/test_browser.py
+	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile -m "not slow" tests --ignore=tests/test_browser.py
 
 clean:
 	rm -rf _build

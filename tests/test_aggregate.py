@@ -161,3 +161,20 @@ def test_transfer_summary_of_a_cross_accuracy_matrix():
         transfer_summary(np.eye(3))
     with pytest.raises(ValueError, match="square"):
         transfer_summary(np.ones((4, 5)))
+
+
+def test_accuracy_under_other_networks_is_each_networks_accuracy():
+    from resnet_ode.network import ResNetODE
+
+    rng = np.random.default_rng(1)
+    models = [ResNetODE(nY=n, T=2.0, nt=4, nc=4, integrator=m, workers=1)
+              for n, m in ((3, "euler"), (3, "rk4"), (9, "euler"))]
+    results = [SimpleNamespace(model=m, theta=m.init_params(i) + 0.5 * rng.standard_normal(m.n_params),
+                               W=rng.standard_normal(m.n_classifier_params)) for i, m in enumerate(models)]
+    X, y = rng.uniform(-3, 3, size=(2, 301)), rng.integers(0, 5, size=301)
+    acc = E.accuracy_under(results[:2], models, X, y)
+    assert acc.shape == (2, 3)
+    for i, r in enumerate(results[:2]):
+        for j, m in enumerate(models):
+            assert acc[i, j] == m.accuracy(r.theta, r.W, X, y)      # bit for bit
+    assert np.array_equal(E.cross_accuracy(results, X, y), E.accuracy_under(results, models, X, y))

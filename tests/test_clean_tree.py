@@ -3,7 +3,10 @@
 The test works in a copy of the repository's tracked files, so the checkout is
 never touched. Its runs come from the checkout's run cache (``make test``
 builds the book first, so the default runs are there; otherwise they are
-trained, which takes a few minutes).
+trained, which takes a few minutes). It executes the whole Chapter 3.2 page
+twice, so it is marked ``slow``: ``make test`` runs it, ``make unit`` does not
+(the commands and modules it goes through have tests of their own there:
+``test_cli.py``, ``test_faults_commands.py``, ``test_book_execution.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).with_name("resnet-ode")
+
+pytestmark = pytest.mark.slow
 
 
 def _tracked() -> list[str]:

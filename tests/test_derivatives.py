@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from resnet_ode.blocks import AffineClassifier, Block, Chain, ColumnParallel, ODEBlock, OpeningLayer
+from resnet_ode.blocks import AffineClassifier, Block, Chain, ODEBlock, OpeningLayer
+from resnet_ode.parallel import ColumnParallel
 from resnet_ode.derivcheck import check_block, taylor_test
 from resnet_ode.integrators import METHODS
 

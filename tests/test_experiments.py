@@ -58,3 +58,39 @@ def test_bad_chapter_parameters_are_refused_naming_parameter_value_and_range(cha
 def test_unknown_chapter_parameter_is_refused():
     with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['rk4_step'\]"):
         SWEEPS["3.4"].validate({"rk4_step": 3})
+
+
+def test_costs_follow_the_tableau_and_the_equal_cost_pairs_match():
+    from resnet_ode.costs import equal_cost_states, evaluations, step_evaluations
+    from resnet_ode.experiments import runge_kutta_runs
+    from resnet_ode.integrators import METHODS
+    from resnet_ode.notebooks import run_cost
+    from resnet_ode.runs import RunConfig
+
+    for name, method in METHODS.items():
+        assert step_evaluations(name) == method.n_stages
+        assert evaluations(RunConfig(nY=9, integrator=name)) == 8 * method.n_stages
+    runs = runge_kutta_runs([5, 9], seeds=[0])
+    for rk, eu in zip(runs[::2], runs[1::2]):
+        assert (rk.integrator, eu.integrator) == ("rk4", "euler")
+        assert evaluations(rk) == evaluations(eu) and eu.nY == equal_cost_states(rk.nY, step_evaluations("rk4"))
+        assert run_cost(rk) == run_cost(eu)
+    assert equal_cost_states(5, 2) == 9
+    with pytest.raises(ValueError, match="nY"):
+        equal_cost_states(1)
+
+
+def test_changes_may_not_set_what_the_chapter_parameters_decide():
+    from resnet_ode.experiments import landscape_runs, runge_kutta_runs, stability_runs, state_layer_runs
+
+    for call, setting in [(lambda c: state_layer_runs([8, 16, 32, 64], c), "nY"),
+                          (lambda c: stability_runs([8, 16], [0], 10.0, c), "control"),
+                          (lambda c: runge_kutta_runs([5], [0], 3, c), "max_iter"),
+                          (lambda c: landscape_runs([4, 8], 5.0, c), "T")]:
+        assert call({"alpha": 1e-5})[0].alpha == 1e-5
+        with pytest.raises(ValueError, match=f"changes: {setting} is"):
+            call({setting: {"nY": 9, "control": "per_step", "max_iter": 2, "T": 3.0}[setting]})
+        with pytest.raises(TypeError, match="changes must be a dict"):
+            call([1])
+        with pytest.raises(ValueError, match="unknown run setting"):
+            call({"Tfinal": 3.0})

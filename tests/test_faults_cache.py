@@ -55,6 +55,8 @@ def hessian_calls(monkeypatch):
         return dict(FAKE_HESSIAN)
 
     monkeypatch.setattr(L, "hessian_extremes", fake)
+    # Also where get_hessian_extremes looks it up (the module that defines it, wherever that is).
+    monkeypatch.setitem(L.get_hessian_extremes.__globals__, "hessian_extremes", fake)
     return calls
 
 

@@ -4,10 +4,15 @@ import numpy as np
 import pytest
 
 from resnet_ode import landscape as L
-from resnet_ode.derivcheck import adjoint_error, taylor_test
 from resnet_ode.experiments import standard_resnet_config
 from resnet_ode.network import ResNetODE
-from resnet_ode.objectives import EXACT_CLASSIFIER_SOLVER, JointObjective, VarProObjective, classifier_hessian
+from resnet_ode.objectives import (
+    EXACT_CLASSIFIER_SOLVER,
+    ClassifierSubproblem,
+    JointObjective,
+    VarProObjective,
+    solve_classifier,
+)
 from resnet_ode.runs import get_run
 
 TINY = dict(nc=4, n_train_per_class=20, n_val_per_class=4, max_iter=3, cg_max_iter=5)
@@ -135,7 +140,7 @@ def test_bad_settings_fail_before_compute(kwargs, error, name, tiny_run, store, 
     def no_compute(*args, **kw):
         raise AssertionError("computation started")
 
-    monkeypatch.setattr(L, "compute_surface", no_compute)
+    monkeypatch.setattr(L.surfaces, "compute_surface", no_compute)
     with pytest.raises(error) as info:
         L.get_surface(tiny_run, L.SurfaceSpec(**kwargs))
     assert name in str(info.value)
@@ -187,39 +192,22 @@ def test_batched_varpro_values_equal_the_plain_objective(tiny_run):
     assert np.array_equal(obj.values(thetas[::-1])[::-1], values)
 
 
-def test_subproblem_derivatives(rng):
-    """Taylor tests of the hand-written gradient and Hessian, adjoint (symmetry) test of the Hessian."""
-    m, nc, ncls = 25, 3, 5
-    Y = rng.standard_normal((nc, m))
-    y = rng.integers(0, ncls, m)
-    w = rng.uniform(0.5, 1.5, m)
-    w /= w.sum()
-    sp = L.SoftmaxSubproblem(Y, y, w, ncls, alpha=1e-3)
-    W = rng.standard_normal(sp.n)
-    V = rng.standard_normal(sp.n)
-
-    def f(Wv):
-        return sp.value(Wv)[0]
-
-    def grad(Wv):
-        return sp.gradient(Wv, *sp.value(Wv)[1:])[0].ravel()
-
-    def hess(Wv):
-        f_, E, Zs = sp.value(Wv)
-        return sp.hessian(sp.gradient(Wv, E, Zs)[1])
-
-    g, H = grad(W), hess(W)
-    res = taylor_test(f, W, V, float(g @ V), h0=1.0, n=8)
-    assert res.passed(), res.orders
-    res = taylor_test(grad, W, V, H @ V, h0=1.0, n=8)
-    assert res.passed(), res.orders
-    U = rng.standard_normal(sp.n)
-    assert adjoint_error(H @ V, U, V, H @ U) < 1e-12
-    # Uniform weights: the package's classifier Hessian.
-    sp_u = L.SoftmaxSubproblem(Y, y, np.full(m, 1 / m), ncls, alpha=1e-3)
-    _, E, Zs = sp_u.value(W)
-    P = sp_u.gradient(W, E, Zs)[1]
-    assert np.allclose(sp_u.hessian(P), classifier_hessian(P, sp_u.Yb, 1e-3), rtol=1e-12, atol=1e-15)
+def test_batched_varpro_solves_the_training_subproblem_on_distinct_samples(rng):
+    """The landscape's classifier (distinct samples, weighted by count) is solve_classifier's on all samples."""
+    model = small_model()
+    X, y = data_with_repeats(rng)
+    obj = L.BatchObjective(model, X, y, "varpro")
+    theta = 0.5 * rng.standard_normal(model.n_params)
+    W, gnorm = obj.solve_classifier(obj.features(theta[None]), return_grad_norm=True)
+    Y = model.features.apply(theta, X)
+    W_all, info = solve_classifier(model.classifier, Y, y, model.regulariser_W, settings=L.LANDSCAPE_SOLVER)
+    assert gnorm[0] < L.LANDSCAPE_SOLVER.gtol and info["grad_norm"] < L.LANDSCAPE_SOLVER.gtol
+    # The subproblem is alpha_W-strongly convex: two points with small gradients are close.
+    assert np.linalg.norm(W[0] - W_all) <= (gnorm[0] + info["grad_norm"]) / model.regulariser_W.alpha
+    # The same problem: the weighted value on the distinct samples is the mean over all samples.
+    plain = ClassifierSubproblem(model.classifier, Y, y, model.regulariser_W)
+    assert obj.subproblem(obj.features(theta[None])[0]).value_grad(W_all)[0] == pytest.approx(
+        plain.value_grad(W_all)[0], rel=1e-13)
 
 
 # ----------------------------------------------------------------------------
@@ -315,7 +303,7 @@ def test_surface_key_follows_run_spec_and_source(tiny_run, store, monkeypatch):
     assert key != L.surface_key(cache_key(tiny_run.config), L.SurfaceSpec(norm="thesis", a=L.li_grid(5),
                                                                           b=L.li_grid(5)))
     assert key != L.surface_key(cache_key(tiny_run.config.replace(init_seed=1)), spec)
-    monkeypatch.setattr(L, "source_hash", lambda: "changed library")
+    monkeypatch.setattr(L.surfaces, "source_hash", lambda: "changed library")
     assert key != L.surface_key(cache_key(tiny_run.config), spec)
 
 
@@ -345,6 +333,78 @@ def test_workers_give_the_same_surface(tiny_run):
     assert L.LANDSCAPE_SOLVER.gtol == EXACT_CLASSIFIER_SOLVER.gtol and L.LANDSCAPE_SOLVER.method == "newton"
 
 
+class Failing(Quadratic):
+    """A quadratic whose evaluation raises once any coordinate reaches ``at``."""
+
+    def __init__(self, A, c, at, error):
+        super().__init__(A, c)
+        self.at, self.error = at, error
+
+    def evaluate(self, thetas):
+        if np.any(thetas[:, 0] >= self.at):
+            raise self.error("batch failed")
+        return super().evaluate(thetas)
+
+
+def _plane_args(rng, n=6):
+    M = rng.standard_normal((n, n))
+    theta = np.zeros(n)
+    d1, d2 = np.eye(n)[0], np.eye(n)[1]
+    return M @ M.T, rng.standard_normal(n), theta, d1, d2
+
+
+@pytest.mark.parametrize("error", [ValueError, KeyboardInterrupt])
+def test_a_failing_batch_stops_the_workers_and_the_next_plane_starts_new_ones(error, rng):
+    from resnet_ode.landscape import plane
+
+    A, c, theta, d1, d2 = _plane_args(rng)
+    a = L.li_grid(9)
+    with pytest.raises(error, match="batch failed"):
+        L.evaluate_plane(Failing(A, c, 0.5, error), theta, d1, d2, a, a, batch_size=2, workers=2)
+    assert 2 not in plane._EXECUTORS
+    good = L.evaluate_plane(Quadratic(A, c), theta, d1, d2, a, a, batch_size=2, workers=2)
+    assert np.array_equal(good, L.evaluate_plane(Quadratic(A, c), theta, d1, d2, a, a, batch_size=2, workers=1))
+
+
+def test_interrupt_while_collecting_cancels_the_rest_and_ends_the_workers(rng, monkeypatch):
+    """Ctrl-C arriving while the results are collected: it propagates at once, the workers end, nothing hangs."""
+    from resnet_ode.landscape import plane
+
+    class Interrupted:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def update(self, n):
+            raise KeyboardInterrupt
+
+    A, c, theta, d1, d2 = _plane_args(rng)
+    a = L.li_grid(21)
+    executor = plane._executor(2)
+    procs = list(executor._processes.values())
+    monkeypatch.setattr(plane.progress, "bar", Interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        L.evaluate_plane(Quadratic(A, c), theta, d1, d2, a, a, batch_size=1, workers=2)
+    assert 2 not in plane._EXECUTORS
+    for proc in procs:
+        proc.join(timeout=30)
+        assert proc.exitcode == 0
+
+
+def test_store_key_digests_every_module_that_decides_values():
+    """A module added to the package must be classified: in VALUE_MODULES or known to decide no stored value."""
+    from pathlib import Path
+
+    folder = Path(L.__file__).parent
+    modules = {p.stem for p in folder.glob("*.py")}
+    assert modules == set(L.VALUE_MODULES) | {"__init__", "measures"}
+
+
 # ----------------------------------------------------------------------------
 # Hessian at theta*
 # ----------------------------------------------------------------------------
@@ -360,7 +420,7 @@ def test_hessian_extremes_match_the_full_matrix(objective, tiny_run):
         joint = JointObjective(model, X, y)
         grad = lambda th: joint.evaluate(np.concatenate([th, W])).grad[:n]  # noqa: E731
     else:
-        grad = L._VarProGradient(model, X, y, theta)
+        grad = L.hessian._VarProGradient(model, X, y, theta)
     # The full matrix from products with an orthonormal basis of dense random vectors, H = (H Q) Q^T.
     Q = np.linalg.qr(np.random.default_rng(5).standard_normal((n, n)))[0]
     eps = 1e-6 * max(1.0, np.linalg.norm(theta))

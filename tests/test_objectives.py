@@ -6,12 +6,15 @@ from resnet_ode.derivcheck import adjoint_error, taylor_test
 from resnet_ode.network import ResNetODE
 from resnet_ode.objectives import (
     EXACT_CLASSIFIER_SOLVER,
+    PRUNE,
+    ClassifierSolverSettings,
+    ClassifierSubproblem,
     JointObjective,
     VarProObjective,
     classifier_hessian,
-    conjugate_gradient,
     solve_classifier,
 )
+from resnet_ode.krylov import conjugate_gradient
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +108,65 @@ def test_classifier_solvers_agree_and_hessian_is_exact(problem, rng):
         return model.classifier.vjp((model.classifier.matrix(Wv), Y), cross_entropy(S, data.y_train)[1])[0] + model.regulariser_W.value_grad(Wv)[1]
 
     assert taylor_test(grad, W_exact, v, H @ v).passed()
+
+
+def _subproblem(problem, rng, weights=None, scale=1.0):
+    data, model, theta = problem
+    Y = scale * model.features.apply(theta, data.X_train)
+    n = Y.shape[1]
+    w = None if weights is None else (rng.uniform(0.5, 1.5, n) if weights == "random" else np.full(n, 1.0 / n))
+    return ClassifierSubproblem(model.classifier, Y, data.y_train, model.regulariser_W, w)
+
+
+def test_weighted_classifier_subproblem_derivatives(problem, rng):
+    """Taylor tests of gradient and Hessian with sample weights; Hessian symmetric, its product the matrix's."""
+    sp = _subproblem(problem, rng, "random")
+    W, V, U = (rng.standard_normal(sp.n) for _ in range(3))
+    f, g, P = sp.value_grad(W)
+    H = sp.hessian(P)
+    assert taylor_test(lambda Wv: np.array([sp.value_grad(Wv)[0]]), W, V, np.array([g @ V])).passed()
+    assert taylor_test(lambda Wv: sp.value_grad(Wv)[1], W, V, H @ V).passed()
+    assert adjoint_error(H @ V, U, V, H @ U) < 1e-13
+    assert np.allclose(sp.hessvec(P, V), H @ V, rtol=1e-12, atol=1e-14 * np.abs(H).max())
+
+
+def test_uniform_weights_are_the_mean(problem, rng):
+    plain, uniform = _subproblem(problem, rng), _subproblem(problem, rng, "uniform")
+    W = rng.standard_normal(plain.n)
+    (f, g, P), (fu, gu, Pu) = plain.value_grad(W), uniform.value_grad(W)
+    assert fu == pytest.approx(f, rel=1e-14) and np.allclose(gu, g, rtol=1e-12, atol=1e-15)
+    assert np.allclose(uniform.hessian(Pu), plain.hessian(P), rtol=1e-12, atol=1e-15)
+
+
+def test_pruned_hessian_differs_by_rounding_only(problem, rng):
+    """Where most samples are classified with certainty, leaving them out changes the Hessian by rounding only."""
+    sp, plain = _subproblem(problem, rng, "random"), _subproblem(problem, rng)
+    W = 300.0 * rng.standard_normal(sp.n)
+    P = sp.value_grad(W)[2]
+    certain = (1.0 - P.max(axis=0)) <= PRUNE
+    assert 0.5 < certain.mean() < 1.0  # the pruned branch is taken, and something is left
+    # A left-out sample's block entries are below 2 PRUNE w_i max|yb_i|^2.
+    for s, w in [(sp, sp.weights), (plain, np.full(P.shape[1], 1.0 / P.shape[1]))]:
+        H, Hp = s.hessian(P), s.hessian(P, prune=True)
+        bound = 2 * PRUNE * np.sum(w[certain] * np.abs(s.Yb[:, certain]).max(axis=0) ** 2)
+        assert not np.array_equal(Hp, H) and np.abs(Hp - H).max() <= bound
+
+
+@pytest.mark.parametrize("method", ["newton", "newton_cg"])
+def test_solver_on_distinct_weighted_samples_equals_the_solver_on_all(problem, rng, method):
+    data, model, theta = problem
+    Y = model.features.apply(theta, data.X_train)
+    n = Y.shape[1]
+    counts = rng.integers(1, 4, n)
+    rep = np.repeat(np.arange(n), counts)
+    settings = EXACT_CLASSIFIER_SOLVER if method == "newton" else ClassifierSolverSettings(max_iter=50, cg_max_iter=50,
+                                                                                          cg_tol=1e-10, gtol=1e-9)
+    W_all, info_all = solve_classifier(model.classifier, Y[:, rep], data.y_train[rep], model.regulariser_W,
+                                       settings=settings)
+    W_w, info_w = solve_classifier(model.classifier, Y, data.y_train, model.regulariser_W, settings=settings,
+                                   weights=counts / counts.sum())
+    assert info_all["grad_norm"] < 1e-9 and info_w["grad_norm"] < 1e-9
+    assert np.allclose(W_w, W_all, rtol=1e-6, atol=1e-8 * np.abs(W_all).max())
 
 
 def test_conjugate_gradient_solves_spd_system(rng):

@@ -31,6 +31,7 @@ import numpy as np
 from ._validate import check_choice, check_float, check_int
 from .activations import get_activation
 from .integrators import get_method
+from .rungekutta import LayerField, RungeKutta
 from .timegrid import interpolate, interpolate_adjoint, interpolation_matrix, per_step_times, uniform_times
 
 
@@ -175,8 +176,8 @@ class ODETape:
     U : ndarray, shape (n_steps, n_stages, width, n)
         Stage inputs; ``U[j, 0]`` is the state ``Y_j``.
     D : ndarray, shape (n_steps, n_stages, width, n)
-        Activation derivatives at every stage (times ``h`` for forward Euler,
-        see ``ODEBlock``'s fast path).
+        ``h sigma'(Z)`` at every stage: the activation's derivative times the
+        step (the layout of :mod:`resnet_ode.rungekutta`).
     Y_out : ndarray, shape (width, n)
         Final state.
     """
@@ -270,6 +271,7 @@ class ODEBlock(Block):
         self.P = interpolation_matrix(self.control_times, self.eval_times)
         self.n_per_control = self.width * self.width + 1
         self.n_params = self.n_controls * self.n_per_control
+        self.kernel = RungeKutta(self.A, self.b, self.h, self.n_steps)
 
     # -- tape memory -----------------------------------------------------------
     # A tape at nY = 256 over 5000 samples holds about 160 MB. Fresh arrays of
@@ -313,76 +315,10 @@ class ODEBlock(Block):
         K, b = self.unpack(self._check_theta(theta))
         return interpolate(self.P, K), self.P @ b
 
-    # -- forward Euler fast path ----------------------------------------------
-    # One stage, so the tape stores h * sigma'(Z) and every step is a handful of
-    # numpy calls writing into preallocated arrays (no temporaries).
-
-    def _forward_euler(self, Ke, be, Y):
-        h, inside = self.h, self.bias == "inside"
-        tanh = self.activation.name == "tanh"
-        n = Y.shape[1]
-        U, D = self._tape_arrays((self.n_steps + 1, 1, self.width, n))
-        A = np.empty((self.width, n))
-        U[0, 0] = Y
-        for j in range(self.n_steps):
-            Uj, Dj = U[j, 0], D[j, 0]
-            np.matmul(Ke[j], Uj, out=A)
-            if inside:
-                A += be[j]
-            if tanh:
-                np.tanh(A, out=A)
-                np.multiply(A, A, out=Dj)
-                Dj *= -h
-                Dj += h
-            else:
-                act, der = self.activation.evaluate(A)
-                np.copyto(A, act)
-                np.multiply(der, h, out=Dj)
-            if not inside:
-                A += be[j]
-            A *= h
-            np.add(Uj, A, out=U[j + 1, 0])
-        Y_out = U[-1, 0]
-        tape = ODETape(Ke, be, U[:-1], D[:-1], Y_out.copy())
-        self._recycle_when_dead(tape, U, D)
-        return tape.Y_out, tape
-
-    def _jvp_euler(self, tape, dtheta, dY):
-        h, inside = self.h, self.bias == "inside"
-        n = tape.Y_out.shape[1]
-        dY = np.zeros((self.width, n)) if dY is None else np.array(dY, dtype=float, copy=True)
-        t1 = np.empty_like(dY)
-        t2 = np.empty_like(dY)
-        if dtheta is not None:
-            dK, db = self.unpack(dtheta)
-            dKe, dbe = interpolate(self.P, dK), self.P @ db
-        for j in range(self.n_steps):
-            np.matmul(tape.K[j], dY, out=t1)
-            if dtheta is not None:
-                np.matmul(dKe[j], tape.U[j, 0], out=t2)
-                t1 += t2
-                if inside:
-                    t1 += dbe[j]
-            t1 *= tape.D[j, 0]
-            dY += t1
-            if dtheta is not None and not inside:
-                dY += h * dbe[j]
-        return dY
-
-    def _vjp_euler(self, tape, W):
-        h, inside = self.h, self.bias == "inside"
-        gK = np.empty_like(tape.K)
-        gb = np.empty_like(tape.bias)
-        lam = np.array(W, dtype=float, copy=True)
-        G = np.empty_like(lam)
-        t = np.empty_like(lam)
-        for j in range(self.n_steps - 1, -1, -1):
-            np.multiply(tape.D[j, 0], lam, out=G)
-            gb[j] = G.sum() if inside else h * lam.sum()
-            np.matmul(G, tape.U[j, 0].T, out=gK[j])
-            np.matmul(tape.K[j].T, G, out=t)
-            lam += t
-        return self.pack(interpolate_adjoint(self.P, gK), self.P.T @ gb), lam
+    # -- stepping: one Runge-Kutta kernel (resnet_ode.rungekutta) -----------------
+    def field(self, Ke, be) -> LayerField:
+        """The right-hand side with weights ``Ke`` and bias ``be`` at the stage times."""
+        return LayerField(Ke, be, self.activation, inside=self.bias == "inside")
 
     def apply(self, theta, Y):
         """Final state without a tape (no storage of intermediate states)."""
@@ -407,162 +343,47 @@ class ODEBlock(Block):
         -------
         ndarray, the shape of ``Y``
         """
-        if not self._is_euler:
-            return self._rk_steps(Ke, be, Y)
-        h, inside = self.h, self.bias == "inside"
-        tanh = self.activation.name == "tanh"
-        Y = np.array(Y, dtype=float, copy=True)
-        A = np.empty_like(Y)
-        for j in range(self.n_steps):
-            np.matmul(Ke[j], Y, out=A)
-            if inside:
-                A += _bias(be, j)
-            if tanh:
-                np.tanh(A, out=A)
-            else:
-                np.copyto(A, self.activation(A))
-            A *= h
-            Y += A
-            if not inside:
-                Y += h * _bias(be, j)
-        return Y
+        return self.kernel.forward(self.field(Ke, be), np.asarray(Y, dtype=float))
 
-    # -- forward -------------------------------------------------------------
     def forward(self, theta, Y):
         Ke, be = self.weights_at_stages(theta)
-        if self._is_euler:
-            return self._forward_euler(Ke, be, np.asarray(Y, dtype=float))
-        U, D = self._tape_arrays((self.n_steps, self.n_stages) + Y.shape)
-        Y = self._rk_steps(Ke, be, Y, U, D)
-        tape = ODETape(Ke, be, U, D, Y)
+        Y = np.asarray(Y, dtype=float)
+        U, D = self._tape_arrays(self.kernel.tape_shape(Y.shape))
+        Y_out = self.kernel.forward(self.field(Ke, be), Y, U, D)
+        tape = ODETape(Ke, be, U[:-1], D[:-1], Y_out.copy())
         self._recycle_when_dead(tape, U, D)
-        return Y, tape
-
-    def _rk_steps(self, Ke, be, Y, U=None, D=None):
-        """Explicit Runge-Kutta steps; stores the stage inputs in ``U`` and sigma' in ``D`` when given.
-
-        All work arrays are allocated once, outside the loop over steps.
-        Shapes as in :meth:`propagate` (a batch axis only without ``U`` and ``D``).
-        """
-        h, A, b, s = self.h, self.A, self.b, self.n_stages
-        inside = self.bias == "inside"
-        tanh = self.activation.name == "tanh"
-        Y = np.array(Y, dtype=float, copy=True)
-        ks = [np.empty_like(Y) for _ in range(s)]
-        work = np.empty_like(Y)
-        tmp = np.empty_like(Y)
-        for j in range(self.n_steps):
-            for i in range(s):
-                e = j * s + i
-                Ui = work if U is None else U[j, i]
-                np.copyto(Ui, Y)
-                for m in range(i):
-                    if A[i, m] != 0.0:
-                        np.multiply(ks[m], h * A[i, m], out=tmp)
-                        Ui += tmp
-                k = ks[i]
-                np.matmul(Ke[e], Ui, out=k)
-                if inside:
-                    k += _bias(be, e)
-                if tanh:
-                    np.tanh(k, out=k)
-                    if D is not None:
-                        np.multiply(k, k, out=D[j, i])
-                        np.subtract(1.0, D[j, i], out=D[j, i])
-                else:
-                    act, der = self.activation.evaluate(k)
-                    np.copyto(k, act)
-                    if D is not None:
-                        np.copyto(D[j, i], der)
-                if not inside:
-                    k += _bias(be, e)
-            for i in range(s):
-                if b[i] != 0.0:
-                    np.multiply(ks[i], h * b[i], out=tmp)
-                    Y += tmp
-        return Y
-
-    # -- derivatives ---------------------------------------------------------
-    @property
-    def _is_euler(self):
-        return self.n_stages == 1 and self.A[0, 0] == 0.0 and self.b[0] == 1.0
+        return tape.Y_out, tape
 
     def jvp(self, tape, dtheta=None, dY=None):
-        if self._is_euler:
-            return self._jvp_euler(tape, dtheta, dY)
-        h, A, b, s = self.h, self.A, self.b, self.n_stages
-        inside = self.bias == "inside"
-        n = tape.Y_out.shape[1]
+        dKe = dbe = None
         if dtheta is not None:
             dK, db = self.unpack(dtheta)
             dKe, dbe = interpolate(self.P, dK), self.P @ db
-        dY = np.zeros((self.width, n)) if dY is None else np.array(dY, dtype=float, copy=True)
-        dks = [np.empty_like(dY) for _ in range(s)]
-        dU = np.empty_like(dY)
-        tmp = np.empty_like(dY)
-        for j in range(self.n_steps):
-            for i in range(s):
-                e = j * s + i
-                np.copyto(dU, dY)
-                for m in range(i):
-                    if A[i, m] != 0.0:
-                        np.multiply(dks[m], h * A[i, m], out=tmp)
-                        dU += tmp
-                dk = dks[i]
-                np.matmul(tape.K[e], dU, out=dk)
-                if dtheta is not None:
-                    np.matmul(dKe[e], tape.U[j, i], out=tmp)
-                    dk += tmp
-                    if inside:
-                        dk += dbe[e]
-                dk *= tape.D[j, i]
-                if dtheta is not None and not inside:
-                    dk += dbe[e]
-            for i in range(s):
-                if b[i] != 0.0:
-                    np.multiply(dks[i], h * b[i], out=tmp)
-                    dY += tmp
-        return dY
+        return self.kernel.tangent(self.field(tape.K, tape.bias), tape.U, tape.D, dY, dKe, dbe)
+
+    def tangent_states(self, tape, dY0) -> np.ndarray:
+        """The tangent of a perturbation ``dY0`` of the input at every state time.
+
+        The same recursion as ``jvp(tape, None, dY0)``, keeping every state.
+
+        Parameters
+        ----------
+        tape : ODETape
+        dY0 : ndarray, shape (width, n)
+
+        Returns
+        -------
+        ndarray, shape (n_steps + 1, width, n)
+        """
+        dY0 = np.asarray(dY0, dtype=float)
+        if dY0.shape != tape.Y_out.shape:
+            raise ValueError(f"dY0 must have shape {tape.Y_out.shape}, got {dY0.shape}")
+        out = np.empty((self.n_steps + 1,) + dY0.shape)
+        self.kernel.tangent(self.field(tape.K, tape.bias), tape.U, tape.D, dY0, states=out)
+        return out
 
     def vjp(self, tape, W):
-        if self._is_euler:
-            return self._vjp_euler(tape, W)
-        h, A, b, s = self.h, self.A, self.b, self.n_stages
-        inside = self.bias == "inside"
-        gK = np.zeros_like(tape.K)
-        gb = np.zeros_like(tape.bias)
-        lam = np.array(W, dtype=float, copy=True)
-        barU = [np.empty_like(lam) for _ in range(s)]
-        used = [False] * s
-        bark = np.empty_like(lam)
-        G = np.empty_like(lam)
-        tmp = np.empty_like(lam)
-        for j in range(self.n_steps - 1, -1, -1):
-            for i in range(s - 1, -1, -1):
-                e = j * s + i
-                # dL/dk_i = h b_i lambda + sum_{m > i} h a_mi dL/dU_m
-                has = False
-                if b[i] != 0.0:
-                    np.multiply(lam, h * b[i], out=bark)
-                    has = True
-                for m in range(i + 1, s):
-                    if A[m, i] != 0.0 and used[m]:
-                        if has:
-                            np.multiply(barU[m], h * A[m, i], out=tmp)
-                            bark += tmp
-                        else:
-                            np.multiply(barU[m], h * A[m, i], out=bark)
-                            has = True
-                used[i] = has
-                if not has:
-                    continue
-                np.multiply(tape.D[j, i], bark, out=G)
-                gb[e] += G.sum() if inside else bark.sum()
-                gK[e] += G @ tape.U[j, i].T
-                np.matmul(tape.K[e].T, G, out=barU[i])
-            for i in range(s):
-                if used[i]:
-                    lam += barU[i]
+        gK, gb, lam = self.kernel.adjoint(self.field(tape.K, tape.bias), tape.U, tape.D, W, tape.K.shape[0])
         return self.pack(interpolate_adjoint(self.P, gK), self.P.T @ gb), lam
 
 
@@ -618,147 +439,6 @@ class Chain(Block):
         return np.concatenate(grads), W
 
 
-class ColumnParallel(Block):
-    """Run a block on fixed column chunks of the input, in worker processes.
-
-    The samples (columns) are cut into ``n_chunks`` contiguous chunks and each
-    chunk is propagated independently; weight derivatives are summed over the
-    chunks in chunk order. With ``workers >= 2`` chunk ``c`` lives in worker
-    process ``c % workers`` of a shared :class:`resnet_ode.parallel.WorkerPool`,
-    which keeps its tapes; with ``workers=1`` the chunks run here, one after
-    the other. The chunking does not depend on ``workers``, so neither do the
-    results.
-    """
-
-    def __init__(self, block: Block, n_chunks: int = 2, workers: int = 1):
-        self.block = block
-        self.n_in, self.n_out, self.n_params = block.n_in, block.n_out, block.n_params
-        self.n_chunks = check_int("n_chunks", n_chunks, min_value=1)
-        self.workers = min(check_int("workers", workers, min_value=1), self.n_chunks)
-        self._pool = None
-        self._registered = set()
-        self._tape_ids = 0
-
-    def _get_pool(self):
-        if self._pool is None or self._pool.closed:
-            from .parallel import get_pool
-
-            self._pool = get_pool(self.workers)
-            self._registered = set()
-            self._token = self._pool.new_token()
-            weakref.finalize(self, _forget, self._pool, self._token, self.workers)
-        return self._pool
-
-    def _bounds(self, n):
-        edges = np.linspace(0, n, min(self.n_chunks, n) + 1).astype(int)
-        return list(zip(edges[:-1], edges[1:]))
-
-    def _remote(self, cmd, bounds, payload):
-        """Send ``(cmd, token, *payload(c, a, b))`` for every chunk and collect the replies in order.
-
-        If the request is interrupted (Ctrl-C) or a worker dies, the pool is
-        discarded: its pipes would be out of step. The next request starts a
-        new one.
-        """
-        pool = self._get_pool()
-        try:
-            return self._exchange(pool, cmd, bounds, payload)
-        except (KeyboardInterrupt, EOFError, OSError):
-            pool.discard()
-            raise
-
-    def _exchange(self, pool, cmd, bounds, payload):
-        for c in range(len(bounds)):
-            w = c % self.workers
-            if w not in self._registered:
-                pool.send(w, "register", self._token, self.block)
-                pool.receive(w)
-                self._registered.add(w)
-        replies = [None] * len(bounds)
-        error = None
-        # Chunks beyond the number of workers go in further rounds.
-        for start in range(0, len(bounds), self.workers):
-            batch = range(start, min(start + self.workers, len(bounds)))
-            for c in batch:
-                pool.send(c % self.workers, cmd, self._token, *payload(c, *bounds[c]))
-            for c in batch:  # every reply is read, even after an error, to keep the pipes in step
-                try:
-                    replies[c] = pool.receive(c % self.workers)
-                except Exception as exc:  # noqa: BLE001 - re-raised below
-                    error = error or exc
-        if error is not None:
-            raise error
-        return replies
-
-    def init_params(self, rng):
-        return self.block.init_params(rng)
-
-    def apply(self, theta, Y):
-        bounds = self._bounds(Y.shape[1])
-        if self.workers == 1:
-            outs = [self.block.apply(theta, Y[:, a:b]) for a, b in bounds]
-        else:
-            outs = self._remote("apply", bounds, lambda c, a, b: (theta, Y[:, a:b]))
-        return np.concatenate(outs, axis=1)
-
-    def forward(self, theta, Y):
-        bounds = self._bounds(Y.shape[1])
-        if self.workers == 1:
-            results = [self.block.forward(theta, Y[:, a:b]) for a, b in bounds]
-            return np.concatenate([r[0] for r in results], axis=1), (bounds, [r[1] for r in results])
-        self._tape_ids += 1
-        tid = self._tape_ids
-        outs = self._remote("forward", bounds, lambda c, a, b: ((tid, c), theta, Y[:, a:b]))
-        return np.concatenate(outs, axis=1), _RemoteTape(bounds, tid, self)
-
-    def jvp(self, tape, dtheta=None, dY=None):
-        bounds = tape[0]
-        parts = [None if dY is None else dY[:, a:b] for a, b in bounds]
-        if self.workers == 1:
-            outs = [self.block.jvp(t, dtheta, d) for t, d in zip(tape[1], parts)]
-        else:
-            outs = self._remote("jvp", bounds, lambda c, a, b: ((tape.tid, c), dtheta, parts[c]))
-        return np.concatenate(outs, axis=1)
-
-    def vjp(self, tape, W):
-        bounds = tape[0]
-        if self.workers == 1:
-            outs = [self.block.vjp(t, W[:, a:b]) for t, (a, b) in zip(tape[1], bounds)]
-        else:
-            outs = self._remote("vjp", bounds, lambda c, a, b: ((tape.tid, c), W[:, a:b]))
-        dtheta = outs[0][0].copy()
-        for g, _ in outs[1:]:
-            dtheta += g
-        return dtheta, np.concatenate([o[1] for o in outs], axis=1)
-
-
-def _bias(be, e):
-    """The bias at stage time ``e``: a scalar, or a (B, 1, 1) column for a batch of weight sets."""
-    return be[e] if be.ndim == 1 else be[e][:, None, None]
-
-
 def _keep_spare(spare, U, D, limit=2):
     if len(spare) < limit:
         spare.append((U, D))
-
-
-class _RemoteTape:
-    """Handle of the tapes that worker processes hold; they are released when it is garbage collected."""
-
-    def __init__(self, bounds, tid, owner):
-        self.bounds, self.tid = bounds, tid
-        weakref.finalize(self, _release, owner._pool, owner._token, tid, len(bounds), owner.workers)
-
-    def __getitem__(self, index):
-        return (self.bounds, self.tid)[index]
-
-
-def _release(pool, token, tid, n_chunks, workers):
-    for c in range(n_chunks):
-        pool.post(c % workers, "release", token, (tid, c))
-
-
-def _forget(pool, token, workers):
-    """Tell the workers to drop a block and its tapes (queued; sent with the next request)."""
-    for w in range(workers):
-        pool.post(w, "forget", token)

@@ -60,11 +60,10 @@ lists the claims whose verdict changes with the setting.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
-
 import numpy as np
 
 from .aggregate import pair_by_seed, transfer_groups, transfer_summary
+from .costs import equal_cost_states, step_evaluations
 from .uncertainty import (
     LEVEL,
     Estimate,
@@ -75,17 +74,21 @@ from .uncertainty import (
     welch_difference,
     wilson_interval,
 )
-
-#: Verdict: the measurements support the claim.
-HOLDS = "holds"
-#: Verdict: the measurements support part of the claim, or its direction but not its size.
-CAVEATS = "holds with caveats"
-#: Verdict: the difference the claim needs lies within the uncertainty of the measurements.
-INCONCLUSIVE = "inconclusive"
-#: Verdict: the measurements contradict the claim.
-FAILS = "does not hold"
-#: All grades, from the strongest support to none.
-GRADES = (HOLDS, CAVEATS, INCONCLUSIVE, FAILS)
+from .verdicts import (  # the scale of grades and the judged claim, re-exported for the book
+    BOOK_SETTING,
+    CAVEATS,
+    FAILS,
+    GRADES,
+    HOLDS,
+    INCONCLUSIVE,
+    Verdict,
+    combine,
+    explain,
+    grade,
+    one_seed_cap,
+    seeds_text,
+    sentence,
+)
 
 #: Smallest accuracy difference that counts as "classifies better", one
 #: percentage point (2 of the 200 validation points, 655 of the 65,536 grid
@@ -111,147 +114,8 @@ ORDER_TOLERANCE = 0.5
 OBJECTIVE_RATIO = 2.0
 #: Smallest step count of the toy convergence fit (as :func:`resnet_ode.rkstudy.toy_convergence`).
 FIT_MIN_STEPS = 128
-#: Label of the verdicts on the book's own training settings.
-BOOK_SETTING = "book"
 #: Name of the thesis's RK4 code in Chapter 3.4's numbers.
 WRITTEN = "rk4_thesis_as_written"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One judged claim.
-
-    Attributes
-    ----------
-    key : str
-        Short identifier, e.g. ``"3.1-accuracy"``.
-    measured : str
-        The numbers the verdict rests on, with their intervals, as a short sentence.
-    verdict : str
-        One of :data:`GRADES`.
-    rule : str
-        One sentence: the rule that decided, with the numbers it compared.
-    evidence : dict
-        The numbers with their intervals (plain JSON types).
-    setting : str
-        The training setting the numbers come from (:data:`BOOK_SETTING`
-        unless :func:`judge_all` was given another).
-    """
-
-    key: str
-    measured: str
-    verdict: str
-    rule: str = ""
-    evidence: dict = field(default_factory=dict)
-    setting: str = BOOK_SETTING
-
-    def to_dict(self) -> dict:
-        """All fields, as plain JSON types."""
-        return asdict(self)
-
-
-# ----------------------------------------------------------------------------
-# Grading
-# ----------------------------------------------------------------------------
-
-
-def grade(est: Estimate, required: float, null: float = 0.0) -> str:
-    """Grade an interval against the effect a claim needs (see the module description).
-
-    Parameters
-    ----------
-    est : Estimate
-        The measured effect with its interval, oriented so that the claim
-        predicts large values.
-    required : float
-        The effect the claim needs (``>= null``).
-    null : float
-        No effect.
-
-    Returns
-    -------
-    str
-        :data:`HOLDS` if ``low >= required``; :data:`FAILS` if ``high <
-        required``; :data:`CAVEATS` if ``low > null``; :data:`INCONCLUSIVE`
-        otherwise.
-    """
-    if required < null:
-        raise ValueError(f"required ({required}) must not be below null ({null})")
-    if est.low >= required:
-        return HOLDS
-    if est.high < required:
-        return FAILS
-    if est.low > null:
-        return CAVEATS
-    return INCONCLUSIVE
-
-
-def explain(est: Estimate, required: float, null: float = 0.0, what: str = "the effect", digits: int = 3,
-            sign: bool = True) -> str:
-    """The clause :func:`grade` decided by, e.g. ``"... [-0.002, +0.050] contains both 0 and the required +0.010"``."""
-    g = grade(est, required, null)
-
-    def f(x):
-        if x == 0:
-            return "0"
-        return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
-
-    head = f"{what} {est.fmt(digits, sign)}"
-    target = "the threshold" if required == null else "the required"
-    if g == HOLDS:
-        return f"{head} lies at or above {target} {f(required)}"
-    if g == FAILS:
-        return f"{head} lies below {target} {f(required)}"
-    if g == CAVEATS:
-        return f"{head} lies above {f(null)} (no effect) but reaches below the required {f(required)}"
-    if required == null:
-        return f"{head} contains the threshold {f(required)}"
-    return f"{head} contains both {f(null)} (no effect) and the required {f(required)}"
-
-
-def combine(grades) -> str:
-    """One grade for a claim made of several parts (all of which it asserts).
-
-    :data:`HOLDS` if every part holds; :data:`CAVEATS` if at least one part
-    holds or holds with caveats; otherwise :data:`INCONCLUSIVE` if at least
-    one part is inconclusive; :data:`FAILS` if every part fails.
-    """
-    grades = list(grades)
-    if not grades:
-        return INCONCLUSIVE
-    unknown = set(grades) - set(GRADES)
-    if unknown:
-        raise ValueError(f"not grades: {sorted(unknown)}")
-    if all(g == HOLDS for g in grades):
-        return HOLDS
-    if any(g in (HOLDS, CAVEATS) for g in grades):
-        return CAVEATS
-    if any(g == INCONCLUSIVE for g in grades):
-        return INCONCLUSIVE
-    return FAILS
-
-
-def _sentence(text: str, verdict: str) -> str:
-    return f"{text[0].upper()}{text[1:]}: {verdict}."
-
-
-def _seeds_text(s: int) -> str:
-    return "1 seed" if s == 1 else f"{s} seeds"
-
-
-def one_seed_cap(verdict: str, rule: str, seeds: int) -> tuple[str, str]:
-    """A claim about trained networks cannot be decided from one initial-weight seed.
-
-    With one seed, an interval covers only the evaluation points (on the
-    65,536 grid points it is a few tenths of a percentage point wide), not the
-    spread over initial weights, which Chapter 3.1 measures to be far larger.
-    Any grade other than :data:`INCONCLUSIVE` then becomes
-    :data:`INCONCLUSIVE`, and the rule says why. Returns ``(verdict, rule)``.
-    """
-    if seeds >= 2 or verdict == INCONCLUSIVE:
-        return verdict, rule
-    return INCONCLUSIVE, (rule + f" (graded {verdict} on the points alone; with one seed the spread over initial "
-                                 "weights is unmeasured, so no verdict beyond inconclusive)")
 
 
 # ----------------------------------------------------------------------------
@@ -327,13 +191,13 @@ def state_layers_accuracy(n31: dict) -> Verdict:
     means = diag.mean(axis=0)
     measured = (f"own {label} {own[0].fmt()} at nY = {depths[0]}, {own[-1].fmt()} at nY = {depths[-1]} "
                 f"(from {means.min():.3f} to {means.max():.3f} over nY = {depths[0]} to {depths[-1]}; {n_pts} points, "
-                f"{_seeds_text(s)}); deepest minus shallowest {D.fmt(sign=True)}")
+                f"{seeds_text(s)}); deepest minus shallowest {D.fmt(sign=True)}")
     evidence = {"source": label, "n_points": n_pts, "seeds": s, "depths": depths,
                 "own_accuracy": {str(d): e.to_dict() for d, e in zip(depths, own)},
                 "difference": D.to_dict(), "neighbour_steps": {f"{a}->{b}": st.to_dict() for a, b, st in
                                                                zip(depths, depths[1:], steps)},
                 "required_effect": ACCURACY_EFFECT}
-    return Verdict("3.1-accuracy", measured, verdict, _sentence(rule, verdict), evidence)
+    return Verdict("3.1-accuracy", measured, verdict, sentence(rule, verdict), evidence)
 
 
 def state_layers_transfer(n31: dict) -> Verdict:
@@ -370,7 +234,7 @@ def state_layers_transfer(n31: dict) -> Verdict:
                      f"not shown to be at most {TRANSFER_GAP:.2f}")
     verdict, rule = one_seed_cap(verdict, rule, s)
     measured = (f"off-diagonal {label} among the three deepest networks {e_deep.fmt()} (their own: {e_own.fmt()}); "
-                f"rows of the two shallowest {e_shallow.fmt()} ({n_pts} points, {_seeds_text(s)})")
+                f"rows of the two shallowest {e_shallow.fmt()} ({n_pts} points, {seeds_text(s)})")
     evidence = {"source": label, "n_points": n_pts, "seeds": s, "deep": e_deep.to_dict(),
                 "shallow": e_shallow.to_dict(), "own": e_own.to_dict(), "difference": D.to_dict(),
                 "own_minus_deep": gap.to_dict(), "required_effect": TRANSFER_EFFECT, "largest_gap": TRANSFER_GAP}
@@ -381,7 +245,7 @@ def state_layers_transfer(n31: dict) -> Verdict:
         r_deep = seed_interval([transfer_summary(M)["deep_offdiag"] for M in r_stack], LEVEL, r_n)
         measured += f"; with the reference's looser CG solve {r_deep.fmt()}"
         evidence["reference_cg_deep"] = r_deep.to_dict()
-    return Verdict("3.1-transfer", measured, verdict, _sentence(rule, verdict), evidence)
+    return Verdict("3.1-transfer", measured, verdict, sentence(rule, verdict), evidence)
 
 
 # ----------------------------------------------------------------------------
@@ -441,12 +305,12 @@ def stability_with_depth(n32: dict) -> Verdict:
     join = lambda vals, f: ", ".join(f"{np.mean(v):{f}}" for v in vals)  # noqa: E731
     measured = (f"largest Re(lambda) {join(max_real, '.2f')}; largest |1 + h lambda| {join(amp, '.2f')}; "
                 f"median perturbation growth {join(growth, '.1f')} for {', '.join(map(str, depths))} layers "
-                f"(means over {_seeds_text(s)}); decrease from {depths[0]} to {depths[-1]} layers: "
+                f"(means over {seeds_text(s)}); decrease from {depths[0]} to {depths[-1]} layers: "
                 + "; ".join(f"{name} {welch_difference(v[0], v[-1]).fmt(2, sign=True)}"
                             for name, v in [("Re(lambda)", max_real), ("growth", growth)]))
     evidence["max_amp_means"] = {str(d): float(np.mean(v)) for d, v in zip(depths, amp)}
     rule = "; ".join(parts) + "; combined"
-    return Verdict("3.2-depth", measured, verdict, _sentence(rule, verdict), evidence)
+    return Verdict("3.2-depth", measured, verdict, sentence(rule, verdict), evidence)
 
 
 def stability_condition(n32: dict) -> Verdict:
@@ -486,7 +350,7 @@ def stability_condition(n32: dict) -> Verdict:
     evidence = {"layers": int(deepest), "share_stable_examples": {k: e.to_dict() for k, e in ests.items()},
                 "grades": dict(zip(ests, grades)), "threshold": STABLE_SHARE,
                 "share_inside": {"min": min(inside), "max": max(inside)}, "min_max_real": min(positive)}
-    return Verdict("3.2-condition", measured, verdict, _sentence(rule, verdict), evidence)
+    return Verdict("3.2-condition", measured, verdict, sentence(rule, verdict), evidence)
 
 
 # ----------------------------------------------------------------------------
@@ -533,7 +397,7 @@ def landscape_smoothness(n33: dict) -> Verdict:
     evidence = {"wins": wins, "ties": ties, "losses": losses, "comparisons": total, "share": share.to_dict(),
                 "sign_test_p": p, "required_share": SMOOTHER_SHARE,
                 "counts": {k: {kk: int(vv) for kk, vv in v.items()} for k, v in filt.items()}}
-    return Verdict("3.3-smoothness", measured, verdict, _sentence(rule, verdict), evidence)
+    return Verdict("3.3-smoothness", measured, verdict, sentence(rule, verdict), evidence)
 
 
 # ----------------------------------------------------------------------------
@@ -589,7 +453,7 @@ def rk4_as_written(n34: dict) -> Verdict:
         measured += f"; its largest objective {ratio:.1f} times Euler's on the thesis's grid"
     evidence = {"order": est.to_dict(), "orders": {k: float(v) for k, v in orders.items()},
                 "tolerance": ORDER_TOLERANCE, "objective_ratio": ratio, "largest_ratio": OBJECTIVE_RATIO}
-    return Verdict("3.4-correct", measured, verdict, _sentence(rule, verdict), evidence)
+    return Verdict("3.4-correct", measured, verdict, sentence(rule, verdict), evidence)
 
 
 def _rk_pairs(peaks: dict):
@@ -598,8 +462,9 @@ def _rk_pairs(peaks: dict):
         have = {(r["integrator"], int(r["nY"])) for r in peaks["runs"]}
     else:
         have = {(k.split("-nY")[0], int(k.split("-nY")[1])) for k in peaks["mean"]}
-    return [(n, 4 * (n - 1) + 1) for m, n in sorted(have, key=lambda k: k[1])
-            if m == "rk4" and ("euler", 4 * (n - 1) + 1) in have]
+    euler_states = lambda n: equal_cost_states(n, step_evaluations("rk4"))  # noqa: E731
+    return [(n, euler_states(n)) for m, n in sorted(have, key=lambda k: k[1])
+            if m == "rk4" and ("euler", euler_states(n)) in have]
 
 
 def rk4_accuracy(n34: dict) -> Verdict:
@@ -640,10 +505,10 @@ def rk4_accuracy(n34: dict) -> Verdict:
     verdict = combine(grades)
     rule = ("; ".join(parts) + ("; combined" if len(parts) > 1 else "")) if parts else "no RK4-Euler pair of equal cost"
     verdict, rule = one_seed_cap(verdict, rule, seeds)
-    over = f"means over {_seeds_text(seeds)}" if seeds > 1 else _seeds_text(seeds)
+    over = f"means over {seeds_text(seeds)}" if seeds > 1 else seeds_text(seeds)
     measured = "; ".join(texts) + f" ({label} on {n_pts} points, {over})"
     evidence.update({"seeds": seeds, "required_effect": ACCURACY_EFFECT})
-    return Verdict("3.4-accuracy", measured, verdict, _sentence(rule, verdict), evidence)
+    return Verdict("3.4-accuracy", measured, verdict, sentence(rule, verdict), evidence)
 
 
 # ----------------------------------------------------------------------------

@@ -11,8 +11,33 @@ from .data import DOMAIN, GRID_SIZE, peaks_grid
 from .uncertainty import LEVEL, Estimate, wilson_bounds
 
 
+def accuracy_under(results, models, X, y) -> np.ndarray:
+    """Accuracy of every run's weights under each of ``models``.
+
+    Parameters
+    ----------
+    results : sequence of RunResult
+        Trained runs (anything with ``theta`` and ``W``) whose weights fit
+        every model (same ``nt``, ``nc``).
+    models : sequence of ResNetODE
+        Networks to evaluate the weights with, e.g. the networks of other runs,
+        or of another integrator or number of state times
+        (``[config.model() for config in configs]``).
+    X : ndarray, shape (2, n)
+    y : ndarray of int, shape (n,)
+
+    Returns
+    -------
+    ndarray, shape (len(results), len(models))
+        Entry ``[i, j]``: weights of run ``i`` evaluated by model ``j``
+        (equal to ``models[j].accuracy(results[i].theta, results[i].W, X, y)``).
+    """
+    y = np.asarray(y)
+    return _correct_under(results, models, X, y, chunk=None) / y.size
+
+
 def cross_accuracy(results, X, y) -> np.ndarray:
-    """Accuracy of every run's weights under every run's network.
+    """Accuracy of every run's weights under every run's network (:func:`accuracy_under` with the runs' own models).
 
     Parameters
     ----------
@@ -28,12 +53,19 @@ def cross_accuracy(results, X, y) -> np.ndarray:
         Entry ``[i, j]``: weights trained in run ``i`` evaluated by the
         network of run ``j``. The diagonal holds each run's own accuracy.
     """
-    k = len(results)
-    acc = np.empty((k, k))
+    return accuracy_under(results, [r.model for r in results], X, y)
+
+
+def _correct_under(results, models, X, y, chunk) -> np.ndarray:
+    """Correctly classified points of every run's weights under every model, shape (len(results), len(models)).
+
+    The points are classified ``chunk`` at a time (all at once for ``None``).
+    """
+    correct = np.empty((len(results), len(models)), dtype=int)
     for i, trained in enumerate(results):
-        for j, evaluator in enumerate(results):
-            acc[i, j] = evaluator.model.accuracy(trained.theta, trained.W, X, y)
-    return acc
+        for j, model in enumerate(models):
+            correct[i, j] = _count_correct(model, trained.theta, trained.W, X, y, chunk)
+    return correct
 
 
 def grid_points(n: int = 128, domain=DOMAIN):
@@ -160,7 +192,9 @@ def _labelled_grid(n: int):
     return grid.points, grid.labels.ravel()
 
 
-def _count_correct(model, theta, W, X, y, chunk: int) -> int:
+def _count_correct(model, theta, W, X, y, chunk: int | None) -> int:
+    if chunk is None:
+        return int(np.sum(model.predict(theta, W, X) == y))
     correct = 0
     for a in range(0, X.shape[1], chunk):
         correct += int(np.sum(model.predict(theta, W, X[:, a:a + chunk]) == y[a:a + chunk]))
@@ -214,9 +248,4 @@ def cross_grid_accuracy(results, n: int = GRID_SIZE, chunk: int = GRID_CHUNK) ->
         accuracies, ``.bounds()`` its Wilson bounds.
     """
     X, y = _labelled_grid(n)
-    k = len(results)
-    correct = np.empty((k, k), dtype=int)
-    for i, trained in enumerate(results):
-        for j, evaluator in enumerate(results):
-            correct[i, j] = _count_correct(evaluator.model, trained.theta, trained.W, X, y, int(chunk))
-    return AccuracyCounts(correct, int(y.size))
+    return AccuracyCounts(_correct_under(results, [r.model for r in results], X, y, int(chunk)), int(y.size))

@@ -19,6 +19,7 @@ from typing import Callable
 import nbformat
 
 from ._validate import check_float, check_int
+from .costs import equal_cost_states, step_evaluations
 from .runs import RunConfig
 
 #: Template executed by papermill once per run.
@@ -48,22 +49,14 @@ def state_layer_runs(depths=STATE_LAYER_DEPTHS, changes=None, seeds=(0,)) -> tup
 
     Raises
     ------
-    ValueError
+    ValueError, TypeError
         If fewer than four distinct depths are given (the chapter compares the
         two shallowest with the three deepest), no seed is given, or
-        ``changes`` sets what the parameters decide.
+        ``changes`` sets what the parameters decide (see :func:`checked_changes`).
     """
-    if not isinstance(depths, (list, tuple)) or len(set(depths)) < 4:
-        raise ValueError(f"depths must list at least 4 distinct numbers of state layers, got {depths!r}")
-    if not isinstance(seeds, (list, tuple)) or not seeds:
-        raise ValueError(f"seeds must list at least one initial-weight seed (integers >= 0), got {seeds!r}")
-    if not isinstance(changes, (dict, type(None))):
-        raise TypeError(f"changes must be a dict of run settings, got {changes!r}")
-    if changes and "nY" in changes:
-        raise ValueError("changes: nY is set by the chapter parameter depths, e.g. --param 'depths=[8, 32, 128, 256]'")
-    if changes and "init_seed" in changes:
-        raise ValueError("changes: init_seed is set by the chapter parameter seeds, e.g. --param 'seeds=[0, 1]'")
-    return tuple(state_layers_config(n, init_seed=s, **(changes or {}))
+    changes = checked_changes(STATE_LAYER_PARAMETERS, {"nY": "depths", "init_seed": "seeds"}, changes,
+                              depths=depths, seeds=seeds)
+    return tuple(state_layers_config(n, init_seed=s, **changes)
                  for s in dict.fromkeys(seeds) for n in sorted(set(depths)))
 
 
@@ -107,23 +100,14 @@ def stability_runs(layers=STABILITY_LAYERS, seeds=(0, 1, 2), T: float = 10.0, ch
 
     Raises
     ------
-    ValueError
+    ValueError, TypeError
         If fewer than two distinct depths or no seed is given, or ``changes``
-        sets what the parameters decide.
+        sets what the parameters decide (see :func:`checked_changes`).
     """
-    if not isinstance(layers, (list, tuple)) or len(set(layers)) < 2:
-        raise ValueError(f"layers must list at least 2 distinct numbers of layers, got {layers!r}")
-    for n in layers:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"layers must be positive integers, got {layers!r}")
-    if not isinstance(seeds, (list, tuple)) or not seeds:
-        raise ValueError(f"seeds must list at least one initial-weight seed (integers >= 0), got {seeds!r}")
-    if not isinstance(changes, (dict, type(None))):
-        raise TypeError(f"changes must be a dict of run settings, got {changes!r}")
-    fixed = {"nY", "nt", "control", "init_seed", "T"} & set(changes or {})
-    if fixed:
-        raise ValueError(f"changes: {sorted(fixed)} are set by the chapter parameters layers, seeds and T")
-    return tuple(standard_resnet_config(n, T, init_seed=s, **(changes or {}))
+    changes = checked_changes(STABILITY_PARAMETERS, {"nY": "layers", "nt": "layers", "control": None,
+                                                     "init_seed": "seeds", "T": "T"}, changes,
+                              layers=layers, seeds=seeds, T=T)
+    return tuple(standard_resnet_config(n, T, init_seed=s, **changes)
                  for s in dict.fromkeys(seeds) for n in sorted(set(layers)))
 
 
@@ -169,36 +153,28 @@ def runge_kutta_runs(rk4_states=RUNGE_KUTTA_STATES, seeds=(0, 1, 2), max_iter: i
     """The Chapter 3.4 runs: RK4 networks and forward-Euler networks with as many function evaluations.
 
     For every ``nY`` in ``rk4_states`` the classical RK4 network with ``nY``
-    state times (``4 (nY - 1)`` evaluations of the dynamics per forward pass)
-    is paired with the forward-Euler network with ``4 (nY - 1) + 1`` state
-    times. Chapter 3.1 settings otherwise (T = 20, nt = 16, nc = 8), with
-    ``max_iter`` Gauss-Newton iterations. Ordered by seed, then by ``nY``,
+    state times (``4 (nY - 1)`` evaluations of the dynamics per forward pass,
+    four per step) is paired with the forward-Euler network with as many
+    evaluations, ``4 (nY - 1) + 1`` state times
+    (:func:`resnet_ode.costs.equal_cost_states`). Chapter 3.1 settings
+    otherwise (T = 20, nt = 16, nc = 8), with ``max_iter`` Gauss-Newton
+    iterations. Ordered by seed, then by ``nY``,
     RK4 before Euler.
 
     Raises
     ------
-    ValueError
+    ValueError, TypeError
         If no state count or seed is given, a state count is below 2, or
-        ``changes`` sets what the parameters decide.
+        ``changes`` sets what the parameters decide (see :func:`checked_changes`).
     """
-    if not isinstance(rk4_states, (list, tuple)) or not rk4_states:
-        raise ValueError(f"rk4_states must list at least one number of state times (>= 2), got {rk4_states!r}")
-    for n in rk4_states:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-            raise ValueError(f"rk4_states must be integers >= 2, got {rk4_states!r}")
-    if not isinstance(seeds, (list, tuple)) or not seeds:
-        raise ValueError(f"seeds must list at least one initial-weight seed (integers >= 0), got {seeds!r}")
-    if not isinstance(changes, (dict, type(None))):
-        raise TypeError(f"changes must be a dict of run settings, got {changes!r}")
-    fixed = {"nY", "integrator", "init_seed", "max_iter"} & set(changes or {})
-    if fixed:
-        raise ValueError(f"changes: {sorted(fixed)} are set by the chapter parameters rk4_states, seeds and max_iter")
+    changes = checked_changes(RUNGE_KUTTA_PARAMETERS, {"nY": "rk4_states", "integrator": None, "init_seed": "seeds",
+                                                       "max_iter": "max_iter"}, changes,
+                              rk4_states=rk4_states, seeds=seeds, max_iter=max_iter)
     runs = []
     for s in dict.fromkeys(seeds):
         for n in sorted(set(rk4_states)):
-            for integrator, nY in (("rk4", n), ("euler", 4 * (n - 1) + 1)):
-                runs.append(state_layers_config(nY, integrator=integrator, init_seed=s, max_iter=max_iter,
-                                                **(changes or {})))
+            for integrator, nY in (("rk4", n), ("euler", equal_cost_states(n, step_evaluations("rk4")))):
+                runs.append(state_layers_config(nY, integrator=integrator, init_seed=s, max_iter=max_iter, **changes))
     return tuple(runs)
 
 
@@ -219,20 +195,11 @@ def landscape_runs(depths=LANDSCAPE_DEPTHS, T=5.0, changes=None) -> tuple:
     ValueError, TypeError
         If fewer than two distinct depths are given, a depth is not an
         integer in [1, 1000], or ``changes`` sets what the chapter parameters
-        decide (``nY``, ``nt``, ``control``, ``T``).
+        decide (``nY``, ``nt``, ``control``, ``T``; see :func:`checked_changes`).
     """
-    if not isinstance(depths, (list, tuple)) or len(set(depths)) < 2:
-        raise ValueError(f"depths must list at least 2 distinct numbers of layers, got {depths!r}")
-    for d in depths:
-        if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 1000:
-            raise ValueError(f"depths must be integers in [1, 1000] (layers), got {d!r}")
-    if not isinstance(changes, (dict, type(None))):
-        raise TypeError(f"changes must be a dict of run settings, got {changes!r}")
-    fixed = {"nY", "nt", "control", "T"} & set(changes or {})
-    if fixed:
-        raise ValueError(f"changes: {sorted(fixed)} are set by the chapter parameters depths and T, "
-                         "e.g. --param 'depths=[8, 20]' --param T=10.0")
-    return tuple(standard_resnet_config(d, T=T, **(changes or {})) for d in sorted(set(depths)))
+    changes = checked_changes(LANDSCAPE_PARAMETERS, {"nY": "depths", "nt": "depths", "control": None, "T": "T"},
+                              changes, depths=depths, T=T)
+    return tuple(standard_resnet_config(d, T=T, **changes) for d in sorted(set(depths)))
 
 
 # ----------------------------------------------------------------------------
@@ -306,6 +273,49 @@ def run_changes_param(name, value):
     if unknown:
         raise ValueError(f"{name}: unknown run setting(s) {unknown}; allowed: {', '.join(RunConfig.fields())}")
     return value
+
+
+def checked_changes(parameters: dict, decided: dict, changes, **values) -> dict:
+    """Check the chapter parameters ``values`` and the run settings ``changes`` a chapter's runs are made from.
+
+    Parameters
+    ----------
+    parameters : dict of str -> callable
+        The chapter's parameter checks (e.g. :data:`STATE_LAYER_PARAMETERS`);
+        every entry of ``values`` goes through the check of its name, except
+        ``seeds``, which must be a non-empty list (each seed is then checked
+        as the run setting ``init_seed``).
+    decided : dict of str -> str or None
+        The run settings the chapter decides, each with the chapter parameter
+        that sets it (``None``: fixed by the chapter); ``changes`` may not set them.
+    changes : dict or None
+        Run settings applied to every run (see :func:`run_changes_param`).
+
+    Returns
+    -------
+    dict
+        ``changes``, or an empty dict for ``None``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the parameter or setting, e.g. ``"changes: init_seed is set by
+        the chapter parameter seeds (--param 'seeds=[...]')"``.
+    """
+    seeds = values.pop("seeds", [0])
+    if not isinstance(seeds, (list, tuple)) or not seeds:
+        raise ValueError(f"seeds must list at least one initial-weight seed (integers >= 0), got {seeds!r}")
+    for name, value in values.items():
+        parameters[name](name, value)
+    if changes is None:
+        return {}
+    run_changes_param("changes", changes)
+    taken = [k for k in decided if k in changes]
+    if taken:
+        raise ValueError("changes: " + "; ".join(
+            f"{k} is fixed by the chapter" if decided[k] is None
+            else f"{k} is set by the chapter parameter {decided[k]} (--param '{decided[k]}=...')" for k in taken))
+    return dict(changes)
 
 
 def _subsets_of_depths(params):

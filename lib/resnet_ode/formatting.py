@@ -78,3 +78,35 @@ def round_significant(value: float, digits: int = 6) -> float:
     if not math.isfinite(value) or value == 0:
         return float(value)
     return float(f"{value:.{digits - 1}e}")
+
+
+def format_timed_table(headers, rows, durations, floatfmt: str = "{:.4f}") -> str:
+    """:func:`resnet_ode.numbers.format_table` with duration columns appended unpadded at the end of each line.
+
+    Durations (seconds, printed by :func:`fmt_seconds`) vary between runs;
+    the notebook checks replace them by a placeholder, so no column may be
+    aligned on their width.
+
+    Parameters
+    ----------
+    headers : list of str
+        Headers of the aligned columns, then one per duration column.
+    rows : list of list
+        Aligned cells of every row.
+    durations : list of list of float
+        Seconds of every row, one per duration column.
+    floatfmt : str
+        Format of the floats among the aligned cells.
+
+    Returns
+    -------
+    str
+        The table, one line per row after the header and rule lines.
+    """
+    from .numbers import format_table
+
+    n_timed = len(durations[0]) if durations else 0
+    lines = format_table(headers[: len(headers) - n_timed], rows, floatfmt).split("\n")
+    timed = [headers[len(headers) - n_timed:], ["-" * len(h) for h in headers[len(headers) - n_timed:]]]
+    timed += [[fmt_seconds(t) for t in ts] for ts in durations]
+    return "\n".join(line + "  " + "  ".join(cells) for line, cells in zip(lines, timed))

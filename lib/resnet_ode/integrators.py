@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._validate import check_choice
+from .rungekutta import FunctionField, RungeKutta
 
 _TOL = 1e-12
 
@@ -220,6 +221,11 @@ def get_method(name: str):
     return METHODS[check_choice("integrator", name, METHODS)]
 
 
+def as_method(method):
+    """A method of :data:`METHODS` given by name, or ``method`` itself if it already is one."""
+    return get_method(method) if isinstance(method, str) else method
+
+
 def solve(method, f, y0, T: float, n_steps: int, t0: float = 0.0, trajectory: bool = False):
     """Integrate ``dy/dt = f(t, y)`` from ``t0`` to ``t0 + T`` with ``n_steps`` equal steps.
 
@@ -244,26 +250,15 @@ def solve(method, f, y0, T: float, n_steps: int, t0: float = 0.0, trajectory: bo
     """
     from ._validate import check_float, check_int
 
-    if isinstance(method, str):
-        method = get_method(method)
+    method = as_method(method)
     T = check_float("T", T, min_value=0.0, strict_min=True)
     n_steps = check_int("n_steps", n_steps, min_value=1)
     h = T / n_steps
-    A, b, c = method.coefficients(h)
-    y = np.array(y0, dtype=float, copy=True)
-    states = [y.copy()] if trajectory else None
-    for j in range(n_steps):
-        t = t0 + j * h
-        ks = []
-        for i in range(b.size):
-            U = y.copy()
-            for m in range(i):
-                if A[i, m] != 0.0:
-                    U += (h * A[i, m]) * ks[m]
-            ks.append(f(t + c[i] * h, U))
-        for i in range(b.size):
-            if b[i] != 0.0:
-                y += (h * b[i]) * ks[i]
-        if trajectory:
-            states.append(y.copy())
-    return np.array(states) if trajectory else y
+    _, _, c = method.coefficients(h)
+    s = c.size
+    kernel = RungeKutta.of(method, h, n_steps)
+    y0 = np.asarray(y0, dtype=float)
+    field = FunctionField(f, lambda e: t0 + (e // s) * h + c[e % s] * h)
+    states = np.empty((n_steps + 1,) + y0.shape) if trajectory else None
+    y = kernel.forward(field, y0, states=states)
+    return states if trajectory else y

@@ -26,50 +26,67 @@ def softmax(S: np.ndarray) -> np.ndarray:
     return E / E.sum(axis=0, keepdims=True)
 
 
-def cross_entropy(S: np.ndarray, y: np.ndarray):
-    """Mean cross-entropy of softmax class probabilities, with its gradient.
+def cross_entropy(S: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None):
+    """Cross-entropy of softmax class probabilities (mean or weighted over the samples), with its gradient.
 
     Parameters
     ----------
-    S : ndarray, shape (n_classes, n)
-        Class scores.
+    S : ndarray, shape (n_classes, n) or (B, n_classes, n)
+        Class scores; a leading axis holds ``B`` score sets of the same
+        samples (the loss landscapes evaluate many weight vectors at once).
     y : ndarray of int, shape (n,)
         True classes.
+    weights : ndarray, shape (n,), optional
+        Sample weights ``w_i``. Omitted: the mean (``w_i = 1/n``, computed as
+        a sum divided by ``n``, the training objectives' arithmetic). The
+        loss landscapes pass ``count_i / n`` for distinct samples repeated
+        ``count_i`` times, which gives the mean over all ``n`` samples.
 
     Returns
     -------
-    value : float
-        ``mean_i [ logsumexp(S[:, i]) - S[y_i, i] ]``.
-    grad : ndarray, shape (n_classes, n)
-        ``(softmax(S) - onehot(y)) / n``.
-    P : ndarray, shape (n_classes, n)
+    value : float, or ndarray of shape (B,) for batched ``S``
+        ``sum_i w_i [ logsumexp(S[:, i]) - S[y_i, i] ]``; every batch entry
+        is reduced on its own, so it does not depend on the others.
+    grad : ndarray, shape of ``S``
+        ``(softmax(S) - onehot(y)) * w``.
+    P : ndarray, shape of ``S``
         ``softmax(S)``, for Hessian products.
     """
-    n = S.shape[1]
+    n = S.shape[-1]
     cols = np.arange(n)
-    Smax = S.max(axis=0)
-    E = np.exp(S - Smax)
-    Z = E.sum(axis=0)
-    value = float(np.sum(np.log(Z) + Smax - S[y, cols]) / n)
-    P = E / Z
+    Smax = S.max(axis=-2)
+    E = np.exp(S - Smax[..., None, :])
+    Z = E.sum(axis=-2)
+    terms = np.log(Z) + Smax - S[..., y, cols]
+    P = E / Z[..., None, :]
     grad = P.copy()
-    grad[y, cols] -= 1.0
-    grad /= n
-    return value, grad, P
+    grad[..., y, cols] -= 1.0
+    if weights is None:
+        value = np.sum(terms, axis=-1) / n
+        grad /= n
+    else:
+        value = np.sum(terms * weights, axis=-1)
+        grad *= weights
+    return (float(value) if S.ndim == 2 else value), grad, P
 
 
-def cross_entropy_hessvec(P: np.ndarray, V: np.ndarray, shift: float = 0.0) -> np.ndarray:
+def cross_entropy_hessvec(P: np.ndarray, V: np.ndarray, shift: float = 0.0,
+                          weights: np.ndarray | None = None) -> np.ndarray:
     """Product of the cross-entropy Hessian in the scores with ``V``.
 
     For every column the Hessian of ``logsumexp`` is ``diag(p) - p p^T``; the
-    mean divides by ``n``. ``shift`` adds ``shift * I / n`` (Meganet's
-    regularisation of this positive semi-definite matrix, 1e-3 there).
+    mean divides by ``n`` (``weights`` given: column ``i`` is multiplied by
+    ``w_i`` instead, as in :func:`cross_entropy`). ``shift`` adds
+    ``shift * I`` before that scaling (Meganet's regularisation of this
+    positive semi-definite matrix, 1e-3 there).
 
     Parameters
     ----------
     P : ndarray, shape (n_classes, n)
         Softmax probabilities.
     V : ndarray, shape (n_classes, n)
+    shift : float
+    weights : ndarray, shape (n,), optional
 
     Returns
     -------
@@ -79,7 +96,7 @@ def cross_entropy_hessvec(P: np.ndarray, V: np.ndarray, shift: float = 0.0) -> n
     out = PV - P * PV.sum(axis=0, keepdims=True)
     if shift:
         out += shift * V
-    return out / P.shape[1]
+    return out / P.shape[1] if weights is None else out * weights
 
 
 def accuracy(S: np.ndarray, y: np.ndarray) -> float:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import check_float, check_int
-from .blocks import AffineClassifier, Chain, ColumnParallel, ODEBlock, OpeningLayer
+from .blocks import AffineClassifier, Chain, ODEBlock, OpeningLayer
 from .losses import BlockRegulariser, Tikhonov, TimeSmoothness
-from .parallel import default_workers
+from .parallel import ColumnParallel, default_workers
 
 #: Chunks the samples are split into for parallel propagation. Fixed, so that
 #: results do not depend on the machine's number of cores.

@@ -33,6 +33,7 @@ from pathlib import Path
 import nbformat
 
 from . import progress
+from .costs import evaluations
 from .experiments import notebook_parameters
 from .paths import repo_root
 from .storage import atomic_path
@@ -410,7 +411,7 @@ def run_sweeps(pairs, jobs: int = 2):
         template = root / sweep.template
         for c in (sweep.configs() if configs is None else configs):
             tasks.append((template, root / sweep.output_path(c), run_parameters(c, template)))
-            costs.append((c.nY - 1) * (4 if c.integrator.startswith("rk4") else 1) * c.max_iter)
+            costs.append(run_cost(c))
     # Longest runs first so that parallel jobs finish together.
     order = sorted(range(len(tasks)), key=lambda i: -costs[i])
     workers = max(1, (os.cpu_count() or 2) // max(1, jobs))
@@ -454,11 +455,10 @@ def _in_pool(calls, jobs: int, desc: str, initializer=None, initargs=(), on_resu
 
 
 def run_cost(config) -> float:
-    """Rough relative cost of training ``config`` (to start the longest runs first)."""
-    from .integrators import get_method
-
+    """Rough relative cost of training ``config`` (to start the longest runs first): forward passes of the
+    network times their evaluations of the dynamics (:func:`resnet_ode.costs.evaluations`)."""
     inner = config.cg_max_iter if config.optimizer == "gauss_newton" else 1
-    return (config.nY - 1) * get_method(config.integrator).n_stages * config.max_iter * (inner + 2)
+    return evaluations(config) * config.max_iter * (inner + 2)
 
 
 def _train_worker_init(workers: int):

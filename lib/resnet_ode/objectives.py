@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .krylov import conjugate_gradient  # noqa: F401  (re-exported for code that imports it from here)
 from .losses import cross_entropy, cross_entropy_hessvec
 
 
@@ -126,6 +127,12 @@ class ClassifierSolverSettings:
         and 0.1).
     gtol : float
         Stop early once the gradient norm is below ``gtol``.
+    prune : bool
+        ``"newton"`` only: leave out of the Hessian the samples classified
+        with certainty (their probabilities other than the largest sum to
+        less than :data:`PRUNE` and add nothing at double precision) when
+        they are the majority. Changes the Hessian by rounding only; the
+        loss landscapes use it (far fewer samples near ``theta*``).
 
     Notes
     -----
@@ -144,14 +151,25 @@ class ClassifierSolverSettings:
     cg_max_iter: int = 10
     cg_tol: float = 1e-1
     gtol: float = 1e-12
+    prune: bool = False
 
 
 #: Solves the subproblem to a tight tolerance (for exact ``Phi`` values, e.g. landscapes).
 EXACT_CLASSIFIER_SOLVER = ClassifierSolverSettings(method="newton", max_iter=50, gtol=1e-9)
 
 
-def classifier_hessian(P, Yb, alpha_W):
+#: A sample whose probabilities other than the largest sum to less than this
+#: adds nothing to the classifier Hessian at double precision (see
+#: the ``prune`` setting of :class:`ClassifierSolverSettings`).
+PRUNE = 1e-14
+
+
+def classifier_hessian(P, Yb, alpha_W, weights=None):
     """Hessian of ``L(W) + alpha_W/2 ||W||^2`` in row-major ``W``.
+
+    ``L`` is the mean cross-entropy, or with ``weights`` the weighted sum
+    of :func:`resnet_ode.losses.cross_entropy`:
+    ``sum_i w_i (diag(p_i) - p_i p_i^T) kron (yb_i yb_i^T) + alpha_W I``.
 
     Parameters
     ----------
@@ -159,6 +177,9 @@ def classifier_hessian(P, Yb, alpha_W):
         Softmax probabilities.
     Yb : ndarray, shape (nf, n)
         Features with a row of ones appended.
+    alpha_W : float
+    weights : ndarray, shape (n,), optional
+        Sample weights (omitted: ``1/n`` each, as a division by ``n``).
 
     Returns
     -------
@@ -166,17 +187,128 @@ def classifier_hessian(P, Yb, alpha_W):
     """
     n_cls, n = P.shape
     nf = Yb.shape[0]
+    if weights is not None:
+        Yb = Yb * np.sqrt(weights)  # w_i yb_i yb_i^T: the same products, no division by n
     Q = (P[:, None, :] * Yb[None, :, :]).reshape(n_cls * nf, n)
     H = -(Q @ Q.T)
     for c in range(n_cls):
         H[c * nf:(c + 1) * nf, c * nf:(c + 1) * nf] += (Yb * P[c]) @ Yb.T
-    H /= n
+    if weights is None:
+        H /= n
     H[np.diag_indices_from(H)] += alpha_W
     return H
 
 
-def solve_classifier(classifier, Y, y, reg_W, W0=None, settings: ClassifierSolverSettings = ClassifierSolverSettings()):
-    """Minimise ``L(W, Y) + R_W(W)`` over ``W`` by Newton's method with Armijo backtracking.
+class ClassifierSubproblem:
+    """``g(W) = L(W, Y) + R_W(W)``: the convex classifier problem at fixed features.
+
+    The one implementation of the subproblem: :func:`solve_classifier` (and
+    through it both training objectives) and the loss landscapes
+    (:class:`resnet_ode.landscape.batch.BatchObjective`) solve it with
+    :meth:`solve`.
+
+    Parameters
+    ----------
+    classifier : AffineClassifier
+        ``W`` has ``classifier.n_params = n_classes * (nc + 1)`` entries,
+        row-major of shape (n_classes, nc + 1).
+    Y : ndarray, shape (nc, n)
+        Features.
+    y : ndarray of int, shape (n,)
+        True classes.
+    reg_W : Tikhonov
+        ``R_W``.
+    weights : ndarray, shape (n,), optional
+        Sample weights of the cross-entropy (see
+        :func:`resnet_ode.losses.cross_entropy`); omitted: the mean.
+    """
+
+    def __init__(self, classifier, Y, y, reg_W, weights=None):
+        self.n = classifier.n_params
+        self.n_cls, self.nf = classifier.n_classes, classifier.n_in + 1
+        self.Yb = np.vstack([Y, np.ones((1, Y.shape[1]))])
+        self.y, self.reg_W, self.weights = y, reg_W, weights
+
+    def value_grad(self, Wv):
+        """``(g(W), grad g(W), P)`` at ``Wv`` of shape (n,); shapes (), (n,) and (n_classes, n_samples)."""
+        S = Wv.reshape(self.n_cls, self.nf) @ self.Yb
+        f, dS, P = cross_entropy(S, self.y, self.weights)
+        r, gr = self.reg_W.value_grad(Wv)
+        return f + r, (dS @ self.Yb.T).ravel() + gr, P
+
+    def hessian(self, P, prune: bool = False) -> np.ndarray:
+        """Hessian of ``g`` at the probabilities ``P`` (n_classes, n_samples), shape (n, n).
+
+        ``prune``: leave out the samples classified with certainty when they
+        are the majority (see the ``prune`` setting of
+        :class:`ClassifierSolverSettings`).
+        """
+        Yb, w = self.Yb, self.weights
+        if prune:
+            w = np.full(P.shape[1], 1.0 / P.shape[1]) if w is None else w
+            keep = (1.0 - P.max(axis=0)) > PRUNE
+            if keep.mean() < 0.5:
+                act = np.flatnonzero(keep)
+                P, Yb, w = P[:, act], Yb[:, act], w[act]
+        return classifier_hessian(P, Yb, self.reg_W.alpha, w)
+
+    def hessvec(self, P, v) -> np.ndarray:
+        """Hessian of ``g`` at the probabilities ``P`` times ``v`` of shape (n,), without forming it."""
+        V = v.reshape(self.n_cls, self.nf)
+        return (cross_entropy_hessvec(P, V @ self.Yb, weights=self.weights) @ self.Yb.T).ravel() + self.reg_W.hessvec(v)
+
+    def solve(self, W0=None, settings: ClassifierSolverSettings = ClassifierSolverSettings()):
+        """Minimise ``g`` by Newton's method with Armijo backtracking.
+
+        From ``W0`` (zero if omitted, as in the reference): stop when
+        ``||grad|| < settings.gtol`` or after ``settings.max_iter``
+        iterations. The step solves with the Hessian (``"newton"``; ``-grad``
+        if it is singular) or by CG (``"newton_cg"``), and is replaced by
+        ``-grad`` if it is no descent direction; Armijo backtracking with
+        ``c = 1e-4`` halves it at most 40 times, and the iteration stops if
+        no step is accepted.
+
+        Returns
+        -------
+        W : ndarray, shape (n,)
+        info : dict
+            ``iterations`` and final ``grad_norm``.
+        """
+        W = np.zeros(self.n) if W0 is None else np.array(W0, dtype=float)
+        f, g, P = self.value_grad(W)
+        it = 0
+        for it in range(1, settings.max_iter + 1):
+            if np.linalg.norm(g) < settings.gtol:
+                it -= 1
+                break
+            if settings.method == "newton":
+                H = self.hessian(P, settings.prune)
+                try:
+                    s = -np.linalg.solve(H, g)
+                except np.linalg.LinAlgError:
+                    s = -g
+            else:
+                s = conjugate_gradient(lambda v, P=P: self.hessvec(P, v), -g, tol=settings.cg_tol,
+                                       max_iter=settings.cg_max_iter)[0]
+            slope = float(g @ s)
+            if slope >= 0:
+                s, slope = -g, -float(g @ g)
+            mu = 1.0
+            for _ in range(40):
+                Wt = W + mu * s
+                ft, gt, Pt = self.value_grad(Wt)
+                if ft <= f + 1e-4 * mu * slope:
+                    break
+                mu *= 0.5
+            else:
+                break
+            W, f, g, P = Wt, ft, gt, Pt
+        return W, {"iterations": it, "grad_norm": float(np.linalg.norm(g))}
+
+
+def solve_classifier(classifier, Y, y, reg_W, W0=None, settings: ClassifierSolverSettings = ClassifierSolverSettings(),
+                     weights=None):
+    """Minimise ``L(W, Y) + R_W(W)`` over ``W``: :meth:`ClassifierSubproblem.solve`.
 
     Parameters
     ----------
@@ -188,6 +320,8 @@ def solve_classifier(classifier, Y, y, reg_W, W0=None, settings: ClassifierSolve
     W0 : ndarray, shape (n_classifier_params,), optional
         Start (zero if omitted, as in the reference).
     settings : ClassifierSolverSettings
+    weights : ndarray, shape (n,), optional
+        Sample weights (omitted: the mean cross-entropy).
 
     Returns
     -------
@@ -195,48 +329,7 @@ def solve_classifier(classifier, Y, y, reg_W, W0=None, settings: ClassifierSolve
     info : dict
         ``iterations`` and final ``grad_norm``.
     """
-    W = np.zeros(classifier.n_params) if W0 is None else np.array(W0, dtype=float)
-    n_cls, nf = classifier.n_classes, classifier.n_in + 1
-    Yb = np.vstack([Y, np.ones((1, Y.shape[1]))])
-
-    def value_grad(Wv):
-        S = Wv.reshape(n_cls, nf) @ Yb
-        f, dS, P = cross_entropy(S, y)
-        r, gr = reg_W.value_grad(Wv)
-        return f + r, (dS @ Yb.T).ravel() + gr, P
-
-    f, g, P = value_grad(W)
-    it = 0
-    for it in range(1, settings.max_iter + 1):
-        if np.linalg.norm(g) < settings.gtol:
-            it -= 1
-            break
-        if settings.method == "newton":
-            H = classifier_hessian(P, Yb, reg_W.alpha)
-            try:
-                s = -np.linalg.solve(H, g)
-            except np.linalg.LinAlgError:
-                s = -g
-        else:
-            def H(v, P=P):
-                V = v.reshape(n_cls, nf)
-                return (cross_entropy_hessvec(P, V @ Yb) @ Yb.T).ravel() + reg_W.hessvec(v)
-
-            s = conjugate_gradient(H, -g, tol=settings.cg_tol, max_iter=settings.cg_max_iter)[0]
-        slope = float(g @ s)
-        if slope >= 0:
-            s, slope = -g, -float(g @ g)
-        mu = 1.0
-        for _ in range(40):
-            Wt = W + mu * s
-            ft, gt, Pt = value_grad(Wt)
-            if ft <= f + 1e-4 * mu * slope:
-                break
-            mu *= 0.5
-        else:
-            break
-        W, f, g, P = Wt, ft, gt, Pt
-    return W, {"iterations": it, "grad_norm": float(np.linalg.norm(g))}
+    return ClassifierSubproblem(classifier, Y, y, reg_W, weights).solve(W0, settings)
 
 
 class VarProObjective:
@@ -310,45 +403,3 @@ class VarProObjective:
 
         return Evaluation(loss + rw + rt, gtheta + grt, theta, W, loss, acc, hv)
 
-
-def conjugate_gradient(A, b, tol: float = 0.1, max_iter: int = 20):
-    """Steihaug-type CG for ``A x = b`` with ``A`` symmetric positive semi-definite.
-
-    Stops when the relative residual falls below ``tol``, after ``max_iter``
-    steps, or on non-positive curvature (then the current iterate, or the
-    right-hand side if no step was taken, is returned).
-
-    Returns
-    -------
-    x : ndarray
-    steps : int
-        CG steps taken.
-    relres : float
-        Final relative residual.
-    """
-    x = np.zeros_like(b)
-    r = b.copy()
-    nb = np.linalg.norm(b)
-    if nb == 0.0:
-        return x, 0, 0.0
-    p = r.copy()
-    rr = float(r @ r)
-    steps = 0
-    for steps in range(1, max_iter + 1):
-        Ap = A(p)
-        curv = float(p @ Ap)
-        if curv <= 0.0:
-            if steps == 1:
-                x = b.copy()
-            steps -= 1
-            break
-        a = rr / curv
-        x += a * p
-        r -= a * Ap
-        rr_new = float(r @ r)
-        if np.sqrt(rr_new) <= tol * nb:
-            rr = rr_new
-            break
-        p = r + (rr_new / rr) * p
-        rr = rr_new
-    return x, steps, float(np.sqrt(rr) / nb)

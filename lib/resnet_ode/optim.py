@@ -27,7 +27,7 @@ import numpy as np
 import scipy.optimize
 
 from . import progress
-from .objectives import conjugate_gradient
+from .krylov import conjugate_gradient
 
 METHODS = ("gauss_newton", "lbfgs", "adam", "gd")
 
@@ -104,22 +104,24 @@ def _armijo(objective, x, f, g, s, mu, c=1e-3, max_tries=20):
     return None
 
 
-def gauss_newton(objective, x0, max_iter=40, cg_tol=0.1, cg_max_iter=20, max_step=1.0, ls_c=1e-3,
-                 ls_max_tries=20, monitor=None, desc="gauss-newton"):
+def _line_search_descent(objective, x0, max_iter, direction, grow, hessian, ls_c, ls_max_tries, monitor, desc):
+    """The loop Gauss-Newton and steepest descent share: a step along ``direction(ev)`` found by :func:`_armijo`.
+
+    ``direction(ev) -> (s, cg_steps)`` gives the search direction at the
+    evaluation ``ev`` (computed with the Gauss-Newton product if ``hessian``);
+    the next line search starts from the accepted step length, changed to
+    ``grow(mu)`` when the first try was accepted.
+    """
     x = np.array(x0, dtype=float)
+    kwargs = {"hessian": True} if hessian else {}
     with progress.bar(max_iter, desc) as bar:
         rec = _Recorder(monitor, bar)
-        ev = objective.evaluate(x, hessian=True)
+        ev = objective.evaluate(x, **kwargs)
         rec.evaluations += 1
         rec.record(0, ev)
         mu, message = 1.0, "maximum iterations reached"
         for it in range(1, max_iter + 1):
-            s, steps, _ = conjugate_gradient(ev.hessvec, -ev.grad, tol=cg_tol, max_iter=cg_max_iter)
-            if not np.any(s):
-                s = -ev.grad / np.linalg.norm(ev.grad)
-            smax = np.max(np.abs(s))
-            if smax > max_step:
-                s *= max_step / smax
+            s, steps = direction(ev)
             found = _armijo(objective, x, ev.value, ev.grad, s, mu, ls_c, ls_max_tries)
             if found is None:
                 message = f"line search failed at iteration {it}"
@@ -127,12 +129,26 @@ def gauss_newton(objective, x0, max_iter=40, cg_tol=0.1, cg_max_iter=20, max_ste
             x, _, mu, tries = found
             rec.evaluations += tries
             if tries == 1:
-                mu = min(1.5 * mu, 1.0)
-            ev = objective.evaluate(x, hessian=True)
+                mu = grow(mu)
+            ev = objective.evaluate(x, **kwargs)
             rec.evaluations += 1
             rec.record(it, ev, cg_steps=steps, step=found[2])
-    theta, W = ev.theta, ev.W
-    return OptimResult(x, theta, W, rec.history(), message)
+    return OptimResult(x, ev.theta, ev.W, rec.history(), message)
+
+
+def gauss_newton(objective, x0, max_iter=40, cg_tol=0.1, cg_max_iter=20, max_step=1.0, ls_c=1e-3,
+                 ls_max_tries=20, monitor=None, desc="gauss-newton"):
+    def direction(ev):
+        s, steps, _ = conjugate_gradient(ev.hessvec, -ev.grad, tol=cg_tol, max_iter=cg_max_iter)
+        if not np.any(s):
+            s = -ev.grad / np.linalg.norm(ev.grad)
+        smax = np.max(np.abs(s))
+        if smax > max_step:
+            s *= max_step / smax
+        return s, steps
+
+    return _line_search_descent(objective, x0, max_iter, direction, lambda mu: min(1.5 * mu, 1.0), True, ls_c,
+                                ls_max_tries, monitor, desc)
 
 
 def lbfgs(objective, x0, max_iter=300, memory=10, monitor=None, desc="l-bfgs"):
@@ -188,23 +204,5 @@ def adam(objective, x0, max_iter=300, lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8,
 
 
 def gradient_descent(objective, x0, max_iter=300, ls_c=1e-3, ls_max_tries=20, monitor=None, desc="gd"):
-    x = np.array(x0, dtype=float)
-    with progress.bar(max_iter, desc) as bar:
-        rec = _Recorder(monitor, bar)
-        ev = objective.evaluate(x)
-        rec.evaluations += 1
-        rec.record(0, ev)
-        mu, message = 1.0, "maximum iterations reached"
-        for it in range(1, max_iter + 1):
-            found = _armijo(objective, x, ev.value, ev.grad, -ev.grad, mu, ls_c, ls_max_tries)
-            if found is None:
-                message = f"line search failed at iteration {it}"
-                break
-            x, _, mu, tries = found
-            rec.evaluations += tries
-            if tries == 1:
-                mu *= 2.0
-            ev = objective.evaluate(x)
-            rec.evaluations += 1
-            rec.record(it, ev, step=found[2])
-    return OptimResult(x, ev.theta, ev.W, rec.history(), message)
+    return _line_search_descent(objective, x0, max_iter, lambda ev: (-ev.grad, 0), lambda mu: mu * 2.0, False, ls_c,
+                                ls_max_tries, monitor, desc)

@@ -2,7 +2,9 @@
 
 Functions draw on axes they are given (or create a figure and return it) and
 compute nothing expensive themselves: pass them results from
-:mod:`resnet_ode.evaluation` and :mod:`resnet_ode.runs`.
+:mod:`resnet_ode.evaluation`, :mod:`resnet_ode.runs` and
+:mod:`resnet_ode.landscape` (whose surfaces :func:`plot_contour` and
+:func:`plot_surface_3d` draw).
 """
 
 from __future__ import annotations
@@ -175,3 +177,56 @@ def plot_time_grids(axes, run, depths, entry=(0, 0)):
     ax_w.set_title(f"one weight of the network trained with $n_Y$ = {run.config.nY}", fontsize=9)
     ax_w.legend(fontsize=8, loc="best")
     return axes
+
+
+def plot_contour(ax, surface, levels: int = 25, title: str | None = None, colorbar: bool = True):
+    """Filled contours of ``log10 f`` over ``(a, b)`` with contour lines; the centre is marked ``+``.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    surface : resnet_ode.landscape.Surface
+        ``values`` of shape (na, nb) over ``a`` (na,) and ``b`` (nb,).
+    levels : int
+        Filled levels (every second one gets a contour line).
+    title : str, optional
+    colorbar : bool
+
+    Returns
+    -------
+    matplotlib.contour.QuadContourSet
+    """
+    Z = np.log10(surface.values).T  # rows: b, columns: a
+    cs = ax.contourf(surface.a, surface.b, Z, levels=levels, cmap="viridis")
+    ax.contour(surface.a, surface.b, Z, levels=cs.levels[::2], colors="k", linewidths=0.35)
+    ax.plot([0], [0], "+", color="w", ms=8, mew=1.5)
+    ax.set_xlabel("$a$ (along $d_1$)")
+    ax.set_ylabel("$b$ (along $d_2$)")
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title, fontsize=9)
+    if colorbar:
+        plt.colorbar(cs, ax=ax, shrink=0.85, label="$\\log_{10} f$")
+    return cs
+
+
+def plot_surface_3d(ax, surface, title: str | None = None):
+    """3-D surface of ``log10 f`` over ``(a, b)``.
+
+    Parameters
+    ----------
+    ax : mpl_toolkits.mplot3d.Axes3D
+        A 3-D axes (``projection="3d"``).
+    surface : resnet_ode.landscape.Surface
+        ``values`` of shape (na, nb) over ``a`` (na,) and ``b`` (nb,).
+    title : str, optional
+    """
+    A, B = np.meshgrid(surface.a, surface.b, indexing="ij")
+    ax.plot_surface(A, B, np.log10(surface.values), cmap="viridis", linewidth=0, antialiased=True,
+                    rstride=1, cstride=1)
+    ax.set_xlabel("$a$")
+    ax.set_ylabel("$b$")
+    ax.set_zlabel("$\\log_{10} f$")
+    ax.view_init(elev=35, azim=-60)
+    if title:
+        ax.set_title(title, fontsize=9)

@@ -33,17 +33,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validate import check_float, check_int
-from .integrators import get_method
+from .activations import get_activation
+from . import evaluation
+from .costs import equal_cost_states, evaluations  # noqa: F401 (part of this module's interface: Chapter 3.4 calls them here)
+from .integrators import as_method
+from .rungekutta import LayerField, RungeKutta
 
 #: Final time of the toy problem.
 TOY_T = 10.0
 
 #: Parameters that produce the reference outputs ``C``.
 TOY_THETA_TRUE = (1.0, 1.0)
-
-
-def _method(method):
-    return get_method(method) if isinstance(method, str) else method
 
 
 # ----------------------------------------------------------------------------
@@ -116,7 +116,7 @@ def propagate(method, K, Y0, T: float, n_steps: int) -> np.ndarray:
     ndarray, shape (..., m, n)
         ``Y_N`` for every kernel.
     """
-    method = _method(method)
+    method = as_method(method)
     T = check_float("T", T, min_value=0.0, strict_min=True)
     n_steps = check_int("n_steps", n_steps, min_value=1)
     K = np.asarray(K, dtype=float)
@@ -125,31 +125,9 @@ def propagate(method, K, Y0, T: float, n_steps: int) -> np.ndarray:
         raise ValueError(f"K must have shape (..., m, m), got {K.shape}")
     if Y0.ndim < 2 or Y0.shape[-2] != K.shape[-1]:
         raise ValueError(f"Y0 must have shape (..., {K.shape[-1]}, n), got {Y0.shape}")
-    h = T / n_steps
-    A, b, _ = method.coefficients(h)
-    s = b.size
     shape = np.broadcast_shapes(K.shape[:-2], Y0.shape[:-2]) + Y0.shape[-2:]
-    Y = np.array(np.broadcast_to(Y0, shape), dtype=float)
-    ks = [np.empty(shape) for _ in range(s)]
-    U = np.empty(shape)
-    tmp = np.empty(shape)
-    for _ in range(n_steps):
-        for i in range(s):
-            Ui = Y
-            if np.any(A[i, :i] != 0.0):
-                Ui = U
-                np.copyto(U, Y)
-                for m in range(i):
-                    if A[i, m] != 0.0:
-                        np.multiply(ks[m], h * A[i, m], out=tmp)
-                        U += tmp
-            np.matmul(K, Ui, out=ks[i])
-            np.tanh(ks[i], out=ks[i])
-        for i in range(s):
-            if b[i] != 0.0:
-                np.multiply(ks[i], h * b[i], out=tmp)
-                Y += tmp
-    return Y
+    field = LayerField(K, None, get_activation("tanh"), per_stage=False)
+    return RungeKutta.of(method, T / n_steps, n_steps).forward(field, np.broadcast_to(Y0, shape))
 
 
 @dataclass(frozen=True)
@@ -243,7 +221,7 @@ def objective(method, data: ToyData, n_steps: int, theta, chunk: int = 4096):
     -------
     train, test : ndarray, shape (g,)
     """
-    method = _method(method)
+    method = as_method(method)
     n_steps = check_int("n_steps", n_steps, min_value=1)
     chunk = check_int("chunk", chunk, min_value=1)
     theta = np.asarray(theta, dtype=float).reshape(-1, 2)
@@ -294,7 +272,7 @@ def linear_growth(method, h: float, theta) -> np.ndarray:
     -------
     ndarray, shape (...)
     """
-    method = _method(method)
+    method = as_method(method)
     h = check_float("h", h, min_value=0.0, strict_min=True)
     lam = toy_eigenvalues(theta)[..., 1:]
     return np.abs(method.stability_function(h * lam, h)).max(axis=-1)
@@ -379,7 +357,7 @@ def convergence(methods, final_state, steps, reference, length: float, fit_min_s
     h = length / steps
     out = {}
     for name in methods:
-        m = _method(name)
+        m = as_method(name)
         errs = np.array([np.linalg.norm(final_state(m, int(n)) - reference) / scale for n in steps])
         out[m.name] = Convergence(m.name, steps, h, steps * m.n_stages, errs, fit, fitted_order(h[fit], errs[fit]))
     return out
@@ -412,7 +390,7 @@ def weight_sum(method, h: float) -> float:
     To first order in ``h`` a step advances ``y`` by ``h * sum(b) * f(y)``, so a
     method with weight sum ``a`` integrates ``dy/dt = a f(y)``.
     """
-    return float(np.sum(_method(method).coefficients(h)[1]))
+    return float(np.sum(as_method(method).coefficients(h)[1]))
 
 
 def landscape_summary(P, t, reference=None) -> dict:
@@ -451,23 +429,8 @@ def landscape_summary(P, t, reference=None) -> dict:
 # ----------------------------------------------------------------------------
 
 
-def equal_cost_states(nY: int, stages: int = 4) -> int:
-    """State times of a forward-Euler network with the evaluations of ``nY - 1`` steps of a ``stages``-stage method.
-
-    ``stages * (nY - 1)`` Euler steps, so ``stages * (nY - 1) + 1`` state times.
-    """
-    nY = check_int("nY", nY, min_value=2)
-    stages = check_int("stages", stages, min_value=1)
-    return stages * (nY - 1) + 1
-
-
-def evaluations(config) -> int:
-    """Right-hand-side evaluations of one forward pass of the run ``config`` (per sample): steps x stages."""
-    return (config.nY - 1) * get_method(config.integrator).n_stages
-
-
 def accuracy_under(results, evaluators, X, y) -> np.ndarray:
-    """Accuracy of every run's trained weights under other networks.
+    """Accuracy of every run's trained weights under other networks: :func:`resnet_ode.evaluation.accuracy_under` with the networks of the RunConfigs ``evaluators``.
 
     Parameters
     ----------
@@ -483,8 +446,7 @@ def accuracy_under(results, evaluators, X, y) -> np.ndarray:
     -------
     ndarray, shape (len(results), len(evaluators))
     """
-    models = [c.model() for c in evaluators]
-    return np.array([[m.accuracy(r.theta, r.W, X, y) for m in models] for r in results])
+    return evaluation.accuracy_under(results, [c.model() for c in evaluators], X, y)
 
 
 def feature_error_under(results, evaluators, reference, X) -> np.ndarray:
