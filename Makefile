@@ -31,7 +31,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # SIMD code path of numpy's tanh (AVX-512 on one machine, AVX2 on another) changes the second
 # digit of a trained network's objective. numpy is kept at its AVX2 (X86_V3) paths and
 # OpenBLAS at its Haswell kernels unless the machine already sets a core type (some do, to
-# avoid OpenBLAS faults; that setting is kept). resnet_ode.runs.numerics() records both in
+# avoid OpenBLAS faults; that setting is kept). resnet_ode.training.runs.numerics() records both in
 # the run cache key.
 export NPY_DISABLE_CPU_FEATURES := X86_V4 AVX512_ICL AVX512_SPR
 OPENBLAS_CORETYPE ?= Haswell

@@ -72,9 +72,9 @@ os.environ.setdefault("RESNET_ODE_PROGRESS", "0")
 
 import numpy as np  # noqa: E402
 
-from resnet_ode.data import make_peaks_dataset  # noqa: E402
-from resnet_ode.losses import cross_entropy  # noqa: E402
-from resnet_ode.network import ResNetODE  # noqa: E402
+from resnet_ode.core.data import make_peaks_dataset  # noqa: E402
+from resnet_ode.core.losses import cross_entropy  # noqa: E402
+from resnet_ode.core.network import ResNetODE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -196,7 +196,7 @@ def loss_grad_Y(model, W, Y, y):
 class ThreadChunks:
     """The package's column chunks of ``block`` propagated by one thread per chunk of one process.
 
-    The samples are cut as :class:`resnet_ode.parallel.ColumnParallel` cuts
+    The samples are cut as :class:`resnet_ode.core.parallel.ColumnParallel` cuts
     them and chunk ``c`` always runs on copy ``c`` of the block (as it always
     runs in the same worker process there); partial gradients are summed in
     chunk order, so the results equal those of one process bit for bit.
@@ -409,8 +409,8 @@ def print_kernel_table(records):
 
 
 def run_training(records):
-    from resnet_ode.experiments import state_layer_runs
-    from resnet_ode.runs import get_run
+    from resnet_ode.book.experiments import state_layer_runs
+    from resnet_ode.training.runs import get_run
 
     print("\ntraining each Chapter 3.1 depth afresh (Gauss-Newton, 40 iterations, 2 workers)")
     for cfg in state_layer_runs():

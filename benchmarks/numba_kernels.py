@@ -5,7 +5,7 @@ compiled route would pay. Each kernel walks the samples one column at a time
 through every step and stage (the state of one sample, 8 numbers, stays in
 registers and cache), for ``tanh`` and the bias outside the activation (the
 book's network), with any explicit Runge-Kutta tableau ``(A, b)``. The columns
-are cut into the same chunks as :class:`resnet_ode.parallel.ColumnParallel`;
+are cut into the same chunks as :class:`resnet_ode.core.parallel.ColumnParallel`;
 ``prange`` runs the chunks on numba's threads (one thread: one after the
 other). Tapes are laid out sample by sample, shape (n, steps x stages, nc).
 """

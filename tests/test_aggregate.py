@@ -1,4 +1,4 @@
-"""Aggregation of per-seed and per-run results (resnet_ode.aggregate) and the grid accuracy (resnet_ode.evaluation)."""
+"""Aggregation of per-seed and per-run results (resnet_ode.studies.aggregate) and the grid accuracy (resnet_ode.studies.evaluation)."""
 
 import json
 from types import SimpleNamespace
@@ -6,10 +6,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from resnet_ode import aggregate as A
-from resnet_ode import evaluation as E
-from resnet_ode.data import classify_values, peaks, peaks_grid
-from resnet_ode.uncertainty import seed_interval, wilson_interval
+from resnet_ode.studies import aggregate as A
+from resnet_ode.studies import evaluation as E
+from resnet_ode.core.data import classify_values, peaks, peaks_grid
+from resnet_ode.studies.uncertainty import seed_interval, wilson_interval
 
 
 def test_seed_summary_numbers_arrays_and_dicts():
@@ -120,7 +120,7 @@ def test_grid_accuracy_counts_every_grid_point():
 
 
 def test_grid_accuracy_of_a_network_and_cross_grid_accuracy():
-    from resnet_ode.network import ResNetODE
+    from resnet_ode.core.network import ResNetODE
 
     rng = np.random.default_rng(0)
     models = [ResNetODE(nY=n, T=2.0, nt=4, nc=4, workers=1) for n in (3, 5)]
@@ -145,7 +145,7 @@ def test_grid_accuracy_of_a_network_and_cross_grid_accuracy():
 
 
 def test_transfer_summary_of_a_cross_accuracy_matrix():
-    from resnet_ode.aggregate import off_diagonal_mean, transfer_summary
+    from resnet_ode.studies.aggregate import off_diagonal_mean, transfer_summary
 
     M = np.full((5, 5), 0.2)
     M[2:, 2:] = 0.7                      # the three deepest work in each other's networks
@@ -164,7 +164,7 @@ def test_transfer_summary_of_a_cross_accuracy_matrix():
 
 
 def test_accuracy_under_other_networks_is_each_networks_accuracy():
-    from resnet_ode.network import ResNetODE
+    from resnet_ode.core.network import ResNetODE
 
     rng = np.random.default_rng(1)
     models = [ResNetODE(nY=n, T=2.0, nt=4, nc=4, integrator=m, workers=1)

@@ -5,11 +5,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from resnet_ode import notebooks
-from resnet_ode.cache import RUNS
-from resnet_ode.experiments import (CODE_NT, REFERENCE_CG, SWEEPS, state_layer_runs, state_layer_trains,
+from resnet_ode.book import notebooks
+from resnet_ode.training.cache import RUNS
+from resnet_ode.book.experiments import (CODE_NT, REFERENCE_CG, SWEEPS, state_layer_runs, state_layer_trains,
                                     stability_trains)
-from resnet_ode.runs import RunConfig, cache_key, cached_result
+from resnet_ode.training.runs import RunConfig, cache_key, cached_result
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -145,7 +145,7 @@ def test_execute_book_refuses_a_foreign_cache_folder_before_executing(tmp_path):
     (tmp_path / "book").mkdir()
     (tmp_path / "book" / "index.md").write_text("# mine")
     env = dict(os.environ, RESNET_ODE_ROOT=str(tmp_path))
-    done = subprocess.run([sys.executable, "-m", "resnet_ode.cli", "execute-book", "--cache", "book"], cwd=tmp_path,
+    done = subprocess.run([sys.executable, "-m", "resnet_ode.book.cli", "execute-book", "--cache", "book"], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert "error: --cache: " in done.stderr and "book is not a Jupyter Book execution cache" in done.stderr

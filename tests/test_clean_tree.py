@@ -41,7 +41,7 @@ def _snapshot(root: Path) -> dict[str, str]:
 
 
 def _cli(copy: Path, *args: str) -> subprocess.CompletedProcess:
-    from resnet_ode.paths import cache_dir
+    from resnet_ode.util.paths import cache_dir
 
     env = {**os.environ, "RESNET_ODE_ROOT": str(copy), "RESNET_ODE_CACHE": str(cache_dir()),
            "RESNET_ODE_PROGRESS": "0"}

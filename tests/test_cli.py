@@ -12,10 +12,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from resnet_ode import cli, notebooks
-from resnet_ode.experiments import SWEEPS, chapter_parameters, notebook_parameters, state_layer_runs
-from resnet_ode.notebooks import execute_template, run_parameters, update_toc
-from resnet_ode.runs import RunConfig, cache_key
+from resnet_ode.book import cli, notebooks
+from resnet_ode.book.experiments import SWEEPS, chapter_parameters, notebook_parameters, state_layer_runs
+from resnet_ode.book.notebooks import execute_template, run_parameters, update_toc
+from resnet_ode.training.runs import RunConfig, cache_key
 
 
 def _forbid(monkeypatch, *names):
@@ -132,7 +132,7 @@ def test_killed_run_leaves_no_entry_and_resume_redoes_only_it(tmp_cache):
     configs = [RunConfig(**TINY, max_iter=5), RunConfig(**TINY, max_iter=3000)]
     script = textwrap.dedent(f"""
         import sys
-        from resnet_ode.runs import RunConfig, get_run
+        from resnet_ode.training.runs import RunConfig, get_run
         configs = [RunConfig(**{TINY!r}, max_iter=m) for m in (5, 3000)]
         get_run(configs[0])
         print("first done", flush=True)
@@ -147,7 +147,7 @@ def test_killed_run_leaves_no_entry_and_resume_redoes_only_it(tmp_cache):
     entries = sorted(p.name for p in tmp_cache.glob("*.npz"))
     assert entries == [f"run-{cache_key(configs[0])}.npz"]
     assert not list(tmp_cache.glob(".*.tmp"))
-    from resnet_ode import runs
+    from resnet_ode.training import runs
 
     trained = []
     real_train = runs.train

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from resnet_ode import conclusions as c
-from resnet_ode.uncertainty import Estimate
+from resnet_ode.studies import conclusions as c
+from resnet_ode.studies.uncertainty import Estimate
 
 DEPTHS = [8, 16, 32, 64, 128, 256]
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from resnet_ode.data import make_peaks_dataset, peaks, peaks_grid, sample_per_class
+from resnet_ode.core.data import make_peaks_dataset, peaks, peaks_grid, sample_per_class
 
 REFERENCE_COUNTS = [1829, 7968, 47557, 6384, 1798]
 

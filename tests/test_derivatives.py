@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from resnet_ode.blocks import AffineClassifier, Block, Chain, ODEBlock, OpeningLayer
-from resnet_ode.parallel import ColumnParallel
-from resnet_ode.derivcheck import check_block, taylor_test
-from resnet_ode.integrators import METHODS
+from resnet_ode.core.blocks import AffineClassifier, Block, Chain, ODEBlock, OpeningLayer
+from resnet_ode.core.parallel import ColumnParallel
+from resnet_ode.core.derivcheck import check_block, taylor_test
+from resnet_ode.core.integrators import METHODS
 
 
 def _ode(**kw):
@@ -78,8 +78,8 @@ def _concrete_block_classes(base=Block):
 
     import resnet_ode
 
-    for module in pkgutil.iter_modules(resnet_ode.__path__):
-        importlib.import_module(f"resnet_ode.{module.name}")
+    for module in pkgutil.walk_packages(resnet_ode.__path__, prefix="resnet_ode."):
+        importlib.import_module(module.name)
     found, todo = set(), [base]
     while todo:
         for sub in todo.pop().__subclasses__():

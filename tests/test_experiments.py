@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from resnet_ode.experiments import SWEEPS, chapter_parameters, notebook_parameters
+from resnet_ode.book.experiments import SWEEPS, chapter_parameters, notebook_parameters
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,11 +61,11 @@ def test_unknown_chapter_parameter_is_refused():
 
 
 def test_costs_follow_the_tableau_and_the_equal_cost_pairs_match():
-    from resnet_ode.costs import equal_cost_states, evaluations, step_evaluations
-    from resnet_ode.experiments import runge_kutta_runs
-    from resnet_ode.integrators import METHODS
-    from resnet_ode.notebooks import run_cost
-    from resnet_ode.runs import RunConfig
+    from resnet_ode.core.costs import equal_cost_states, evaluations, step_evaluations
+    from resnet_ode.book.experiments import runge_kutta_runs
+    from resnet_ode.core.integrators import METHODS
+    from resnet_ode.book.notebooks import run_cost
+    from resnet_ode.training.runs import RunConfig
 
     for name, method in METHODS.items():
         assert step_evaluations(name) == method.n_stages
@@ -81,7 +81,7 @@ def test_costs_follow_the_tableau_and_the_equal_cost_pairs_match():
 
 
 def test_changes_may_not_set_what_the_chapter_parameters_decide():
-    from resnet_ode.experiments import landscape_runs, runge_kutta_runs, stability_runs, state_layer_runs
+    from resnet_ode.book.experiments import landscape_runs, runge_kutta_runs, stability_runs, state_layer_runs
 
     for call, setting in [(lambda c: state_layer_runs([8, 16, 32, 64], c), "nY"),
                           (lambda c: stability_runs([8, 16], [0], 10.0, c), "control"),

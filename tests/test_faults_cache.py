@@ -3,7 +3,7 @@
 Every test works on real files in a temporary cache (``RESNET_ODE_CACHE``).
 The tests go through the public functions only (``get_run``,
 ``get_surface``, ``get_hessian_extremes``, ``resnet-ode cache``) and point
-``RESNET_ODE_LANDSCAPES`` (where releases before ``resnet_ode.cache`` kept
+``RESNET_ODE_LANDSCAPES`` (where releases before ``resnet_ode.training.cache`` kept
 surfaces) at the same folder, so that the same file can be run against an
 older version of the package to see each fault come back.
 
@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from resnet_ode import cli
-from resnet_ode import landscape as L
-from resnet_ode.runs import RunConfig, cached_result, get_run, train
+from resnet_ode.book import cli
+from resnet_ode.studies import landscape as L
+from resnet_ode.training.runs import RunConfig, cached_result, get_run, train
 
 TINY = dict(nY=3, nt=2, max_iter=1, n_train_per_class=5, n_val_per_class=2)
 SPEC = dict(objective="joint", a=(-1.0, 0.0, 1.0), b=(-1.0, 0.0, 1.0))

@@ -25,13 +25,13 @@ import nbformat
 import numpy as np
 import pytest
 
-from resnet_ode import cli, notebooks
-from resnet_ode.experiments import SWEEPS, chapter_parameters
-from resnet_ode.runs import RunConfig
+from resnet_ode.book import cli, notebooks
+from resnet_ode.book.experiments import SWEEPS, chapter_parameters
+from resnet_ode.training.runs import RunConfig
 
 REPO = Path(__file__).resolve().parents[1]
 EXE = Path(sys.executable).with_name("resnet-ode")
-COMMAND = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "resnet_ode.cli"]
+COMMAND = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "resnet_ode.book.cli"]
 
 #: Long enough to be interrupted while training (about 6 s), short enough to finish afterwards.
 LONG_RUN = ["--set", "nY=64", "--set", "max_iter=40", "--set", "n_train_per_class=100"]
@@ -95,7 +95,7 @@ def _env(root, **extra):
 def _default_signals():
     # The command starts as from a terminal, with the default handling of the signals the tests send. A test
     # suite run as a background job or under nohup inherits them ignored, and the command rightly keeps an
-    # ignored signal ignored (resnet_ode.cli._install_signal_handlers).
+    # ignored signal ignored (resnet_ode.book.cli._install_signal_handlers).
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)
 
@@ -194,8 +194,8 @@ def _wait_for(proc, condition, what, timeout=90.0):
 
 
 def _training(proc, count=1):
-    """True once ``count`` worker processes of resnet_ode.parallel run below the command (a run is training)."""
-    return lambda: sum("resnet_ode.parallel" in cmd for _, _, cmd in _descendants(proc.pid)) >= count
+    """True once ``count`` worker processes of resnet_ode.core.parallel run below the command (a run is training)."""
+    return lambda: sum("resnet_ode.core.parallel" in cmd for _, _, cmd in _descendants(proc.pid)) >= count
 
 
 def _kernel(proc):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from resnet_ode.integrators import METHODS, RK4, RK4_THESIS_AS_WRITTEN, ButcherTableau, get_method, solve
+from resnet_ode.core.integrators import METHODS, RK4, RK4_THESIS_AS_WRITTEN, ButcherTableau, get_method, solve
 
 TABLEAUX = [m for m in METHODS.values() if not m.step_dependent]
 

@@ -3,17 +3,17 @@
 import numpy as np
 import pytest
 
-from resnet_ode import landscape as L
-from resnet_ode.experiments import standard_resnet_config
-from resnet_ode.network import ResNetODE
-from resnet_ode.objectives import (
+from resnet_ode.studies import landscape as L
+from resnet_ode.book.experiments import standard_resnet_config
+from resnet_ode.core.network import ResNetODE
+from resnet_ode.core.objectives import (
     EXACT_CLASSIFIER_SOLVER,
     ClassifierSubproblem,
     JointObjective,
     VarProObjective,
     solve_classifier,
 )
-from resnet_ode.runs import get_run
+from resnet_ode.training.runs import get_run
 
 TINY = dict(nc=4, n_train_per_class=20, n_val_per_class=4, max_iter=3, cg_max_iter=5)
 
@@ -25,7 +25,7 @@ def tiny_run(tmp_cache):
 
 @pytest.fixture
 def store(tmp_cache):
-    """Surfaces and Hessians live in the cache root, next to the runs (resnet_ode.cache)."""
+    """Surfaces and Hessians live in the cache root, next to the runs (resnet_ode.training.cache)."""
     return tmp_cache
 
 
@@ -294,7 +294,7 @@ def _train(run):
 
 
 def test_surface_key_follows_run_spec_and_source(tiny_run, store, monkeypatch):
-    from resnet_ode.runs import cache_key
+    from resnet_ode.training.runs import cache_key
 
     spec = L.SurfaceSpec(a=L.li_grid(5), b=L.li_grid(5))
     key = L.surface_key(cache_key(tiny_run.config), spec)
@@ -355,7 +355,7 @@ def _plane_args(rng, n=6):
 
 @pytest.mark.parametrize("error", [ValueError, KeyboardInterrupt])
 def test_a_failing_batch_stops_the_workers_and_the_next_plane_starts_new_ones(error, rng):
-    from resnet_ode.landscape import plane
+    from resnet_ode.studies.landscape import plane
 
     A, c, theta, d1, d2 = _plane_args(rng)
     a = L.li_grid(9)
@@ -368,7 +368,7 @@ def test_a_failing_batch_stops_the_workers_and_the_next_plane_starts_new_ones(er
 
 def test_interrupt_while_collecting_cancels_the_rest_and_ends_the_workers(rng, monkeypatch):
     """Ctrl-C arriving while the results are collected: it propagates at once, the workers end, nothing hangs."""
-    from resnet_ode.landscape import plane
+    from resnet_ode.studies.landscape import plane
 
     class Interrupted:
         def __init__(self, *args, **kwargs):
@@ -446,7 +446,7 @@ def test_timed_table_keeps_durations_out_of_the_alignment(monkeypatch):
 def test_chapter_runs_and_sweep():
     import os
 
-    from resnet_ode.experiments import SWEEPS, chapter_parameters, landscape_runs
+    from resnet_ode.book.experiments import SWEEPS, chapter_parameters, landscape_runs
 
     sweep = SWEEPS["3.3"]
     params = chapter_parameters(os.path.join(os.path.dirname(__file__), "..", sweep.notebook))

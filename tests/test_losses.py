@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from resnet_ode.derivcheck import adjoint_error, taylor_test
-from resnet_ode.losses import (
+from resnet_ode.core.derivcheck import adjoint_error, taylor_test
+from resnet_ode.core.losses import (
     BlockRegulariser,
     Tikhonov,
     TimeSmoothness,

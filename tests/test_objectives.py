@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from resnet_ode.data import make_peaks_dataset
-from resnet_ode.derivcheck import adjoint_error, taylor_test
-from resnet_ode.network import ResNetODE
-from resnet_ode.objectives import (
+from resnet_ode.core.data import make_peaks_dataset
+from resnet_ode.core.derivcheck import adjoint_error, taylor_test
+from resnet_ode.core.network import ResNetODE
+from resnet_ode.core.objectives import (
     EXACT_CLASSIFIER_SOLVER,
     PRUNE,
     ClassifierSolverSettings,
@@ -14,7 +14,7 @@ from resnet_ode.objectives import (
     classifier_hessian,
     solve_classifier,
 )
-from resnet_ode.krylov import conjugate_gradient
+from resnet_ode.core.krylov import conjugate_gradient
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_gauss_newton_product_matches_jacobian_of_scores(problem, rng):
     S0 = model.scores(th, W, data.X_train)
     S1 = model.scores(th + eps * v[: model.n_params], W + eps * v[model.n_params :], data.X_train)
     JS = (S1 - S0) / eps
-    from resnet_ode.losses import cross_entropy, cross_entropy_hessvec
+    from resnet_ode.core.losses import cross_entropy, cross_entropy_hessvec
 
     P = cross_entropy(S0, data.y_train)[2]
     quad = np.vdot(JS, cross_entropy_hessvec(P, JS))
@@ -96,7 +96,7 @@ def test_classifier_solvers_agree_and_hessian_is_exact(problem, rng):
     W_exact, info = solve_classifier(model.classifier, Y, data.y_train, model.regulariser_W, settings=EXACT_CLASSIFIER_SOLVER)
     assert info["grad_norm"] < 1e-9
     Yb = np.vstack([Y, np.ones((1, Y.shape[1]))])
-    from resnet_ode.losses import cross_entropy
+    from resnet_ode.core.losses import cross_entropy
 
     S = model.classifier.apply(W_exact, Y)
     P = cross_entropy(S, data.y_train)[2]

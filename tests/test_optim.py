@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from resnet_ode import optim
-from resnet_ode.objectives import Evaluation
+from resnet_ode.core import optim
+from resnet_ode.core.objectives import Evaluation
 
 
 class Quadratic:

@@ -2,7 +2,7 @@ import gc
 
 import numpy as np
 
-from resnet_ode.network import ResNetODE
+from resnet_ode.core.network import ResNetODE
 
 
 def test_workers_give_identical_results(rng):

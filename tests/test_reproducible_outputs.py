@@ -21,9 +21,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from resnet_ode.formatting import duration_scale, fmt_seconds, fmt_small, round_significant
-from resnet_ode.notebooks import NBVAL_IGNORE, VOLATILE, clean_notebook
-from resnet_ode.numbers import _rounded
+from resnet_ode.util.formatting import duration_scale, fmt_seconds, fmt_small, round_significant
+from resnet_ode.book.notebooks import NBVAL_IGNORE, VOLATILE, clean_notebook
+from resnet_ode.book.numbers import _rounded
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
@@ -93,7 +93,7 @@ def _notebook(tmp_path: Path, time_tagged: bool) -> Path:
     from nbclient import NotebookClient
 
     timed = new_code_cell(
-        "import time\nfrom resnet_ode.formatting import fmt_seconds\n"
+        "import time\nfrom resnet_ode.util.formatting import fmt_seconds\n"
         "t0 = time.perf_counter(); sum(range(10**5))\n"
         "print('took', fmt_seconds(time.perf_counter() - t0 + 6.0))",
         metadata={"tags": [VOLATILE]} if time_tagged else {})
@@ -153,7 +153,7 @@ def _numerics(env_changes: dict) -> dict:
     for key, value in env_changes.items():
         if value is None:
             env.pop(key)
-    code = "import json; from resnet_ode.runs import numerics, source_hash; print(json.dumps([numerics(), source_hash()]))"
+    code = "import json; from resnet_ode.training.runs import numerics, source_hash; print(json.dumps([numerics(), source_hash()]))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     import json
 

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 from scipy.linalg import expm
 
-from resnet_ode import rkstudy
-from resnet_ode.blocks import ODEBlock
-from resnet_ode.derivcheck import check_block
-from resnet_ode.experiments import SWEEPS, runge_kutta_pages, runge_kutta_runs
-from resnet_ode.integrators import METHODS, RK4, RK4_THESIS_AS_WRITTEN, solve
-from resnet_ode.runs import RunConfig
+from resnet_ode.studies import rkstudy
+from resnet_ode.core.blocks import ODEBlock
+from resnet_ode.core.derivcheck import check_block
+from resnet_ode.book.experiments import SWEEPS, runge_kutta_pages, runge_kutta_runs
+from resnet_ode.core.integrators import METHODS, RK4, RK4_THESIS_AS_WRITTEN, solve
+from resnet_ode.training.runs import RunConfig
 
 TABLEAUX = [m for m in METHODS.values() if not m.step_dependent]
 

@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from resnet_ode import runs
-from resnet_ode.cache import CacheWarning
-from resnet_ode.runs import RunConfig, cache_key, cached_result, get_run
+from resnet_ode.training import runs
+from resnet_ode.training.cache import CacheWarning
+from resnet_ode.training.runs import RunConfig, cache_key, cached_result, get_run
 
 TINY = dict(nY=4, T=2.0, nt=3, nc=4, n_train_per_class=20, n_val_per_class=4, max_iter=3, cg_max_iter=5)
 
@@ -68,28 +68,39 @@ def test_source_hash_follows_the_training_code(tmp_path, monkeypatch):
     import shutil
     from pathlib import Path
 
-    pkg = Path(runs.__file__).parent
+    pkg = Path(runs.__file__).parents[1]
     copy = tmp_path / "resnet_ode"
     shutil.copytree(pkg, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(runs, "__file__", str(copy / "runs.py"))
+    monkeypatch.setattr(runs, "__file__", str(copy / "training" / "runs.py"))
     runs.source_hash.cache_clear()
     try:
-        names = {p.name for p in runs.training_modules()}
-        assert {"runs.py", "blocks.py", "objectives.py", "optim.py", "network.py", "data.py"} <= names
-        assert "plotting.py" not in names
+        names = {p.relative_to(copy).as_posix() for p in runs.training_modules()}
+        assert {"training/runs.py", "core/blocks.py", "core/rungekutta.py", "core/objectives.py", "core/optim.py",
+                "core/network.py", "core/data.py", "util/validate.py"} <= names
+        assert not any(n.startswith(("studies/", "book/")) for n in names)
         before = runs.source_hash()
-        (copy / "plotting.py").write_text((copy / "plotting.py").read_text() + "\n# edited\n")
+        plotting = copy / "studies" / "plotting.py"
+        plotting.write_text(plotting.read_text() + "\n# edited\n")
         runs.source_hash.cache_clear()
         assert runs.source_hash() == before  # analysis-only module: cached runs stay valid
-        text = (copy / "blocks.py").read_text()
+        blocks = copy / "core" / "blocks.py"
+        text = blocks.read_text()
         edited_doc = text.replace('"""Network blocks', '"""Edited docstring. Network blocks', 1) + "\n# a comment\n"
         assert edited_doc != text
-        (copy / "blocks.py").write_text(edited_doc)
+        blocks.write_text(edited_doc)
         runs.source_hash.cache_clear()
         assert runs.source_hash() == before  # docstrings and comments do not count
-        (copy / "blocks.py").write_text(text.replace("self.h = self.T / self.n_steps", "self.h = 1.0 * self.T / self.n_steps"))
+        blocks.write_text(text.replace("self.h = self.T / self.n_steps", "self.h = 1.0 * self.T / self.n_steps"))
         runs.source_hash.cache_clear()
         assert runs.source_hash() != before  # training code: every cached run is invalid
+        kernel = copy / "core" / "rungekutta.py"   # reached only through blocks' import
+        blocks.write_text(text)
+        runs.source_hash.cache_clear()
+        assert runs.source_hash() == before
+        kernel.write_text(kernel.read_text().replace("self.h, self.n_steps = float(h), int(n_steps)",
+                                                     "self.h, self.n_steps = 1.0 * float(h), int(n_steps)"))
+        runs.source_hash.cache_clear()
+        assert runs.source_hash() != before
     finally:
         runs.source_hash.cache_clear()
 

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from resnet_ode import stability
-from resnet_ode.blocks import ODEBlock
-from resnet_ode.derivcheck import adjoint_error, taylor_test
-from resnet_ode.integrators import METHODS
-from resnet_ode.network import ResNetODE
+from resnet_ode.studies import stability
+from resnet_ode.core.blocks import ODEBlock
+from resnet_ode.core.derivcheck import adjoint_error, taylor_test
+from resnet_ode.core.integrators import METHODS
+from resnet_ode.core.network import ResNetODE
 
 TABLEAUX = [m for m in METHODS.values() if not m.step_dependent]
 
@@ -139,7 +139,7 @@ def test_matrix_stability_function_is_the_frozen_linear_step(method, rng):
     J = rng.standard_normal((4, 4))
     y0 = rng.standard_normal(4)
     h = 0.3
-    from resnet_ode.integrators import solve
+    from resnet_ode.core.integrators import solve
 
     step = solve(method, lambda t, y: J @ y, y0, h, 1)
     assert np.allclose(stability.matrix_stability_function(method, h * J) @ y0, step, rtol=1e-13, atol=1e-13)
@@ -247,7 +247,7 @@ def test_perturbation_growth(rng):
 
 
 def test_stability_runs_and_pages():
-    from resnet_ode.experiments import SWEEPS, stability_pages, stability_runs
+    from resnet_ode.book.experiments import SWEEPS, stability_pages, stability_runs
 
     runs = stability_runs([16, 8], [0, 2], 10.0, {"max_iter": 3})
     assert [(c.nt, c.nY, c.init_seed, c.control, c.T, c.max_iter) for c in runs] == [

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from resnet_ode.timegrid import (
+from resnet_ode.core.timegrid import (
     interpolate,
     interpolate_adjoint,
     interpolation_matrix,
@@ -52,8 +52,8 @@ def test_plot_time_grids_draws_the_weights_each_depth_uses():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from resnet_ode.plotting import plot_time_grids
-    from resnet_ode.runs import RunConfig, RunResult
+    from resnet_ode.studies.plotting import plot_time_grids
+    from resnet_ode.training.runs import RunConfig, RunResult
 
     config = RunConfig(nY=9, T=4.0, nt=5, nc=3)
     model = config.model()

@@ -1,4 +1,4 @@
-"""Intervals of resnet_ode.uncertainty against known values."""
+"""Intervals of resnet_ode.studies.uncertainty against known values."""
 
 import json
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from resnet_ode import uncertainty as u
+from resnet_ode.studies import uncertainty as u
 
 
 def test_wilson_known_values():

@@ -1,0 +1,486 @@
+"""Command line: run sweeps and single runs through papermill, execute notebooks, manage the cache.
+
+Examples
+--------
+Re-execute the Chapter 3.1 run pages (unchanged runs come from the cache)::
+
+    resnet-ode sweep 3.1
+
+Rerun Chapter 3.1 with another final time and other depths: its run pages,
+its chapter page and the table of contents are updated for the next build::
+
+    resnet-ode rerun 3.1 --set T=10 --param "depths=[8, 32, 64, 128]"
+
+Back to the book's settings::
+
+    resnet-ode rerun 3.1 --defaults
+
+One run with new parameters into a notebook of its own::
+
+    resnet-ode run --set nY=48 --set integrator=rk4 --output my-run.ipynb
+
+Exit status: 0 on success; 2 for a mistake on the command line (one
+``error: ...`` line, before anything is computed or written); 1 when a
+notebook cell raises; 128 + the signal after Ctrl-C (130), SIGTERM (143) or
+SIGHUP (129), after the kernels and worker processes were stopped and the
+temporary files removed (pages not finished keep their previous content).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import shutil
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from resnet_ode import __version__
+
+
+class UsageError(Exception):
+    """A mistake on the command line: reported as ``error: ...`` with exit status 2, before any compute."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C's ``KeyboardInterrupt`` so that the same clean-up runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+
+
+def _literal(raw: str):
+    """The Python literal ``raw`` (``10``, ``[8, 16]``, ``'rk4'``), or a float for ``nan``, ``inf``, ``-inf``.
+
+    Raises ``ValueError`` when it is neither.
+    """
+    text = raw.strip()
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        pass
+    try:
+        return float(text)  # 'nan', 'inf', '-inf', 'infinity': literal_eval refuses them, float does not
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a Python literal") from None
+
+
+def _parse_sets(items) -> dict:
+    from resnet_ode.training.runs import RunConfig
+
+    out = {}
+    allowed = RunConfig.fields()
+    for item in items or []:
+        if "=" not in item:
+            raise UsageError(f"--set expects NAME=VALUE, got {item!r}")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if key not in allowed:
+            raise UsageError(f"unknown parameter {key!r}; allowed parameters: {', '.join(allowed)}")
+        try:
+            value = _literal(raw)
+        except ValueError:
+            value = raw.strip()  # a bare word: a string setting such as integrator=rk4
+        out[key] = value
+    return out
+
+
+def _checked(build):
+    """``build()``, with its ``TypeError``/``ValueError`` (a bad parameter) turned into a :class:`UsageError`."""
+    try:
+        return build()
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _sweep_or_exit(name):
+    from resnet_ode.book.experiments import SWEEPS
+
+    if name not in SWEEPS:
+        raise UsageError(f"unknown chapter {name!r}; chapters with runs: {', '.join(SWEEPS)}")
+    return SWEEPS[name]
+
+
+def _chapter_notebook(sweep):
+    from resnet_ode.util.paths import repo_root
+
+    path = repo_root() / sweep.notebook
+    if not path.is_file():
+        raise UsageError(f"{path} not found: run resnet-ode from the repository, or set RESNET_ODE_ROOT to it")
+    return path
+
+
+def _parse_params(items) -> dict:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UsageError(f"--param expects NAME=VALUE, got {item!r}")
+        key, raw = item.split("=", 1)
+        try:
+            out[key.strip()] = _literal(raw)
+        except ValueError:
+            raise UsageError(f"--param {key.strip()}: {raw!r} is not a Python literal (e.g. [8, 16] or 2.5)") from None
+    return out
+
+
+def _count(text: str, what: str, hi: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 1 <= value <= hi:
+        raise argparse.ArgumentTypeError(f"must be an integer in [1, {hi}] ({what}), got {text!r}")
+    return value
+
+
+def _jobs(text: str) -> int:
+    return _count(text, "runs at a time", 256)
+
+
+def _timeout(text: str) -> int:
+    return _count(text, "seconds per cell", 10**7)
+
+
+def _validated_chapters(chapters) -> list:
+    """``(sweep, parameters, page runs)`` of each chapter named (or ``all``), every one validated before any work."""
+    from resnet_ode.book.experiments import SWEEPS, chapter_parameters
+
+    names = list(SWEEPS) if "all" in chapters else list(dict.fromkeys(chapters))
+    out = []
+    for sweep in [_sweep_or_exit(name) for name in names]:
+        params = chapter_parameters(_chapter_notebook(sweep))
+        out.append((sweep, params, _checked(lambda: sweep.validate(params))))
+    return out
+
+
+def cmd_sweep(args):
+    from resnet_ode.book.notebooks import run_sweeps
+
+    pairs = [(sweep, configs) for sweep, _, configs in _validated_chapters(args.chapter)]
+    for path in run_sweeps(pairs, jobs=args.jobs):
+        print(path)
+
+
+def cmd_train(args):
+    from resnet_ode.book.notebooks import train_runs
+
+    configs = list(dict.fromkeys(c for sweep, params, _ in _validated_chapters(args.chapter)
+                                 for c in _checked(lambda: sweep.all_runs(params))))
+    trained = train_runs(configs, jobs=args.jobs)
+    print(f"{len(configs)} runs: {trained} trained, {len(configs) - trained} already in the cache")
+
+
+def cmd_rerun(args):
+    import time
+
+    import nbformat
+
+    from resnet_ode.book.experiments import chapter_parameters, notebook_parameters
+    from resnet_ode.book.notebooks import execute_chapter, run_sweep, train_runs, update_toc
+    from resnet_ode.util.paths import repo_root
+
+    t0 = time.perf_counter()
+    sweep = _sweep_or_exit(args.chapter)
+    root = repo_root()
+    notebook = _chapter_notebook(sweep)
+    if args.defaults:
+        params = notebook_parameters(nbformat.read(notebook, as_version=4), tags=("parameters",))
+    else:
+        params = chapter_parameters(notebook)
+    new = _parse_params(args.param)
+    unknown = set(new) - set(params)
+    if unknown:
+        raise UsageError(f"unknown parameter(s) {sorted(unknown)} of {sweep.notebook}; "
+                         f"its parameters: {', '.join(params)}")
+    params.update(new)
+    changes = _parse_sets(args.set)
+    if changes:
+        if "changes" not in params:
+            raise UsageError(f"{sweep.notebook} takes no run settings (--set)")
+        params["changes"] = {**params["changes"], **changes}
+    # Every chapter parameter and every run is validated before anything trains or is written.
+    configs = _checked(lambda: sweep.validate(params))
+    train_runs(_checked(lambda: sweep.all_runs(params)), jobs=args.jobs)
+    run_sweep(sweep, configs, jobs=args.jobs)
+    stale = update_toc(sweep, configs)
+    for page in stale:
+        (root / f"{page}.ipynb").unlink(missing_ok=True)
+    execute_chapter(notebook, params)
+    print(f"{sweep.notebook} and {len(configs)} run pages re-executed in {time.perf_counter() - t0:.0f} s"
+          f"{f'; removed {len(stale)} stale run pages' if stale else ''}. Build the HTML with: make html")
+
+
+def run_page_name(config) -> str:
+    """File name of the page ``resnet-ode run`` writes: ``run-`` and every setting that differs from the defaults.
+
+    For example ``run-nY48-T10-integrator_rk4-init_seed3.ipynb`` (numbers
+    follow the name, words after an underscore), ``run-defaults.ipynb`` for
+    the default settings; so two runs that differ in any setting never share
+    a page. A name longer than 120 characters is cut and ends in a hash of
+    all settings.
+    """
+    import hashlib
+    import json
+
+    defaults = type(config)().to_dict()
+    parts = []
+    for key, value in config.to_dict().items():
+        if value == defaults[key] or (key == "nt" and config.control == "per_step"):  # nt follows nY there
+            continue
+        if isinstance(value, (str, bool)):
+            parts.append(f"{key}_{value}")
+        elif isinstance(value, float):  # short when that is exact (T10), else every digit (T10.000001)
+            parts.append(f"{key}{value:g}" if float(f"{value:g}") == value else f"{key}{value!r}")
+        else:
+            parts.append(f"{key}{value}")
+    name = "-".join(parts) or "defaults"
+    if len(name) > 120:
+        digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+        name = f"{name[:100]}-{digest}"
+    return f"run-{name}.ipynb"
+
+
+def cmd_run(args):
+    from resnet_ode.book.experiments import RUN_TEMPLATE
+    from resnet_ode.book.notebooks import execute_template, run_parameters
+    from resnet_ode.util.paths import repo_root
+    from resnet_ode.training.runs import RunConfig
+
+    changes = _parse_sets(args.set)
+    config = _checked(lambda: RunConfig(**changes))
+    root = repo_root()
+    template = root / RUN_TEMPLATE
+    if not template.is_file():
+        raise UsageError(f"{template} not found: run resnet-ode from the repository, or set RESNET_ODE_ROOT to it")
+    if args.output:
+        output = Path(args.output)
+        if output.suffix != ".ipynb" or output.is_dir():
+            raise UsageError(f"--output must name a notebook file ending in .ipynb, got {args.output!r}")
+        if output.resolve() == template.resolve():
+            raise UsageError("--output must not be the run template itself")
+    else:
+        output = root / "book" / "chapter3" / "runs" / run_page_name(config)
+    print(execute_template(template, output, run_parameters(config, template)))
+
+
+def cmd_execute(args):
+    import nbformat
+
+    from resnet_ode.book.notebooks import execute_in_place
+
+    # Every notebook is checked before the first one executes.
+    for name in args.notebooks:
+        path = Path(name)
+        if not path.is_file():
+            raise UsageError(f"{name}: no such notebook file")
+        try:
+            nbformat.read(path, as_version=4)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
+            raise UsageError(f"{name} is not a readable notebook ({type(exc).__name__}: {exc})") from None
+    for path in args.notebooks:
+        print(execute_in_place(path, timeout=args.timeout))
+
+
+def cmd_execute_book(args):
+    import time
+
+    from resnet_ode.book.notebooks import check_book_cache, execute_into_book_cache, toc_notebooks
+    from resnet_ode.util.paths import repo_root
+
+    t0 = time.perf_counter()
+    try:
+        check_book_cache(repo_root() / args.cache)
+    except ValueError as exc:
+        raise UsageError(f"--cache: {exc}") from None
+    paths = toc_notebooks()
+    try:
+        execute_into_book_cache(paths, repo_root() / args.cache, jobs=args.jobs, timeout=args.timeout)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(f"{len(paths)} notebooks executed into {args.cache} in {time.perf_counter() - t0:.0f} s")
+
+
+def cmd_cache(args):
+    """``info``: entries and sizes per store; ``clear``: remove only the files the cache wrote.
+
+    Both exit with status 1 and a message, touching nothing, on a folder that
+    does not exist; ``clear`` also on one without the cache's marker file.
+    """
+    from resnet_ode.training import cache
+    from resnet_ode.training.runs import source_hash
+
+    folder = cache.root()
+    try:
+        if args.action == "info":
+            print(cache.info_text(folder))
+            print(f"  training code hash {source_hash()[:12]}")
+        elif args.action == "clear":
+            kinds = cache.clear(folder)
+            removed = [p for kind, paths in kinds.items() if kind != "other" for p in paths]
+            counts = ", ".join(f"{len(kinds[s.name])} {s.name}" for s in cache.STORES)
+            print(f"removed {len(removed)} files from {folder} ({counts}, {len(kinds['bad'])} set aside, "
+                  f"{len(kinds['working'])} locks or temporary files)"
+                  + (f"; kept {len(kinds['other'])} files the cache did not write" if kinds["other"] else ""))
+    except cache.NotACache as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="resnet-ode", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sweep", help="execute chapters' run pages through papermill (their current parameters)")
+    p.add_argument("chapter", nargs="+", help="chapters, e.g. 3.1 3.2, or all")
+    p.add_argument("--jobs", type=_jobs, default=2, help="runs executed in parallel, >= 1 (default 2)")
+    p.set_defaults(func=cmd_sweep, executes=True)
+
+    p = sub.add_parser("train", help="train every run the chapters need (their current parameters) that is not in "
+                                     "the cache, longest first, in parallel")
+    p.add_argument("chapter", nargs="+", help="chapters, e.g. 3.1 3.2, or all")
+    p.add_argument("--jobs", type=_jobs, default=2, help="runs trained in parallel, >= 1 (default 2)")
+    p.set_defaults(func=cmd_train, executes=True)
+
+    p = sub.add_parser("rerun", help="rerun a chapter with new parameters: its runs, its page, the table of contents")
+    p.add_argument("chapter", help="chapter, e.g. 3.1")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="a chapter parameter, e.g. depths=[8,32,128] (repeatable)")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="a run setting applied to every run of the chapter, e.g. T=10 (repeatable)")
+    p.add_argument("--defaults", action="store_true", help="start from the chapter's default parameters")
+    p.add_argument("--jobs", type=_jobs, default=2, help="runs executed in parallel, >= 1 (default 2)")
+    p.set_defaults(func=cmd_rerun, executes=True)
+
+    p = sub.add_parser("run", help="execute one run through papermill")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="run setting (repeatable)")
+    p.add_argument("--output", help="output notebook (default: book/chapter3/runs/run-<settings>.ipynb, named "
+                                    "by every setting that differs from the defaults)")
+    p.set_defaults(func=cmd_run, executes=True)
+
+    p = sub.add_parser("execute", help="execute notebooks in place (to commit them with outputs)")
+    p.add_argument("notebooks", nargs="+")
+    p.add_argument("--timeout", type=_timeout, default=3600, help="seconds per cell")
+    p.set_defaults(func=cmd_execute, executes=True)
+
+    p = sub.add_parser("execute-book", help="execute the notebooks of the table of contents in parallel into the "
+                                            "Jupyter Book execution cache (make html does this before the build)")
+    p.add_argument("--cache", default="_build/.jupyter_cache", help="the cache folder (_config.yml: execute.cache)")
+    p.add_argument("--jobs", type=_jobs, default=2, help="notebooks executed in parallel, >= 1 (default 2)")
+    p.add_argument("--timeout", type=_timeout, default=3600, help="seconds per cell")
+    p.set_defaults(func=cmd_execute_book, executes=True)
+
+    p = sub.add_parser("cache", help="inspect the cache (runs, surfaces, Hessians) or remove the files it wrote")
+    p.add_argument("action", choices=["info", "clear"])
+    p.set_defaults(func=cmd_cache)
+
+    args = parser.parse_args(argv)
+    previous = _install_signal_handlers()
+    try:
+        with _command_scratch(getattr(args, "executes", False)):
+            try:
+                args.func(args)
+            except UsageError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            except KeyboardInterrupt as exc:
+                return _stop_after_interrupt(getattr(exc, "signum", signal.SIGINT))
+            except Exception as exc:
+                if type(exc).__name__ not in ("CellExecutionError", "PapermillExecutionError"):
+                    raise
+                print(f"error: a notebook cell raised an exception:\n{exc}", file=sys.stderr)
+                return 1
+    finally:
+        _restore_signal_handlers(previous)
+    return 0
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
+
+
+def _install_signal_handlers() -> dict:
+    """SIGTERM and SIGHUP raise :class:`Interrupted`, Ctrl-C its ``KeyboardInterrupt``: one clean-up for all.
+
+    A signal the command was started with ignored (``nohup``, a background
+    job) stays ignored. Returns the previous handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for signum, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, _raise_interrupted),
+                            (signal.SIGHUP, _raise_interrupted)):
+        old = signal.getsignal(signum)
+        if old is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, handler)
+    return previous
+
+
+def _restore_signal_handlers(previous: dict):
+    for signum, handler in previous.items():
+        signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+def _stop_after_interrupt(signum: int) -> int:
+    """End the kernels and worker processes, say what happened and how to resume; the exit status 128 + signum."""
+    from resnet_ode.book.processes import stop_children
+
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second Ctrl-C does not cut the clean-up short
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(s, signal.SIG_IGN)
+    stop_children()
+    name = signal.Signals(signum).name
+    print(f"\nresnet-ode: interrupted ({name}); kernels and worker processes stopped. Pages not finished keep "
+          "their previous content, finished runs are cached: run the same command again to resume.",
+          file=sys.stderr)
+    return 128 + int(signum)
+
+
+class _command_scratch:
+    """A scratch folder of this command under ``_build/tmp/`` for its temporary notebooks.
+
+    Exported as ``RESNET_ODE_TMPDIR`` (so that sweep workers use it too);
+    removed with everything in it when the command ends, however it ends.
+    Nothing temporary is written into ``book/``.
+    """
+
+    _VARS = ("RESNET_ODE_TMPDIR",)
+
+    def __init__(self, active: bool):
+        self.active = active
+        self.folder = None
+
+    def __enter__(self):
+        if not self.active:
+            return None
+        import tempfile
+
+        from resnet_ode.util.paths import repo_root
+
+        self.saved = {k: os.environ.get(k) for k in self._VARS}
+        base = repo_root() / "_build" / "tmp"
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            self.folder = Path(tempfile.mkdtemp(prefix=f"resnet-ode-{os.getpid()}-", dir=base))
+        except OSError:  # a read-only checkout: the system's temporary folder
+            self.folder = Path(tempfile.mkdtemp(prefix=f"resnet-ode-{os.getpid()}-"))
+        os.environ["RESNET_ODE_TMPDIR"] = str(self.folder)
+        return self.folder
+
+    def __exit__(self, *exc):
+        if self.folder is None:
+            return False
+        shutil.rmtree(self.folder, ignore_errors=True)
+        for key, value in self.saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())

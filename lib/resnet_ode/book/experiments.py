@@ -1,0 +1,527 @@
+"""The book's experiments as data: which runs each chapter needs.
+
+A chapter notebook declares its settings in a cell tagged ``parameters`` (for
+Chapter 3.1: ``depths`` and ``changes``). A :class:`ChapterSweep` turns those
+parameters into the training runs that get a page of their own: papermill
+executes the run template once per run and writes the copies where the table
+of contents lists them. The chapter notebook calls the same function with the
+same parameters, so the runs a chapter analyses are the runs the build
+executed, also after a rerun with other parameters (``resnet-ode rerun``).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+
+from resnet_ode.core.costs import equal_cost_states, step_evaluations
+from resnet_ode.training.runs import RunConfig
+from resnet_ode.util.validate import check_float, check_int
+
+#: Template executed by papermill once per run.
+RUN_TEMPLATE = "book/templates/peaks-run.ipynb"
+
+#: Numbers of state layers nY compared in Chapter 3.1 (thesis Section 3.1).
+STATE_LAYER_DEPTHS = (8, 16, 32, 64, 128, 256)
+
+#: Depth of the optimiser comparison in Chapter 3.1.
+OPTIMIZER_COMPARISON_DEPTH = 32
+
+
+# ----------------------------------------------------------------------------
+# Run settings
+# ----------------------------------------------------------------------------
+
+
+def state_layers_config(nY: int, **changes) -> RunConfig:
+    """Chapter 3.1 settings: T = 20, nt = 16 control layers, nc = 8, forward Euler."""
+    return RunConfig(**{"nY": nY, "T": 20.0, "nt": 16, "nc": 8, **changes})
+
+
+def state_layer_runs(depths=STATE_LAYER_DEPTHS, changes=None, seeds=(0,)) -> tuple:
+    """The Chapter 3.1 runs: one per number of state layers and initial-weight seed, with ``changes`` applied to all.
+
+    Ordered by seed, then by number of state layers.
+
+    Raises
+    ------
+    ValueError, TypeError
+        If fewer than four distinct depths are given (the chapter compares the
+        two shallowest with the three deepest), no seed is given, or
+        ``changes`` sets what the parameters decide (see :func:`checked_changes`).
+    """
+    changes = checked_changes(STATE_LAYER_PARAMETERS, {"nY": "depths", "init_seed": "seeds"}, changes,
+                              depths=depths, seeds=seeds)
+    return tuple(state_layers_config(n, init_seed=s, **changes)
+                 for s in dict.fromkeys(seeds) for n in sorted(set(depths)))
+
+
+def state_layer_pages(depths=STATE_LAYER_DEPTHS, changes=None, seeds=(0, 1, 2)) -> tuple:
+    """The Chapter 3.1 runs that get a page: those of the first seed only."""
+    return state_layer_runs(depths, changes, list(seeds)[:1])
+
+
+#: CG settings of the reference's (Meganet's) Gauss-Newton solve, relative tolerance 0.1 and at most 20 steps.
+REFERENCE_CG = {"cg_tol": 0.1, "cg_max_iter": 20}
+
+
+def with_reference_cg(changes=None) -> dict:
+    """``changes`` plus the reference's CG settings (:data:`REFERENCE_CG`), for the second training setting."""
+    return {**(changes or {}), **REFERENCE_CG}
+
+
+#: Control layers of the thesis's listed code (its text uses 16, the book's default).
+CODE_NT = 8
+
+
+def standard_resnet_config(n_layers: int, T: float, **changes) -> RunConfig:
+    """A standard ResNet: ``n_layers`` forward-Euler steps of size ``T / n_layers``, one weight set each.
+
+    In the notation of :class:`~resnet_ode.training.runs.RunConfig` this is ``control="per_step"`` with
+    ``nY = n_layers + 1`` state times.
+    """
+    return RunConfig(**{"nY": int(n_layers) + 1, "T": T, "nc": 8, "control": "per_step", **changes})
+
+
+#: Numbers of layers of the standard ResNets of Chapter 3.2 (thesis Section 3.2, T = 10).
+STABILITY_LAYERS = (8, 16, 32)
+
+
+def stability_runs(layers=STABILITY_LAYERS, seeds=(0, 1, 2), T: float = 10.0, changes=None) -> tuple:
+    """The Chapter 3.2 runs: a standard ResNet per number of layers and initial-weight seed.
+
+    Ordered by seed, then by number of layers. ``changes`` are applied to
+    every run; the number of layers, the control grid and the seed are set
+    by the chapter's parameters.
+
+    Raises
+    ------
+    ValueError, TypeError
+        If fewer than two distinct depths or no seed is given, or ``changes``
+        sets what the parameters decide (see :func:`checked_changes`).
+    """
+    changes = checked_changes(STABILITY_PARAMETERS, {"nY": "layers", "nt": "layers", "control": None,
+                                                     "init_seed": "seeds", "T": "T"}, changes,
+                              layers=layers, seeds=seeds, T=T)
+    return tuple(standard_resnet_config(n, T, init_seed=s, **changes)
+                 for s in dict.fromkeys(seeds) for n in sorted(set(layers)))
+
+
+def stability_pages(layers=STABILITY_LAYERS, seeds=(0, 1, 2), T: float = 10.0, changes=None) -> tuple:
+    """The Chapter 3.2 runs that get a page: those of the first seed only."""
+    return stability_runs(layers, list(seeds)[:1], T, changes)
+
+
+def reference_cg_configs(depths=STATE_LAYER_DEPTHS, changes=None, seeds=(0,)) -> tuple:
+    """Chapter 3.1 runs with the reference's CG settings (tolerance 0.1, at most 20 steps)."""
+    return state_layer_runs(depths, with_reference_cg(changes), seeds)
+
+
+def code_nt_configs(depths=STATE_LAYER_DEPTHS, changes=None, seeds=(0,), nt: int = CODE_NT) -> tuple:
+    """Chapter 3.1 runs with the thesis code's ``nt`` control layers instead of the text's 16."""
+    return state_layer_runs(depths, {**(changes or {}), "nt": nt}, seeds)
+
+
+def optimizer_comparison_configs(nY: int = OPTIMIZER_COMPARISON_DEPTH, changes=None) -> dict:
+    """The optimisers compared in Chapter 3.1 on one network, by label.
+
+    Gauss-Newton with the book's CG settings and with the reference's
+    (tolerance 0.1, at most 20 steps), both on the variable-projection
+    objective, against L-BFGS, Adam and steepest descent on the joint
+    objective (network and classifier weights together, as a PyTorch user
+    would train), given more iterations since theirs are cheaper.
+    """
+    base = state_layers_config(nY, **(changes or {}))
+    return {
+        "Gauss-Newton (book)": base,
+        "Gauss-Newton (reference CG)": base.replace(cg_tol=0.1, cg_max_iter=20),
+        "L-BFGS (joint)": base.replace(optimizer="lbfgs", objective="joint", max_iter=400),
+        "Adam (joint)": base.replace(optimizer="adam", objective="joint", max_iter=400, learning_rate=0.01),
+        "steepest descent (joint)": base.replace(optimizer="gd", objective="joint", max_iter=400),
+    }
+
+
+#: State times of the RK4 networks of Chapter 3.4, each paired with the Euler network of equal cost.
+RUNGE_KUTTA_STATES = (5, 9)
+
+
+def runge_kutta_runs(rk4_states=RUNGE_KUTTA_STATES, seeds=(0, 1, 2), max_iter: int = 20, changes=None) -> tuple:
+    """The Chapter 3.4 runs: RK4 networks and forward-Euler networks with as many function evaluations.
+
+    For every ``nY`` in ``rk4_states`` the classical RK4 network with ``nY``
+    state times (``4 (nY - 1)`` evaluations of the dynamics per forward pass,
+    four per step) is paired with the forward-Euler network with as many
+    evaluations, ``4 (nY - 1) + 1`` state times
+    (:func:`resnet_ode.core.costs.equal_cost_states`). Chapter 3.1 settings
+    otherwise (T = 20, nt = 16, nc = 8), with ``max_iter`` Gauss-Newton
+    iterations. Ordered by seed, then by ``nY``,
+    RK4 before Euler.
+
+    Raises
+    ------
+    ValueError, TypeError
+        If no state count or seed is given, a state count is below 2, or
+        ``changes`` sets what the parameters decide (see :func:`checked_changes`).
+    """
+    changes = checked_changes(RUNGE_KUTTA_PARAMETERS, {"nY": "rk4_states", "integrator": None, "init_seed": "seeds",
+                                                       "max_iter": "max_iter"}, changes,
+                              rk4_states=rk4_states, seeds=seeds, max_iter=max_iter)
+    runs = []
+    for s in dict.fromkeys(seeds):
+        for n in sorted(set(rk4_states)):
+            for integrator, nY in (("rk4", n), ("euler", equal_cost_states(n, step_evaluations("rk4")))):
+                runs.append(state_layers_config(nY, integrator=integrator, init_seed=s, max_iter=max_iter, **changes))
+    return tuple(runs)
+
+
+def runge_kutta_pages(rk4_states=RUNGE_KUTTA_STATES, seeds=(0, 1, 2), max_iter: int = 20, changes=None) -> tuple:
+    """The Chapter 3.4 runs that get a page: those of the first seed only."""
+    return runge_kutta_runs(rk4_states, list(seeds)[:1], max_iter, changes)
+
+
+#: Numbers of layers of the standard ResNets of Chapter 3.3 (the thesis compared 8 and 20).
+LANDSCAPE_DEPTHS = (4, 8, 20, 40)
+
+
+def landscape_runs(depths=LANDSCAPE_DEPTHS, T=5.0, changes=None) -> tuple:
+    """The Chapter 3.3 runs: standard ResNets with ``depths`` layers and final time ``T`` (thesis: 5), nc = 8.
+
+    Raises
+    ------
+    ValueError, TypeError
+        If fewer than two distinct depths are given, a depth is not an
+        integer in [1, 1000], or ``changes`` sets what the chapter parameters
+        decide (``nY``, ``nt``, ``control``, ``T``; see :func:`checked_changes`).
+    """
+    changes = checked_changes(LANDSCAPE_PARAMETERS, {"nY": "depths", "nt": "depths", "control": None, "T": "T"},
+                              changes, depths=depths, T=T)
+    return tuple(standard_resnet_config(d, T=T, **changes) for d in sorted(set(depths)))
+
+
+# ----------------------------------------------------------------------------
+# Every run a chapter trains (its pages' runs and the others)
+# ----------------------------------------------------------------------------
+
+
+def state_layer_trains(depths=STATE_LAYER_DEPTHS, changes=None, seeds=(0, 1, 2), code_nt: int = CODE_NT) -> tuple:
+    """Every run Chapter 3.1 trains: for every seed the book's runs, the reference-CG runs and the runs with the
+    code's ``code_nt`` control layers; and the optimiser comparison."""
+    return (state_layer_runs(depths, changes, seeds) + reference_cg_configs(depths, changes, seeds)
+            + code_nt_configs(depths, changes, seeds, code_nt)
+            + tuple(optimizer_comparison_configs(changes=changes).values()))
+
+
+def stability_trains(layers=STABILITY_LAYERS, seeds=(0, 1, 2), T: float = 10.0, changes=None,
+                     state_layer_depths=STATE_LAYER_DEPTHS) -> tuple:
+    """Every run Chapter 3.2 trains: its standard ResNets under both training settings and the Chapter 3.1 networks."""
+    return (stability_runs(layers, seeds, T, changes) + stability_runs(layers, seeds, T, with_reference_cg(changes))
+            + state_layer_runs(state_layer_depths))
+
+
+def runge_kutta_trains(rk4_states=RUNGE_KUTTA_STATES, seeds=(0, 1, 2), max_iter: int = 20, changes=None) -> tuple:
+    """Every run Chapter 3.4 trains: its RK4 and Euler networks under both training settings."""
+    return (runge_kutta_runs(rk4_states, seeds, max_iter, changes)
+            + runge_kutta_runs(rk4_states, seeds, max_iter, with_reference_cg(changes)))
+
+
+# ----------------------------------------------------------------------------
+# Chapter parameters and sweeps
+# ----------------------------------------------------------------------------
+
+
+def int_param(lo: int, hi: int | None = None) -> Callable:
+    """Check of an integer chapter parameter in ``[lo, hi]``: ``check(name, value) -> value``."""
+    return lambda name, value: check_int(name, value, min_value=lo, max_value=hi)
+
+
+def float_param(lo: float, hi: float, strict_min: bool = False) -> Callable:
+    """Check of a real chapter parameter in ``[lo, hi]`` (``(lo, hi]`` with ``strict_min``)."""
+    return lambda name, value: check_float(name, value, min_value=lo, max_value=hi, strict_min=strict_min)
+
+
+def int_list_param(lo: int, hi: int | None = None, min_distinct: int = 1) -> Callable:
+    """Check of a list of integers in ``[lo, hi]`` with at least ``min_distinct`` distinct values."""
+    allowed = f"integers in [{lo}, {hi}]" if hi is not None else f"integers >= {lo}"
+    what = f"a list of {'at least ' + str(min_distinct) + ' distinct ' if min_distinct > 1 else ''}{allowed}"
+
+    def check(name, value):
+        if not isinstance(value, (list, tuple)) or not value:
+            raise TypeError(f"{name} must be {what}, got {value!r}")
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo or (hi is not None and v > hi):
+                raise ValueError(f"{name} must be {what}; {v!r} is not allowed (got {name}={value!r})")
+        if len(set(value)) < min_distinct:
+            raise ValueError(f"{name} must be {what}, got {value!r}")
+        return value
+
+    return check
+
+
+def run_changes_param(name, value):
+    """Check of a ``changes`` parameter: a dict of :class:`~resnet_ode.training.runs.RunConfig` settings.
+
+    The values are checked when the runs are made (by ``RunConfig``), with
+    the same messages as ``--set``.
+    """
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} must be a dict of run settings, e.g. {{'T': 10.0}}, got {value!r}")
+    unknown = sorted(set(value) - set(RunConfig.fields()), key=str)
+    if unknown:
+        raise ValueError(f"{name}: unknown run setting(s) {unknown}; allowed: {', '.join(RunConfig.fields())}")
+    return value
+
+
+def checked_changes(parameters: dict, decided: dict, changes, **values) -> dict:
+    """Check the chapter parameters ``values`` and the run settings ``changes`` a chapter's runs are made from.
+
+    Parameters
+    ----------
+    parameters : dict of str -> callable
+        The chapter's parameter checks (e.g. :data:`STATE_LAYER_PARAMETERS`);
+        every entry of ``values`` goes through the check of its name, except
+        ``seeds``, which must be a non-empty list (each seed is then checked
+        as the run setting ``init_seed``).
+    decided : dict of str -> str or None
+        The run settings the chapter decides, each with the chapter parameter
+        that sets it (``None``: fixed by the chapter); ``changes`` may not set them.
+    changes : dict or None
+        Run settings applied to every run (see :func:`run_changes_param`).
+
+    Returns
+    -------
+    dict
+        ``changes``, or an empty dict for ``None``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the parameter or setting, e.g. ``"changes: init_seed is set by
+        the chapter parameter seeds (--param 'seeds=[...]')"``.
+    """
+    seeds = values.pop("seeds", [0])
+    if not isinstance(seeds, (list, tuple)) or not seeds:
+        raise ValueError(f"seeds must list at least one initial-weight seed (integers >= 0), got {seeds!r}")
+    for name, value in values.items():
+        parameters[name](name, value)
+    if changes is None:
+        return {}
+    run_changes_param("changes", changes)
+    taken = [k for k in decided if k in changes]
+    if taken:
+        raise ValueError("changes: " + "; ".join(
+            f"{k} is fixed by the chapter" if decided[k] is None
+            else f"{k} is set by the chapter parameter {decided[k]} (--param '{decided[k]}=...')" for k in taken))
+    return dict(changes)
+
+
+def _subsets_of_depths(params):
+    depths = set(params.get("depths", LANDSCAPE_DEPTHS))
+    for name in ("thesis_depths", "varpro_depths"):
+        if name in params and not set(params[name]) <= depths:
+            raise ValueError(f"{name} must list at least 2 of depths={sorted(depths)}, got {params[name]!r}")
+
+
+#: Parameter checks of every chapter with runs (name -> ``check(name, value)``), one per
+#: entry of the chapter notebook's ``parameters`` cell. Bounds keep every value finite
+#: and every computation to a size this machine finishes.
+STATE_LAYER_PARAMETERS = {
+    "depths": int_list_param(2, 100_000, min_distinct=4),
+    "seeds": int_list_param(0),
+    "code_nt": int_param(2, 100_000),
+    "changes": run_changes_param,
+}
+STABILITY_PARAMETERS = {
+    "layers": int_list_param(1, 99_999, min_distinct=2),
+    "seeds": int_list_param(0),
+    "T": float_param(0.0, 1e4, strict_min=True),
+    "changes": run_changes_param,
+    "n_samples": int_param(1, 1_000_000),
+    "state_layer_depths": int_list_param(2, 100_000, min_distinct=4),
+    "state_layer_samples": int_param(1, 1_000_000),
+    "perturbation_eps": float_param(0.0, 1.0, strict_min=True),
+}
+LANDSCAPE_PARAMETERS = {
+    "depths": int_list_param(1, 1000, min_distinct=2),
+    "T": float_param(0.0, 1e4, strict_min=True),
+    "changes": run_changes_param,
+    "seeds": int_list_param(0),
+    "thesis_depths": int_list_param(1, 1000, min_distinct=2),
+    "varpro_depths": int_list_param(1, 1000, min_distinct=2),
+    "points": int_param(3, 1001),
+}
+RUNGE_KUTTA_PARAMETERS = {
+    "toy_seed": int_param(0),
+    "rk4_steps": int_param(1, 10_000),
+    "coarse_rk4_steps": int_param(1, 10_000),
+    "ref_steps": int_param(1, 100_000),
+    "rk4_states": int_list_param(2, 25_000),
+    "seeds": int_list_param(0),
+    "max_iter": int_param(0, 100_000),
+    "changes": run_changes_param,
+}
+
+
+def notebook_parameters(nb, tags=("parameters", "injected-parameters")) -> dict:
+    """Parameters of a notebook (an ``nbformat`` node): its ``parameters`` cell, then any papermill-injected cell.
+
+    Every statement of those cells must assign a Python literal to a name
+    (``depths = [8, 16]``, ``changes = {"T": 10.0}``); later cells override
+    earlier ones, as when the notebook runs.
+    """
+    params = {}
+    for tag in tags:
+        for cell in nb.cells:
+            if cell.cell_type == "code" and tag in cell.metadata.get("tags", []):
+                for stmt in ast.parse(cell.source).body:
+                    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+                        raise ValueError("parameter cells may only assign literals to names")
+                    try:
+                        params[stmt.targets[0].id] = ast.literal_eval(stmt.value)
+                    except ValueError:
+                        raise ValueError(f"parameter cells may only assign literals to names; "
+                                         f"{stmt.targets[0].id} is not a literal") from None
+    return params
+
+
+def chapter_parameters(notebook) -> dict:
+    """The current parameters of a chapter notebook file (defaults, then injected values)."""
+    return notebook_parameters(nbformat.read(Path(notebook), as_version=4))
+
+
+@dataclass(frozen=True)
+class ChapterSweep:
+    """The runs of one chapter that get a page each.
+
+    Attributes
+    ----------
+    name : str
+        Sweep name on the command line, e.g. ``"3.1"``.
+    notebook : str
+        The chapter notebook (relative to the repository root) whose
+        parameters decide the runs.
+    runs : callable
+        ``runs(**parameters) -> tuple of RunConfig``; it receives the chapter
+        parameters it names and ignores the others.
+    output : str
+        Output path pattern relative to the repository root, formatted with
+        the fields of each run's config.
+    title : str
+        Page-title pattern for the table of contents, formatted likewise.
+    template : str
+        The parameterised run notebook.
+    parameters : dict of str -> callable
+        Every parameter of the chapter notebook with its check
+        ``check(name, value)``, which raises ``TypeError`` or ``ValueError``
+        naming the parameter, the value given and what is allowed.
+    cross_check : callable, optional
+        ``cross_check(params)`` for constraints between parameters.
+    trains : callable, optional
+        ``trains(**parameters) -> tuple of RunConfig``: every run the chapter
+        notebook trains (default: ``runs``), so that a sweep can train them
+        all in parallel before the notebook reads them from the cache.
+    """
+
+    name: str
+    notebook: str
+    runs: Callable
+    output: str
+    title: str
+    template: str = RUN_TEMPLATE
+    parameters: dict = field(default_factory=dict, hash=False)
+    cross_check: Callable | None = None
+    trains: Callable | None = None
+
+    def validate(self, params: dict) -> tuple:
+        """Check every chapter parameter in ``params``, then the runs they decide; return those runs.
+
+        Nothing is computed or written: a command calls this before it
+        trains or executes anything.
+
+        Raises
+        ------
+        TypeError, ValueError
+            ``"Chapter 3.4: rk4_steps must be an integer in [1, 10000], got -1"``:
+            the chapter, the parameter, what it allows and the value given.
+        """
+        try:
+            unknown = sorted(set(params) - set(self.parameters)) if self.parameters else []
+            if unknown:
+                raise ValueError(f"unknown parameter(s) {unknown}; its parameters: {', '.join(self.parameters)}")
+            for name, value in params.items():
+                if name in self.parameters:
+                    self.parameters[name](name, value)
+            if self.cross_check is not None:
+                self.cross_check(params)
+            return self.configs(params)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"Chapter {self.name}: {exc}") from None
+
+    def configs(self, params: dict | None = None) -> tuple:
+        """The runs for ``params`` (default: the chapter notebook's current parameters)."""
+        from resnet_ode.util.paths import repo_root
+
+        if params is None:
+            params = chapter_parameters(repo_root() / self.notebook)
+        names = self.runs.__code__.co_varnames[: self.runs.__code__.co_argcount]
+        return tuple(self.runs(**{k: v for k, v in params.items() if k in names}))
+
+    def all_runs(self, params: dict | None = None) -> tuple:
+        """Every run the chapter notebook trains for ``params`` (pages' runs first), without repeats."""
+        from resnet_ode.util.paths import repo_root
+
+        if params is None:
+            params = chapter_parameters(repo_root() / self.notebook)
+        fn = self.trains or self.runs
+        names = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+        return tuple(dict.fromkeys(self.configs(params) + tuple(fn(**{k: v for k, v in params.items() if k in names}))))
+
+    def output_path(self, config: RunConfig) -> str:
+        return self.output.format(**config.to_dict())
+
+    def page_title(self, config: RunConfig) -> str:
+        return self.title.format(**config.to_dict())
+
+
+#: Every chapter sweep of the book, by name.
+SWEEPS = {
+    "3.1": ChapterSweep(
+        name="3.1",
+        notebook="book/chapter3/state-layers.ipynb",
+        runs=state_layer_pages,
+        output="book/chapter3/runs/state-layers-nY{nY:03d}.ipynb",
+        title="Run: {nY} state layers",
+        parameters=STATE_LAYER_PARAMETERS,
+        trains=state_layer_trains,
+    ),
+    "3.2": ChapterSweep(
+        name="3.2",
+        notebook="book/chapter3/stability.ipynb",
+        runs=stability_pages,
+        output="book/chapter3/runs/stability-L{nt:03d}-seed{init_seed}.ipynb",
+        title="Run: standard ResNet, {nt} layers",
+        parameters=STABILITY_PARAMETERS,
+        trains=stability_trains,
+    ),
+    "3.4": ChapterSweep(
+        name="3.4",
+        notebook="book/chapter3/runge-kutta.ipynb",
+        runs=runge_kutta_pages,
+        output="book/chapter3/runs/runge-kutta-{integrator}-nY{nY:03d}-seed{init_seed}.ipynb",
+        title="Run: {integrator}, {nY} state times",
+        parameters=RUNGE_KUTTA_PARAMETERS,
+        trains=runge_kutta_trains,
+    ),
+    "3.3": ChapterSweep(
+        name="3.3",
+        notebook="book/chapter3/landscape.ipynb",
+        runs=landscape_runs,
+        output="book/chapter3/runs/landscape-L{nt:03d}.ipynb",
+        title="Run: standard ResNet, {nt} layers, T = {T:g}",
+        parameters=LANDSCAPE_PARAMETERS,
+        cross_check=_subsets_of_depths,
+    ),
+}

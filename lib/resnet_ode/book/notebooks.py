@@ -1,0 +1,459 @@
+"""Executing notebooks: papermill runs of the template and in-place execution.
+
+Executed notebooks are written atomically (to a temporary file in the
+command's scratch folder, then renamed), so an interrupted execution leaves
+the previous file untouched; :mod:`resnet_ode.book.processes` holds the
+scratch files, the kernels and workers and how an interrupt ends them.
+Volatile metadata (timestamps, durations) and progress-bar output are removed
+so that re-executing an unchanged notebook reproduces the same file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import nbformat
+
+from resnet_ode.book.experiments import notebook_parameters
+from resnet_ode.book.processes import (
+    in_thread,
+    kernel_manager_class,
+    pool_worker_init,
+    publish,
+    scratch_path,
+    stop_pool,
+)
+from resnet_ode.core.costs import evaluations
+from resnet_ode.util import progress
+from resnet_ode.util.paths import repo_root
+from resnet_ode.util.storage import atomic_path
+
+_PROGRESS_RE = re.compile(r"\r|\x1b\[|\d+it/s|s/it\]|\|\s*\d+/\d+ \[")
+
+
+#: Tag of cells whose outputs depend on the machine (wall-clock times). Their outputs are shown
+#: in the built book, never committed, never compared.
+VOLATILE = "volatile"
+
+#: nbval's tag for a cell that is executed but whose outputs are not compared.
+NBVAL_IGNORE = "nbval-ignore-output"
+
+
+def clean_notebook(nb):
+    """Make an executed notebook reproducible byte for byte (in place).
+
+    Drops timestamps, durations (papermill and nbclient metadata),
+    progress-bar stderr and the outputs of cells tagged :data:`VOLATILE`
+    (which also get nbval's :data:`NBVAL_IGNORE` tag, so that nbval executes
+    them without comparing what they print); removes empty ``tags`` lists
+    that papermill adds; gives papermill's injected cell a fixed id.
+    Re-executing an unchanged notebook and cleaning it reproduces the same
+    file.
+    """
+    nb.metadata.pop("papermill", None)
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        tags = list(cell.metadata.get("tags", []))
+        if "injected-parameters" in tags:
+            cell["id"] = "injected-parameters"  # papermill draws a random id each time
+        if VOLATILE in tags and NBVAL_IGNORE not in tags:
+            tags.append(NBVAL_IGNORE)
+        if tags:
+            cell.metadata["tags"] = tags
+        else:
+            cell.metadata.pop("tags", None)
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        if VOLATILE in tags:
+            cell["outputs"] = []  # executed (its execution count stays), outputs not kept
+            continue
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                text = out.get("text", "")
+                if not text.strip() or _PROGRESS_RE.search(text):
+                    continue
+            kept.append(out)
+        cell["outputs"] = kept
+    return nb
+
+
+def run_parameters(config, template: Path) -> dict:
+    """Parameters to inject so that the template reproduces ``config``.
+
+    Only values that differ from the template's defaults are injected, so the
+    injected cell of each page lists exactly what is special about the run.
+    Settings the template does not expose go into its ``options`` dict.
+    """
+    defaults = notebook_parameters(nbformat.read(template, as_version=4), tags=("parameters",))
+    params, options = {}, {}
+    for key, value in config.to_dict().items():
+        if key in defaults:
+            if value != defaults[key] or type(value) is not type(defaults[key]):
+                params[key] = value
+        else:
+            options[key] = value
+    base = type(config)().to_dict()
+    options = {k: v for k, v in options.items() if base.get(k) != v}
+    if options:
+        params["options"] = options
+    return params
+
+
+def execute_template(template, output, parameters: dict, workers: int | None = None):
+    """Execute ``template`` with ``parameters`` by papermill into ``output`` (atomically).
+
+    ``workers`` sets ``RESNET_ODE_WORKERS`` for the kernel (processes per run).
+    """
+    import papermill
+
+    template, output = Path(template), Path(output)
+    if workers is not None:
+        os.environ["RESNET_ODE_WORKERS"] = str(workers)
+    output.parent.mkdir(parents=True, exist_ok=True)  # the kernel's working folder
+    with scratch_path(output.stem) as folder:
+        tmp_nb = folder / output.name  # papermill saves it after every cell
+        in_thread(
+            papermill.execute_notebook,
+            str(template), str(tmp_nb), parameters=parameters, cwd=str(output.parent),
+            kernel_name="python3", progress_bar=False, log_output=False,
+            kernel_manager_class=kernel_manager_class(),
+        )
+        nbformat.write(clean_notebook(nbformat.read(tmp_nb, as_version=4)), tmp_nb)
+        publish(tmp_nb, output)
+    return output
+
+
+def execute_in_place(path, timeout: int = 3600):
+    """Execute a notebook in its own folder and save it (atomically) with its outputs."""
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}},
+                            kernel_manager_class=kernel_manager_class())
+    in_thread(client.execute)
+    clean_notebook(nb)
+    with scratch_path(path.stem) as folder:
+        nbformat.write(nb, folder / path.name)
+        publish(folder / path.name, path)
+    return path
+
+
+def run_sweep(sweep, configs=None, jobs: int = 2):
+    """Execute runs of a chapter sweep with papermill (see :func:`run_sweeps`).
+
+    Parameters
+    ----------
+    sweep : resnet_ode.book.experiments.ChapterSweep
+    configs : sequence of RunConfig, optional
+        The runs; default: those of the chapter notebook's current parameters.
+    jobs : int
+        Runs executed in parallel.
+
+    Returns
+    -------
+    list of Path
+        Executed notebooks, in the order of ``configs``.
+    """
+    return run_sweeps([(sweep, configs)], jobs)
+
+
+def run_sweeps(pairs, jobs: int = 2):
+    """Execute the run pages of several chapters in one pool, ``jobs`` at a time, with one progress bar.
+
+    Parameters
+    ----------
+    pairs : sequence of (ChapterSweep, configs or None)
+        ``None`` takes the chapter notebook's current parameters.
+    jobs : int
+        Runs executed in parallel; each gets ``max(1, cores // jobs)`` worker
+        processes.
+
+    Returns
+    -------
+    list of Path
+        Executed notebooks, chapter by chapter in the order of their configs.
+    """
+    root = repo_root()
+    tasks, costs = [], []
+    for sweep, configs in pairs:
+        template = root / sweep.template
+        for c in (sweep.configs() if configs is None else configs):
+            tasks.append((template, root / sweep.output_path(c), run_parameters(c, template)))
+            costs.append(run_cost(c))
+    # Longest runs first so that parallel jobs finish together.
+    order = sorted(range(len(tasks)), key=lambda i: -costs[i])
+    workers = max(1, (os.cpu_count() or 2) // max(1, jobs))
+    names = "+".join(sweep.name for sweep, _ in pairs)
+    _in_pool([(execute_template, (*tasks[i],), {"workers": workers}) for i in order], jobs, f"sweep {names}")
+    return [t[1] for t in tasks]
+
+
+def _in_pool(calls, jobs: int, desc: str, initializer=None, initargs=(), on_result=None):
+    """Run ``calls`` (``(fn, args, kwargs)``) in order, ``jobs`` at a time in worker processes, with one progress bar.
+
+    ``on_result(i, value)``, if given, receives the value of call ``i`` as it
+    completes (in the calling process; it may raise to stop). On Ctrl-C the
+    workers are stopped at once; if a call fails, the calls in progress
+    finish (their runs get cached), no new one starts, and the error is raised.
+    """
+    keep = on_result or (lambda i, value: None)
+    with progress.bar(len(calls), desc) as bar:
+        if jobs <= 1 or len(calls) <= 1:
+            for i, (fn, args, kwargs) in enumerate(calls):
+                keep(i, fn(*args, **kwargs))
+                bar.update(1)
+            return
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(calls)), initializer=initializer or pool_worker_init,
+                                   initargs=initargs)
+        try:
+            futures = {pool.submit(fn, *args, **kwargs): i for i, (fn, args, kwargs) in enumerate(calls)}
+            for fut in as_completed(futures):
+                keep(futures[fut], fut.result())
+                bar.update(1)
+        except KeyboardInterrupt:
+            stop_pool(pool)  # at once: the pages not finished keep their previous content
+            raise
+        except BaseException:
+            try:  # a call failed: the calls in progress finish (their runs get cached), no new one starts
+                pool.shutdown(wait=True, cancel_futures=True)
+            except KeyboardInterrupt:
+                stop_pool(pool)
+            raise
+        pool.shutdown(wait=True)
+
+
+def run_cost(config) -> float:
+    """Rough relative cost of training ``config`` (to start the longest runs first): forward passes of the
+    network times their evaluations of the dynamics (:func:`resnet_ode.core.costs.evaluations`)."""
+    inner = config.cg_max_iter if config.optimizer == "gauss_newton" else 1
+    return evaluations(config) * config.max_iter * (inner + 2)
+
+
+def _train_worker_init(workers: int):
+    pool_worker_init()
+    os.environ["RESNET_ODE_WORKERS"] = str(workers)
+
+
+def _train_one(config):
+    from resnet_ode.training.runs import get_run
+
+    get_run(config)
+
+
+def train_runs(configs, jobs: int = 2) -> int:
+    """Train the runs of ``configs`` that are not in the run cache, ``jobs`` at a time, longest first.
+
+    The chapter notebooks then read every run from the cache, so the
+    training of all chapters keeps every core busy instead of running one
+    run after another inside each notebook. Returns the number of runs
+    trained.
+    """
+    from resnet_ode.training.runs import cache_key, RUNS
+
+    missing = [c for c in dict.fromkeys(configs) if not RUNS.path(cache_key(c)).is_file()]
+    missing.sort(key=lambda c: -run_cost(c))
+    workers = max(1, (os.cpu_count() or 2) // max(1, jobs))
+    _in_pool([(_train_one, (c,), {}) for c in missing], jobs, "training runs",
+             initializer=_train_worker_init, initargs=(workers,))
+    return len(missing)
+
+
+def execute_chapter(notebook, parameters: dict, timeout: int = 3600):
+    """Execute a chapter notebook in place with papermill, injecting ``parameters``.
+
+    Parameters equal to the notebook's defaults are not injected, and an
+    injected cell from an earlier rerun is dropped first, so rerunning with
+    the defaults restores the original notebook.
+    """
+    import papermill
+
+    notebook = Path(notebook)
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    defaults = notebook_parameters(nb, tags=("parameters",))
+    inject = {k: v for k, v in parameters.items() if k not in defaults or defaults[k] != v}
+    with scratch_path(notebook.stem) as folder:
+        src, out = folder / "source.ipynb", folder / notebook.name
+        nbformat.write(nb, src)
+        in_thread(papermill.execute_notebook, str(src), str(out), parameters=inject, cwd=str(notebook.parent),
+                   kernel_name="python3", progress_bar=False, execution_timeout=timeout,
+                   kernel_manager_class=kernel_manager_class())
+        nbformat.write(clean_notebook(nbformat.read(out, as_version=4)), out)
+        publish(out, notebook)
+    return notebook
+
+
+def update_toc(sweep, configs, toc_path=None):
+    """List the run pages of ``configs`` under the sweep's chapter in ``_toc.yml``.
+
+    Returns the pages the table of contents listed before under that chapter
+    but no longer does (the caller may delete them).
+    """
+    import yaml
+
+    toc_path = Path(toc_path or repo_root() / "_toc.yml")
+    text = toc_path.read_text()
+    header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
+    toc = yaml.safe_load(text)
+    chapter = sweep.notebook.rsplit(".", 1)[0]
+    entry = _find_entry(toc, chapter)
+    if entry is None:
+        raise ValueError(f"{chapter} is not in {toc_path}")
+    old = [s["file"] for s in entry.get("sections", [])]
+    new = [{"file": sweep.output_path(c).rsplit(".", 1)[0], "title": sweep.page_title(c)} for c in configs]
+    entry["sections"] = new
+    with atomic_path(toc_path) as tmp:
+        tmp.write_text(header + yaml.dump(toc, Dumper=_toc_dumper(), sort_keys=False, width=100))
+    return [f for f in old if f not in {n["file"] for n in new}]
+
+
+def _toc_dumper():
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        """Indents list items under their key, as the committed ``_toc.yml`` is written."""
+
+        def increase_indent(self, flow=False, indentless=False):
+            return super().increase_indent(flow, False)
+
+    return Dumper
+
+
+
+def _find_entry(node, file):
+    if isinstance(node, dict):
+        if node.get("file") == file:
+            return node
+        node = list(node.values())
+    if isinstance(node, list):
+        for item in node:
+            found = _find_entry(item, file)
+            if found is not None:
+                return found
+    return None
+
+
+# ----------------------------------------------------------------------------
+# Executing the book's notebooks for Jupyter Book, in parallel
+# ----------------------------------------------------------------------------
+
+
+def toc_notebooks(toc_path=None) -> list[Path]:
+    """The notebooks (``.ipynb``) listed in the table of contents, in its order."""
+    import yaml
+
+    root = repo_root()
+    toc = yaml.safe_load(Path(toc_path or root / "_toc.yml").read_text())
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("file", "root") and isinstance(value, str):
+                    path = root / value
+                    path = path if path.suffix else path.with_suffix(".ipynb")
+                    if path.suffix == ".ipynb" and path.is_file():
+                        found.append(path)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return list(dict.fromkeys(found))
+
+
+def execution_stages(paths) -> list[list[Path]]:
+    """``paths`` in two stages: notebooks that read other chapters' numbers (``read_numbers``) run last.
+
+    Within a stage the larger notebooks (more code cells) come first, so
+    that parallel jobs finish together.
+    """
+    first, last = [], []
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        code = [c.source for c in nb.cells if c.cell_type == "code"]
+        (last if any("read_numbers(" in src for src in code) else first).append((len(code), path))
+    order = lambda items: [p for _, p in sorted(items, key=lambda item: -item[0])]  # noqa: E731
+    return [stage for stage in (order(first), order(last)) if stage]
+
+
+def _execute_for_cache(path: Path, timeout: int):
+    """Execute a notebook (in its folder) the way MyST-NB does; returns ``(notebook, seconds, error text)``."""
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    nb = nbformat.read(path, as_version=4)
+    result = single_nb_execution(nb, cwd=str(path.parent), timeout=timeout, allow_errors=False, meta_override=True)
+    return result.nb, result.time, (result.exc_string if result.err is not None else None)
+
+
+def check_book_cache(cache_path) -> Path:
+    """``cache_path`` if it can be emptied safely: absent, empty, or a Jupyter cache (it has ``global.db``).
+
+    Raises
+    ------
+    ValueError
+        Naming the folder, if it holds anything else: emptying the cache
+        removes the whole folder, and a mistyped path must never remove a
+        folder the build did not write.
+    """
+    path = Path(cache_path)
+    if path.exists() and (not path.is_dir() or (any(path.iterdir()) and not (path / "global.db").is_file())):
+        raise ValueError(f"{path} is not a Jupyter Book execution cache (no global.db in it); "
+                         "refusing to empty it. Give the folder of execute.cache in _config.yml")
+    return path
+
+
+def execute_into_book_cache(paths, cache_path, jobs: int = 2, timeout: int = 3600) -> list[Path]:
+    """Execute notebooks ``jobs`` at a time and store them in the Jupyter Book execution cache.
+
+    Jupyter Book (``execute_notebooks: cache``) then renders their outputs
+    instead of executing them one after another on one core. The cache is
+    emptied first, so every build executes every notebook afresh under the
+    current library (nothing stale is shown). Notebooks that read other
+    chapters' numbers run after all others (:func:`execution_stages`).
+
+    Raises
+    ------
+    ValueError
+        If ``cache_path`` holds something other than a Jupyter cache
+        (:func:`check_book_cache`); nothing is executed or removed.
+    RuntimeError
+        If a notebook raises; the error names it and shows its traceback.
+    """
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    paths = [Path(p).resolve() for p in paths]
+    cache = get_cache(str(check_book_cache(cache_path)))
+    cache.clear_cache()
+    stages = execution_stages(paths)
+    done = []
+    for k, stage in enumerate(stages, 1):
+        results = {}
+
+        def keep(i, value, stage=stage, results=results):
+            nb, seconds, error = value
+            path = stage[i]
+            if error is not None:
+                shown = path.relative_to(repo_root()) if path.is_relative_to(repo_root()) else path
+                raise RuntimeError(f"{shown} raised an exception:\n{error}")
+            results[path] = (nb, seconds)
+
+        _in_pool([(_execute_for_cache, (path, timeout), {}) for path in stage], jobs,
+                 f"executing notebooks ({k}/{len(stages)})", on_result=keep)
+        for path in stage:  # one writer for the cache's database
+            nb, seconds = results[path]
+            cache.cache_notebook_bundle(CacheBundleIn(nb, str(path), data={"execution_seconds": seconds}),
+                                        check_validity=False, overwrite=True)
+            done.append(path)
+    return done

@@ -1,0 +1,94 @@
+"""The key numbers of each chapter, written by the build to ``_build/numbers``.
+
+Two builds can be compared by diffing these files. Values are plain JSON
+(lists, floats, ints, strings).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from resnet_ode.util.formatting import fmt_seconds, fmt_small, format_table, round_significant  # noqa: F401  (re-exported: chapters import them from here)
+from resnet_ode.util.paths import numbers_dir
+from resnet_ode.util.storage import write_json
+
+
+def to_jsonable(value):
+    """Convert numpy scalars and arrays (also nested in dicts and lists) to plain JSON types."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def write_numbers(chapter: str, data: dict):
+    """Write ``_build/numbers/chapter-<chapter>.json`` atomically and return its path.
+
+    A ``_meta`` entry records the hash of the training code the numbers were
+    computed with, so that :func:`read_numbers` can refuse stale ones.
+    """
+    from resnet_ode.training.runs import source_hash
+
+    payload = {**to_jsonable(data), "_meta": {"training_source": source_hash()}}
+    return write_json(numbers_dir() / f"chapter-{chapter}.json", payload)
+
+
+def read_numbers(chapter: str) -> dict:
+    """The key numbers a chapter wrote in this build.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the chapter has not written them (execute it first: the book
+        build executes the chapters in order, Chapter 4 after Chapter 3).
+    RuntimeError
+        If they were computed with other training code than the current one.
+    """
+    import json
+
+    from resnet_ode.training.runs import source_hash
+
+    path = numbers_dir() / f"chapter-{chapter}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: execute Chapter {chapter} first (make book does)")
+    data = json.loads(path.read_text())
+    if data.get("_meta", {}).get("training_source") != source_hash():
+        raise RuntimeError(f"{path} was computed with other training code: execute Chapter {chapter} again")
+    return data
+
+
+#: Significant digits of a float stored by :func:`glue`.
+GLUE_DIGITS = 6
+
+
+def glue(name: str, value, display: bool = False):
+    """myst-nb's ``glue`` with floats rounded to :data:`GLUE_DIGITS` significant digits.
+
+    The glued value is part of the cell's outputs, which nbval compares: a
+    full-precision float repr can differ in its last digits between machines
+    (summation order), six significant digits do not, and the prose never
+    shows more. Floats nested in lists, tuples and dicts are rounded as well;
+    other values are glued as they are.
+    """
+    from myst_nb import glue as _glue
+
+    return _glue(name, _rounded(value), display=display)
+
+
+def _rounded(value):
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (float, np.floating)):
+        return round_significant(float(value), GLUE_DIGITS)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_rounded(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value

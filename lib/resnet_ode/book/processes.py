@@ -1,0 +1,245 @@
+"""The processes a book command starts, and how an interrupt ends them.
+
+Scratch files: temporary notebooks live in a scratch folder under
+``_build/tmp/`` (:func:`scratch_root`) and are published by an atomic rename
+(:func:`publish`), so an interrupted execution leaves the previous file
+untouched and nothing temporary inside ``book/``.
+
+Kernels are executed from a helper thread (:func:`in_thread`), so that the
+main thread receives Ctrl-C (nbclient, in the main thread, installs signal
+handlers that only shut the kernel down and let the command go on). On an
+interrupt the kernels this process started are killed with their process
+group (the package's worker processes, :func:`kill_kernels`), pool workers
+are stopped (:func:`stop_pool`), and :func:`stop_children` ends the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+import uuid
+import weakref
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from resnet_ode.util.paths import repo_root
+from resnet_ode.util.storage import atomic_path
+
+
+#: Environment variable naming the scratch folder of the running command (set by ``resnet-ode``).
+SCRATCH_ENV = "RESNET_ODE_TMPDIR"
+
+
+def scratch_root() -> Path:
+    """Folder of temporary notebooks: ``RESNET_ODE_TMPDIR``, else ``_build/tmp`` in the repository.
+
+    Never inside ``book/``, where git and nbval would see a temporary file;
+    ``_build/`` is ignored by git and lies on the file system of the book,
+    so the final rename into place stays atomic. ``resnet-ode`` gives every
+    command a folder of its own there and removes it when the command ends,
+    also after an interrupt.
+    """
+    env = os.environ.get(SCRATCH_ENV)
+    path = Path(env) if env else repo_root() / "_build" / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def scratch_path(name: str):
+    """A fresh folder in :func:`scratch_root`, removed on exit (also on an interrupt)."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=scratch_root()))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def publish(src: Path, dest: Path) -> Path:
+    """Put the finished file ``src`` at ``dest`` atomically: flushed to disk, then renamed."""
+    with open(src, "rb+") as fh:
+        os.fsync(fh.fileno())
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(src, 0o666 & ~umask)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(src, dest)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        with atomic_path(dest) as tmp:  # another file system (an --output elsewhere): a copy next to it
+            shutil.copyfile(src, tmp)
+    return dest
+
+
+_KERNELS: weakref.WeakSet = weakref.WeakSet()
+_TRACKED_KM = None
+_STOPPING = threading.Event()  # set when this process is being stopped: no new kernel starts
+
+
+def kernel_manager_class():
+    """jupyter_client's ``AsyncKernelManager``, remembering every kernel it starts (for :func:`kill_kernels`)."""
+    global _TRACKED_KM
+    if _TRACKED_KM is None:
+        from jupyter_client.manager import AsyncKernelManager
+
+        class TrackedKernelManager(AsyncKernelManager):
+            async def start_kernel(self, **kwargs):
+                if _STOPPING.is_set():
+                    raise KeyboardInterrupt("interrupted: no new kernel is started")
+                self.resnet_ode_launching = True
+                _KERNELS.add(self)  # before the launch, so that an interrupt during it finds the process
+                if not self.connection_file:  # in the scratch folder, which goes whatever happens to this process
+                    self.connection_file = str(scratch_root() / f"kernel-{uuid.uuid4().hex}.json")
+                try:
+                    await super().start_kernel(**kwargs)
+                finally:
+                    self.resnet_ode_launching = False
+
+        _TRACKED_KM = TrackedKernelManager
+    return _TRACKED_KM
+
+
+def kill_kernels():
+    """Kill every kernel this process started that still runs, with its process group.
+
+    jupyter_client starts each kernel in a session of its own, so the
+    kernel's process group holds the kernel and the worker processes of
+    :mod:`resnet_ode.core.parallel` it started, and nothing else. A kernel being
+    launched at this moment is waited for (at most 2 s) and killed too. The
+    connection files of these kernels are removed.
+    """
+    deadline = time.monotonic() + 2.0
+
+    def process(km):
+        return getattr(getattr(km, "provisioner", None), "process", None)
+
+    for km in list(_KERNELS):
+        proc = process(km)
+        while proc is None and getattr(km, "resnet_ode_launching", False) and time.monotonic() < deadline:
+            time.sleep(0.02)
+            proc = process(km)
+        if proc is None or proc.poll() is not None:
+            with contextlib.suppress(Exception):
+                km.cleanup_connection_file()
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            pgid = os.getpgid(proc.pid)
+            if pgid == proc.pid and pgid != os.getpgrp():
+                os.killpg(pgid, signal.SIGKILL)
+            else:
+                proc.kill()
+        _KERNELS.discard(km)
+        with contextlib.suppress(Exception):
+            proc.wait(timeout=5)
+        with contextlib.suppress(Exception):
+            km.cleanup_connection_file()
+
+
+def in_thread(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` in a helper thread, waited for so that Ctrl-C reaches the caller.
+
+    Called in the main thread, nbclient installs SIGINT and SIGTERM handlers
+    that only shut its kernel down, and the command went on; in a helper
+    thread it installs none. On an interrupt (any exception) the kernels of
+    this process are killed and the exception re-raised at once.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return fn(*args, **kwargs)
+    box = {}
+
+    def target():
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="resnet-ode-kernel", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.1)
+    except BaseException:
+        kill_kernels()
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def pool_worker_init():
+    # Ctrl-C reaches the whole process group: the parent decides, and stops the
+    # workers with SIGTERM, on which a worker kills its kernels and exits at once.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _pool_worker_stop)
+
+
+def _pool_worker_stop(signum, frame):
+    # The executor may send a second SIGTERM (it terminates the rest of a broken pool):
+    # it must not cut this handler short before the kernels are dead.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _STOPPING.set()
+    kill_kernels()
+    os._exit(128 + signum)
+
+
+def stop_pool(pool: ProcessPoolExecutor, grace: float = 5.0):
+    """Stop a pool's workers now (SIGTERM, then SIGKILL after ``grace`` seconds) and their kernels with them."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    stray = _descendants([p.pid for p in procs])  # in case a worker dies before it has killed its kernel
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        proc.join(max(0.05, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1.0)
+    pool.shutdown(wait=False, cancel_futures=True)
+    _kill_all(stray)
+
+
+def _descendants(pids) -> list:
+    """The processes below ``pids`` (``psutil.Process`` objects; none without psutil)."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil comes with ipykernel
+        return []
+    found = []
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            found.extend(psutil.Process(pid).children(recursive=True))
+    return found
+
+
+def _kill_all(procs, timeout: float = 3.0):
+    if not procs:
+        return
+    import psutil
+
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(procs, timeout=timeout)
+
+
+def stop_children(timeout: float = 3.0):
+    """End everything this process started that still runs: kernels (with their workers), then any other child.
+
+    Called by ``resnet-ode`` after an interrupt; this process starts no
+    kernel afterwards. Returns the number of processes killed besides the
+    kernels.
+    """
+    _STOPPING.set()
+    kill_kernels()
+    children = _descendants([os.getpid()])
+    _kill_all(children, timeout)
+    return len(children)

@@ -1,0 +1,206 @@
+"""Grades of a claim: the scale, the rule that grades an interval, and the judged claim.
+
+The rules of :mod:`resnet_ode.studies.conclusions` apply them to the thesis's claims.
+
+Most claims need an effect: a difference (deeper minus shallower accuracy,
+shallower minus deeper instability, ...) of at least a required size. Its 95 %
+interval ``[low, high]`` is set against two values, ``null`` (no effect) and
+``required`` (the claimed effect), by :func:`grade`:
+
+* :data:`HOLDS`: ``low >= required``: the effect is there, at least as large
+  as the claim needs;
+* :data:`FAILS` ("does not hold"): ``high < required``: the effect is absent,
+  reversed, or smaller than the claim needs;
+* :data:`CAVEATS` ("holds with caveats"): ``null < low < required <= high``:
+  an effect in the claimed direction, whose size is not established;
+* :data:`INCONCLUSIVE`: ``low <= null`` and ``high >= required``: the
+  difference the claim needs lies within the uncertainty.
+
+A rule may also give :data:`CAVEATS` when the main effect holds but a part of
+the claim does not (each rule says which). Claims about trained networks
+(Chapter 3.1's two, Chapter 3.4's accuracy) resting on one initial-weight seed
+are never more than :data:`INCONCLUSIVE` (:func:`one_seed_cap`). Claims with several parts combine
+their grades by :func:`combine`. Threshold claims (a share of at least 95 %)
+use ``null = required``, so they hold, fail or are inconclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from resnet_ode.studies.uncertainty import Estimate
+
+#: Verdict: the measurements support the claim.
+HOLDS = "holds"
+#: Verdict: the measurements support part of the claim, or its direction but not its size.
+CAVEATS = "holds with caveats"
+#: Verdict: the difference the claim needs lies within the uncertainty of the measurements.
+INCONCLUSIVE = "inconclusive"
+#: Verdict: the measurements contradict the claim.
+FAILS = "does not hold"
+#: All grades, from the strongest support to none.
+GRADES = (HOLDS, CAVEATS, INCONCLUSIVE, FAILS)
+
+#: Label of the verdicts on the book's own training settings.
+BOOK_SETTING = "book"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One judged claim.
+
+    Attributes
+    ----------
+    key : str
+        Short identifier, e.g. ``"3.1-accuracy"``.
+    measured : str
+        The numbers the verdict rests on, with their intervals, as a short sentence.
+    verdict : str
+        One of :data:`GRADES`.
+    rule : str
+        One sentence: the rule that decided, with the numbers it compared.
+    evidence : dict
+        The numbers with their intervals (plain JSON types).
+    setting : str
+        The training setting the numbers come from (:data:`BOOK_SETTING`
+        unless :func:`judge_all` was given another).
+    """
+
+    key: str
+    measured: str
+    verdict: str
+    rule: str = ""
+    evidence: dict = field(default_factory=dict)
+    setting: str = BOOK_SETTING
+
+    def to_dict(self) -> dict:
+        """All fields, as plain JSON types."""
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------
+# Grading
+# ----------------------------------------------------------------------------
+
+
+def grade(est: Estimate, required: float, null: float = 0.0) -> str:
+    """Grade an interval against the effect a claim needs (see the module description).
+
+    Parameters
+    ----------
+    est : Estimate
+        The measured effect with its interval, oriented so that the claim
+        predicts large values.
+    required : float
+        The effect the claim needs (``>= null``).
+    null : float
+        No effect.
+
+    Returns
+    -------
+    str
+        :data:`HOLDS` if ``low >= required``; :data:`FAILS` if ``high <
+        required``; :data:`CAVEATS` if ``low > null``; :data:`INCONCLUSIVE`
+        otherwise.
+    """
+    if required < null:
+        raise ValueError(f"required ({required}) must not be below null ({null})")
+    if est.low >= required:
+        return HOLDS
+    if est.high < required:
+        return FAILS
+    if est.low > null:
+        return CAVEATS
+    return INCONCLUSIVE
+
+
+def explain(est: Estimate, required: float, null: float = 0.0, what: str = "the effect", digits: int = 3,
+            sign: bool = True) -> str:
+    """The clause :func:`grade` decided by, e.g. ``"... [-0.002, +0.050] contains both 0 and the required +0.010"``."""
+    g = grade(est, required, null)
+
+    def f(x):
+        if x == 0:
+            return "0"
+        return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
+
+    head = f"{what} {est.fmt(digits, sign)}"
+    target = "the threshold" if required == null else "the required"
+    if g == HOLDS:
+        return f"{head} lies at or above {target} {f(required)}"
+    if g == FAILS:
+        return f"{head} lies below {target} {f(required)}"
+    if g == CAVEATS:
+        return f"{head} lies above {f(null)} (no effect) but reaches below the required {f(required)}"
+    if required == null:
+        return f"{head} contains the threshold {f(required)}"
+    return f"{head} contains both {f(null)} (no effect) and the required {f(required)}"
+
+
+def combine(grades) -> str:
+    """One grade for a claim made of several parts (all of which it asserts).
+
+    :data:`HOLDS` if every part holds; :data:`CAVEATS` if at least one part
+    holds or holds with caveats; otherwise :data:`INCONCLUSIVE` if at least
+    one part is inconclusive; :data:`FAILS` if every part fails.
+    """
+    grades = list(grades)
+    if not grades:
+        return INCONCLUSIVE
+    unknown = set(grades) - set(GRADES)
+    if unknown:
+        raise ValueError(f"not grades: {sorted(unknown)}")
+    if all(g == HOLDS for g in grades):
+        return HOLDS
+    if any(g in (HOLDS, CAVEATS) for g in grades):
+        return CAVEATS
+    if any(g == INCONCLUSIVE for g in grades):
+        return INCONCLUSIVE
+    return FAILS
+
+
+def sentence(text: str, verdict: str) -> str:
+    return f"{text[0].upper()}{text[1:]}: {verdict}."
+
+
+def seeds_text(s: int) -> str:
+    return "1 seed" if s == 1 else f"{s} seeds"
+
+
+def one_seed_cap(verdict: str, rule: str, seeds: int) -> tuple[str, str]:
+    """A claim about trained networks cannot be decided from one initial-weight seed.
+
+    With one seed, an interval covers only the evaluation points (on the
+    65,536 grid points it is a few tenths of a percentage point wide), not the
+    spread over initial weights, which Chapter 3.1 measures to be far larger.
+    Any grade other than :data:`INCONCLUSIVE` then becomes
+    :data:`INCONCLUSIVE`, and the rule says why. Returns ``(verdict, rule)``.
+    """
+    if seeds >= 2 or verdict == INCONCLUSIVE:
+        return verdict, rule
+    return INCONCLUSIVE, (rule + f" (graded {verdict} on the points alone; with one seed the spread over initial "
+                                 "weights is unmeasured, so no verdict beyond inconclusive)")
+
+
+def disagreements(by_setting: dict) -> dict:
+    """The claims whose verdict differs between the settings that judged them.
+
+    Parameters
+    ----------
+    by_setting : dict
+        As :func:`resnet_ode.studies.conclusions.judge_settings` returns: ``setting -> {claim key -> Verdict}``.
+
+    Returns
+    -------
+    dict
+        ``claim key -> {setting -> grade}`` for every claim judged under at
+        least two settings with at least two different grades, in the order
+        of the claims.
+    """
+    keys = list(dict.fromkeys(k for verdicts in by_setting.values() for k in verdicts))
+    out = {}
+    for key in keys:
+        grades = {s: verdicts[key].verdict for s, verdicts in by_setting.items() if key in verdicts}
+        if len(grades) >= 2 and len(set(grades.values())) >= 2:
+            out[key] = grades
+    return out

@@ -1,0 +1,123 @@
+"""How durations and small numbers are printed, so that compared notebook outputs repeat on any machine.
+
+Kept apart from the report code so that the training code does not depend on it.
+
+Durations depend on the machine. A notebook prints them only in cells tagged
+``volatile``: such a cell's outputs are shown in the built book but are not
+committed (:func:`resnet_ode.book.notebooks.clean_notebook` strips them) and not
+compared by nbval (the cleaner also tags the cell ``nbval-ignore-output``).
+Every other output is compared exactly, with no sanitiser.
+
+``RESNET_ODE_DURATION_SCALE`` multiplies every duration printed through
+:func:`fmt_seconds`. It is a test hook: ``make test`` runs the notebook checks
+with a scale of 1000, so a duration that leaked into a compared output (or
+into the width of a column) changes its digits and fails the check.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+
+def duration_scale() -> float:
+    """The factor of ``RESNET_ODE_DURATION_SCALE`` (1 when unset).
+
+    Raises
+    ------
+    ValueError
+        If the variable is set to something other than a positive finite number.
+    """
+    raw = os.environ.get("RESNET_ODE_DURATION_SCALE", "").strip()
+    if not raw:
+        return 1.0
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = float("nan")
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"RESNET_ODE_DURATION_SCALE must be a positive finite number, got {raw!r}")
+    return scale
+
+
+def fmt_seconds(seconds: float) -> str:
+    """Format a duration as ``"12.3 s"`` (times :func:`duration_scale`).
+
+    Print durations only through this function and only in cells tagged
+    ``volatile`` (see the module docstring).
+    """
+    return f"{seconds * duration_scale():.1f} s"
+
+
+def fmt_small(value: float, floor: float, digits: int = 2) -> str:
+    """``value`` with ``digits`` significant digits, or ``"< floor"`` when ``|value| < floor``.
+
+    For quantities whose size is round-off (an asymmetry of ``1e-8``, a
+    residual at the solver tolerance): their digits differ between machines,
+    a bound does not.
+
+    Examples
+    --------
+    >>> fmt_small(2.5e-9, 1e-8)
+    '< 1e-08'
+    >>> fmt_small(0.0123, 1e-8)
+    '0.012'
+    """
+    if not (isinstance(floor, (int, float)) and floor > 0):
+        raise ValueError(f"floor must be a positive number, got {floor!r}")
+    if abs(value) < floor:
+        return f"< {floor:.0e}"
+    return f"{value:.{digits}g}"
+
+
+def round_significant(value: float, digits: int = 6) -> float:
+    """``value`` rounded (not truncated) to ``digits`` significant digits.
+
+    Non-finite values and zero are returned unchanged.
+    """
+    if not math.isfinite(value) or value == 0:
+        return float(value)
+    return float(f"{value:.{digits - 1}e}")
+
+
+def format_table(headers, rows, floatfmt: str = "{:.4f}") -> str:
+    """Rows of values as an aligned text table (floats with ``floatfmt``, strings as they are)."""
+    cells = [[str(h) for h in headers]] + [
+        [floatfmt.format(v) if isinstance(v, (float, np.floating)) else str(v) for v in row] for row in rows
+    ]
+    widths = [max(len(r[c]) for r in cells) for c in range(len(headers))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def format_timed_table(headers, rows, durations, floatfmt: str = "{:.4f}") -> str:
+    """:func:`format_table` with duration columns appended unpadded at the end of each line.
+
+    Durations (seconds, printed by :func:`fmt_seconds`) vary between runs;
+    the notebook checks replace them by a placeholder, so no column may be
+    aligned on their width.
+
+    Parameters
+    ----------
+    headers : list of str
+        Headers of the aligned columns, then one per duration column.
+    rows : list of list
+        Aligned cells of every row.
+    durations : list of list of float
+        Seconds of every row, one per duration column.
+    floatfmt : str
+        Format of the floats among the aligned cells.
+
+    Returns
+    -------
+    str
+        The table, one line per row after the header and rule lines.
+    """
+    n_timed = len(durations[0]) if durations else 0
+    lines = format_table(headers[: len(headers) - n_timed], rows, floatfmt).split("\n")
+    timed = [headers[len(headers) - n_timed:], ["-" * len(h) for h in headers[len(headers) - n_timed:]]]
+    timed += [[fmt_seconds(t) for t in ts] for ts in durations]
+    return "\n".join(line + "  " + "  ".join(cells) for line, cells in zip(lines, timed))

@@ -1,0 +1,39 @@
+"""Where the project's files are: repository root, cache root, build numbers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def repo_root() -> Path:
+    """The repository root.
+
+    ``RESNET_ODE_ROOT`` if set; otherwise the first folder at or above the
+    working directory holding ``_config.yml`` and ``lib/``; otherwise the
+    folder two levels above this package (an editable install).
+    """
+    env = os.environ.get("RESNET_ODE_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_config.yml").is_file() and (folder / "lib").is_dir():
+            return folder
+    return Path(__file__).resolve().parents[3]
+
+
+def cache_dir() -> Path:
+    """Root of the cache of every store (``RESNET_ODE_CACHE`` or ``_build/cache``).
+
+    Not created here: only a write to the cache creates it (see :mod:`resnet_ode.training.cache`).
+    """
+    env = os.environ.get("RESNET_ODE_CACHE")
+    return Path(env) if env else repo_root() / "_build" / "cache"
+
+
+def numbers_dir() -> Path:
+    """Folder the chapters write their key numbers to (``_build/numbers``)."""
+    path = repo_root() / "_build" / "numbers"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

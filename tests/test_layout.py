@@ -1,0 +1,63 @@
+"""The package's layers: each imports only from the layers below it, and no module is long.
+
+Layers, lowest first (Chapter 5 draws them): ``util`` (validation, paths,
+atomic files, progress bars, number formatting), ``core`` (the numerics),
+``training`` (run settings, training, the cache), ``studies`` (the analyses
+of Chapters 3 and 4) and ``book`` (the chapters' runs, notebooks, numbers and
+the command line).
+"""
+
+from pathlib import Path
+
+import pytest
+
+from resnet_ode.training.runs import _imported_files, _package_root
+
+LAYERS = ["util", "core", "training", "studies", "book"]
+PKG = _package_root()
+MODULES = sorted(p for p in PKG.rglob("*.py") if p.parent != PKG)
+MAX_LINES = 600
+
+
+def _layer(path: Path) -> str:
+    return path.relative_to(PKG).parts[0]
+
+
+def test_every_module_sits_in_a_layer():
+    assert {_layer(p) for p in MODULES} == set(LAYERS)
+    assert sorted(p.name for p in PKG.glob("*.py")) == ["__init__.py"]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.relative_to(PKG).as_posix())
+def test_imports_run_only_downwards(path):
+    rank = LAYERS.index(_layer(path))
+    upward = sorted({f.relative_to(PKG).as_posix() for f in _imported_files(path, PKG)
+                     if LAYERS.index(_layer(f)) > rank})
+    assert upward == [], f"{path.relative_to(PKG)} imports from a higher layer: {upward}"
+
+
+def test_the_check_sees_an_upward_import(tmp_path, monkeypatch):
+    core = PKG / "core" / "blocks.py"
+    fake = tmp_path / "blocks.py"
+    fake.write_text(core.read_text() + "\nfrom resnet_ode.book.cli import main\n")
+    found = {f.relative_to(PKG).as_posix() for f in _imported_files_as(fake, core)}
+    assert "book/cli.py" in found
+
+
+def _imported_files_as(fake: Path, real: Path):
+    """``_imported_files`` of ``fake`` read as if it stood at ``real``."""
+    import resnet_ode.training.runs as runs
+
+    text = fake.read_text()
+    original = Path.read_text
+    try:
+        Path.read_text = lambda self, *a, **k: text if self == real else original(self, *a, **k)
+        return runs._imported_files(real, PKG)
+    finally:
+        Path.read_text = original
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.relative_to(PKG).as_posix())
+def test_no_module_is_longer_than_600_lines(path):
+    n = len(path.read_text().splitlines())
+    assert n <= MAX_LINES, f"{path.relative_to(PKG)} has {n} lines; split it by concern"
