@@ -72,9 +72,14 @@ os.environ.setdefault("RESNET_ODE_PROGRESS", "0")
 
 import numpy as np  # noqa: E402
 
-from resnet_ode.core.data import make_peaks_dataset  # noqa: E402
-from resnet_ode.core.losses import cross_entropy  # noqa: E402
-from resnet_ode.core.network import ResNetODE  # noqa: E402
+try:
+    from resnet_ode.core.data import make_peaks_dataset  # noqa: E402
+    from resnet_ode.core.losses import cross_entropy  # noqa: E402
+    from resnet_ode.core.network import ResNetODE  # noqa: E402
+except ImportError:  # a commit from before the layered layout (``--against`` an older revision)
+    from resnet_ode.data import make_peaks_dataset  # noqa: E402
+    from resnet_ode.losses import cross_entropy  # noqa: E402
+    from resnet_ode.network import ResNetODE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
