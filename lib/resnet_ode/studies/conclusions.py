@@ -38,7 +38,7 @@ matrix, seed means only), without a change of rule:
 a chapter stored under that key (``reference_cg``: the reference's Gauss-Newton
 CG settings, stored by Chapters 3.1, 3.2 and 3.4; ``code_nt``: Chapter 3.1 with
 the thesis code's control layers) and labels the verdicts with it.
-:func:`judge_settings` does so for every setting, and :func:`disagreements`
+:func:`judge_settings` does so for every setting, and :func:`~resnet_ode.studies.verdicts.disagreements`
 lists the claims whose verdict changes with the setting.
 """
 
@@ -155,9 +155,9 @@ def state_layers_accuracy(n31: dict) -> Verdict:
     network's (the diagonal of the cross-accuracy matrix; grid accuracy if
     present, else validation accuracy), with the interval of
     :func:`resnet_ode.studies.uncertainty.accuracy_difference` (seeds paired, plus
-    the evaluation points). :func:`grade` sets ``D`` against 0 and the
-    required :data:`ACCURACY_EFFECT`; a verdict of :data:`HOLDS` becomes
-    :data:`CAVEATS` if the own accuracy falls significantly (interval of the
+    the evaluation points). :func:`~resnet_ode.studies.verdicts.grade` sets ``D`` against 0 and the
+    required :data:`ACCURACY_EFFECT`; a verdict of :data:`~resnet_ode.studies.verdicts.HOLDS` becomes
+    :data:`~resnet_ode.studies.verdicts.CAVEATS` if the own accuracy falls significantly (interval of the
     step entirely below 0) between two neighbouring depths.
     """
     stack, n_pts, label = accuracy_source(n31)
@@ -192,9 +192,9 @@ def state_layers_transfer(n31: dict) -> Verdict:
     Rule: per seed, ``deep`` is the mean off-diagonal accuracy among the three
     deepest networks, ``shallow`` the mean off-diagonal accuracy in the rows
     of the two shallowest, ``own`` the mean own accuracy of the three deepest
-    (grid accuracy if present, else validation accuracy). :func:`grade` sets
+    (grid accuracy if present, else validation accuracy). :func:`~resnet_ode.studies.verdicts.grade` sets
     ``deep - shallow`` against 0 and the required :data:`TRANSFER_EFFECT`; a
-    verdict of :data:`HOLDS` becomes :data:`CAVEATS` unless the interval of
+    verdict of :data:`~resnet_ode.studies.verdicts.HOLDS` becomes :data:`~resnet_ode.studies.verdicts.CAVEATS` unless the interval of
     ``own - deep`` lies at or below :data:`TRANSFER_GAP` (transfer as good as
     the networks' own accuracy). The reference-CG matrix, if present, is
     reported but not judged here (see ``setting`` in :func:`judge_all`).
@@ -259,11 +259,11 @@ def stability_with_depth(n32: dict) -> Verdict:
     and the median growth of a small input perturbation, the decrease from
     the shallowest to the deepest standard ResNet (difference of seed means,
     Welch's t-interval: different depths start from different weights) is
-    graded by :func:`grade` against 0 and a required decrease of
+    graded by :func:`~resnet_ode.studies.verdicts.grade` against 0 and a required decrease of
     :data:`STABILITY_EFFECT` times the shallowest network's mean; a measure
-    that holds is downgraded to :data:`CAVEATS` if it rises significantly
+    that holds is downgraded to :data:`~resnet_ode.studies.verdicts.CAVEATS` if it rises significantly
     between two neighbouring depths. The two grades are combined by
-    :func:`combine`. (A smaller largest ``|1 + h lambda|`` is reported but
+    :func:`~resnet_ode.studies.verdicts.combine`. (A smaller largest ``|1 + h lambda|`` is reported but
     does not count: it follows from the smaller ``h``.)
     """
     depths, _ = _per_seed(n32, lambda rec: rec["max_real"])
@@ -305,10 +305,10 @@ def stability_condition(n32: dict) -> Verdict:
     Rule: for every seed of the deepest standard ResNet, the share of
     training examples with all eigenvalues of every layer Jacobian inside
     forward Euler's region (Wilson interval over the ``n_samples`` examples
-    analysed; exact if that count is missing) is graded by :func:`grade`
+    analysed; exact if that count is missing) is graded by :func:`~resnet_ode.studies.verdicts.grade`
     against the threshold :data:`STABLE_SHARE` (holds if its interval lies at
     or above it, fails if below, inconclusive if it contains it); the seeds
-    are combined by :func:`combine`.
+    are combined by :func:`~resnet_ode.studies.verdicts.combine`.
     """
     fam = n32["standard"]
     deepest = max(fam, key=int)
@@ -352,7 +352,7 @@ def landscape_smoothness(n33: dict) -> Verdict:
     both measures (share of grid points with a negative Hessian eigenvalue,
     number of local minima). Ties are left out; the share of the remaining
     comparisons in which the deeper network is smoother, with its Wilson
-    interval, is graded by :func:`grade` against 1/2 (no effect) and the
+    interval, is graded by :func:`~resnet_ode.studies.verdicts.grade` against 1/2 (no effect) and the
     required :data:`SMOOTHER_SHARE`. The comparisons share networks and
     surfaces, so the interval, which treats them as independent, is if
     anything too narrow. The sign test's p-value and the thesis's own
@@ -462,8 +462,8 @@ def rk4_accuracy(n34: dict) -> Verdict:
     accuracy if every run has one, else validation accuracy; interval of
     :func:`resnet_ode.studies.uncertainty.accuracy_difference`, or of the seed means
     on the evaluation points only if per-run numbers are missing) is graded
-    by :func:`grade` against 0 and the required :data:`ACCURACY_EFFECT`; the
-    pairs are combined by :func:`combine`.
+    by :func:`~resnet_ode.studies.verdicts.grade` against 0 and the required :data:`ACCURACY_EFFECT`; the
+    pairs are combined by :func:`~resnet_ode.studies.verdicts.combine`.
     """
     peaks = n34["peaks"]
     runs = peaks.get("runs") or []
@@ -548,7 +548,7 @@ def judge_all(numbers: dict, setting: str | None = None) -> list[Verdict]:
         ``"reference_cg"``, see :func:`numbers_for_setting`) instead of its
         own; claims whose chapter stored none are left out, and so is the
         claim about the thesis's RK4 code, whose toy problem trains nothing. The verdicts are
-        labelled with the setting (:data:`BOOK_SETTING` when ``None``).
+        labelled with the setting (:data:`~resnet_ode.studies.verdicts.BOOK_SETTING` when ``None``).
 
     Returns
     -------
@@ -576,7 +576,7 @@ def judge_settings(numbers: dict, settings=(BOOK_SETTING, *OTHER_SETTINGS)) -> d
     numbers : dict
         The chapters' key numbers, as for :func:`judge_all`.
     settings : sequence of str
-        :data:`BOOK_SETTING` (the chapters' own numbers) and the keys under
+        :data:`~resnet_ode.studies.verdicts.BOOK_SETTING` (the chapters' own numbers) and the keys under
         which chapters stored numbers of other settings (``"reference_cg"``:
         the reference's CG solve; ``"code_nt"``: Chapter 3.1 with the thesis
         code's control layers).

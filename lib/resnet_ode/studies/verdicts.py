@@ -63,7 +63,7 @@ class Verdict:
         The numbers with their intervals (plain JSON types).
     setting : str
         The training setting the numbers come from (:data:`BOOK_SETTING`
-        unless :func:`judge_all` was given another).
+        unless :func:`~resnet_ode.studies.conclusions.judge_all` was given another).
     """
 
     key: str
