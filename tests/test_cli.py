@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -16,6 +17,8 @@ from resnet_ode.book import cli, notebooks
 from resnet_ode.book.experiments import SWEEPS, chapter_parameters, notebook_parameters, state_layer_runs
 from resnet_ode.book.notebooks import execute_template, run_parameters, update_toc
 from resnet_ode.training.runs import RunConfig, cache_key
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _forbid(monkeypatch, *names):
@@ -96,7 +99,7 @@ def test_update_toc_replaces_run_pages(tmp_path):
     assert stale == ["book/chapter3/runs/state-layers-nY008"]
     text = toc.read_text()
     assert text.startswith("# a comment that must survive")
-    assert "state-layers-nY128" in text and "Run: 128 state layers" in text and "nY008" not in text
+    assert "state-layers-nY128" in text and "3.1 run: 128 state layers, seed 0" in text and "nY008" not in text
     # The same runs again: the file is unchanged (a rerun only touches its run entries).
     assert update_toc(SWEEPS["3.1"], configs, toc) == [] and toc.read_text() == text
 
@@ -159,3 +162,45 @@ def test_killed_run_leaves_no_entry_and_resume_redoes_only_it(tmp_cache):
     assert trained == [configs[1]]
     assert results[0].from_cache and not results[1].from_cache
     json.dumps(results[1].final())
+
+
+def test_set_title_replaces_or_adds_the_page_heading():
+    from resnet_ode.book.notebooks import set_title
+
+    nb = new_notebook()
+    nb.cells = [new_code_cell("x = 1"), new_markdown_cell("# Training run on Peaks\n\nSome text.")]
+    set_title(nb, "3.1 run: 8 state layers, seed 0")
+    assert nb.cells[1].source == "# 3.1 run: 8 state layers, seed 0\n\nSome text."
+    nb.cells[1].source = "Text without a heading."
+    set_title(nb, "A title")
+    assert nb.cells[1].source == "# A title\n\nText without a heading."
+    with pytest.raises(ValueError, match="title"):
+        set_title(nb, "two\nlines")
+
+
+def test_every_run_page_has_its_own_title_and_heading():
+    """Prev/next links, tabs and search results name the run: titles differ, and each page's heading is its title."""
+    import yaml
+
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    pages = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if str(node.get("file", "")).startswith("book/chapter3/runs/"):
+                pages.append((node["file"], node["title"]))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(toc)
+    assert len(pages) >= 4
+    titles = [t for _, t in pages]
+    assert len(set(titles)) == len(titles), titles
+    for file, title in pages:
+        nb = nbformat.read(REPO / f"{file}.ipynb", as_version=4)
+        heading = next(c for c in nb.cells if c.cell_type == "markdown").source.split("\n", 1)[0]
+        assert heading == f"# {title}", file
+        assert "seed" in title and title[:3] in ("3.1", "3.2", "3.3", "3.4"), title

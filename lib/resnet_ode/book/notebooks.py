@@ -105,10 +105,11 @@ def run_parameters(config, template: Path) -> dict:
     return params
 
 
-def execute_template(template, output, parameters: dict, workers: int | None = None):
+def execute_template(template, output, parameters: dict, workers: int | None = None, title: str | None = None):
     """Execute ``template`` with ``parameters`` by papermill into ``output`` (atomically).
 
-    ``workers`` sets ``RESNET_ODE_WORKERS`` for the kernel (processes per run).
+    ``workers`` sets ``RESNET_ODE_WORKERS`` for the kernel (processes per run);
+    ``title``, if given, becomes the page's heading (:func:`set_title`).
     """
     import papermill
 
@@ -124,9 +125,30 @@ def execute_template(template, output, parameters: dict, workers: int | None = N
             kernel_name="python3", progress_bar=False, log_output=False,
             kernel_manager_class=kernel_manager_class(),
         )
-        nbformat.write(clean_notebook(nbformat.read(tmp_nb, as_version=4)), tmp_nb)
+        nb = clean_notebook(nbformat.read(tmp_nb, as_version=4))
+        if title is not None:
+            set_title(nb, title)
+        nbformat.write(nb, tmp_nb)
         publish(tmp_nb, output)
     return output
+
+
+def set_title(nb, title: str):
+    """Make ``# title`` the heading of the notebook's first Markdown cell (the page's title in the book).
+
+    The first line of that cell is replaced if it is a level-1 heading, else
+    the heading is put in front of it. Returns ``nb``.
+    """
+    title = str(title).strip()
+    if not title or "\n" in title:
+        raise ValueError(f"title must be one non-empty line, got {title!r}")
+    cell = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+    if cell is None:
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"# {title}"))
+        return nb
+    first, _, rest = cell.source.partition("\n")
+    cell.source = f"# {title}\n{rest}" if first.startswith("# ") else f"# {title}\n\n{cell.source}"
+    return nb
 
 
 def execute_in_place(path, timeout: int = 3600):
@@ -186,13 +208,14 @@ def run_sweeps(pairs, jobs: int = 2):
     for sweep, configs in pairs:
         template = root / sweep.template
         for c in (sweep.configs() if configs is None else configs):
-            tasks.append((template, root / sweep.output_path(c), run_parameters(c, template)))
+            tasks.append((template, root / sweep.output_path(c), run_parameters(c, template), sweep.page_title(c)))
             costs.append(run_cost(c))
     # Longest runs first so that parallel jobs finish together.
     order = sorted(range(len(tasks)), key=lambda i: -costs[i])
     workers = max(1, (os.cpu_count() or 2) // max(1, jobs))
     names = "+".join(sweep.name for sweep, _ in pairs)
-    _in_pool([(execute_template, (*tasks[i],), {"workers": workers}) for i in order], jobs, f"sweep {names}")
+    _in_pool([(execute_template, tasks[i][:3], {"workers": workers, "title": tasks[i][3]}) for i in order], jobs,
+             f"sweep {names}")
     return [t[1] for t in tasks]
 
 

@@ -30,14 +30,16 @@ the last slot of ``U`` receives the final state.
 
 Forward Euler
 -------------
-Forward Euler is a specialisation inside each method (no stage buffers, the
-next state written straight into the tape), not a second implementation of
-the step. Its operation order is part of what the cached training runs were
-computed with: without a tape, the bias outside the activation is added to
-the state as ``h b`` after the step (``Y += h sigma(...)``; ``Y += h b``),
-with a tape as part of ``k`` (``Y + h (sigma(...) + b)``). The two differ in
-the last bit only; changing either would change the last bits of every
-trained network, and training is chaotic in round-off.
+Forward Euler (one stage, ``b = 1``) runs through the same loops; the
+tangent and the no-tape forward pass have a branch for it that skips the
+stage buffers (its adjoint needs none: ``bar(h k)`` is ``lambda`` itself). The
+branches keep the operation order the cached training runs were computed with:
+without a tape, the bias outside the activation is added to the state as
+``h b`` after the step (``Y += h sigma(...)``; ``Y += h b``), with a tape as
+part of ``k`` (``Y + h (sigma(...) + b)``); the tangent adds ``h db`` to
+``dY`` after the stage term. The two orders differ in the last bit only, but
+changing either would change the last bits of every trained network, and
+training is chaotic in round-off.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ import numpy as np
 
 
 class LayerField:
-    """``f_e(U) = sigma(K_e U + b_e) `` (bias inside) or ``sigma(K_e U) + b_e`` (outside).
+    """``f_e(U) = sigma(K_e U + b_e)`` (bias inside) or ``sigma(K_e U) + b_e`` (outside).
 
     Parameters
     ----------

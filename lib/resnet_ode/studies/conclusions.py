@@ -482,7 +482,7 @@ def rk4_accuracy(n34: dict) -> Verdict:
         D = accuracy_difference(a, b, n_pts)
         g = grade(D, ACCURACY_EFFECT)
         grades.append(g)
-        evals = 4 * (n_rk - 1)
+        evals = step_evaluations("rk4") * (n_rk - 1)
         ea, eb = seed_interval(a, LEVEL, n_pts), seed_interval(b, LEVEL, n_pts)
         texts.append(f"{evals} evaluations: RK4 {ea.fmt()}, Euler {eb.fmt()}, difference {D.fmt(sign=True)}")
         parts.append(explain(D, ACCURACY_EFFECT, what=f"RK4 minus Euler at {evals} evaluations") + f" ({g})")
