@@ -200,6 +200,12 @@ for (const e of document.querySelectorAll(".cell_output"))
 for (const e of document.querySelectorAll("script[src], link[href], img[src], iframe[src], source[src], video[src], audio[src], embed[src], object[data]"))
   out.referenced.push(e.src || e.href || e.data);
 out.mathjaxScripts = Array.from(document.scripts).filter(s => /tex-mml-chtml/.test(s.src)).length;
+
+// Code a reader sees without opening anything: lines of visible cell inputs (collapsed ones are not).
+out.visibleCode = 0;
+for (const e of document.querySelectorAll(".cell_input, .cell .highlight-ipython3"))
+  if (e.checkVisibility() && !e.parentElement.closest(".cell_input"))
+    out.visibleCode += e.innerText.split("\n").filter(l => l.trim()).length;
 return JSON.stringify(out);
 """
 
@@ -266,7 +272,13 @@ def inspect_page(driver, url: str) -> dict:
         "requests to other hosts": sorted({u for u in requested if _foreign(u)}),
         "resources on other hosts": sorted({u for u in found["referenced"] if _foreign(u)}),
         "failed local requests": sorted(set(f for f in failed if not _foreign(f.split(": ")[0]))),
+        "visible code lines": [found["visibleCode"]] if found["visibleCode"] else [],
     }
+
+
+def code_stays_collapsed(page: str) -> bool:
+    """Chapter pages show no code until the reader opens it; run pages may show theirs."""
+    return page.startswith("book/chapter") and "/runs/" not in page
 
 
 def problems(report: dict) -> dict:
@@ -319,6 +331,8 @@ def test_book_is_built():
 @pytest.mark.parametrize("page", PAGES)
 def test_page(browser, book_server, page):
     report = inspect_page(browser, book_server.url + page)
+    if not code_stays_collapsed(page):
+        report["visible code lines"] = []
     bad = problems(report)
     assert not bad, f"{page}: " + "; ".join(f"{k}: {v[:5]}" for k, v in bad.items())
 
@@ -346,6 +360,10 @@ def test_checks_catch_a_broken_page(browser, tmp_path):
             '<p><span class="math">\\(\\frac{1}\\)</span></p><p>Left raw: $$ a + b $$ and $\\alpha$.</p>'
             '<div class="cell_output"><div class="output traceback">Traceback (most recent call last)</div></div>'
         ) + '</body></html>',
+        # a code cell shown open, and one collapsed (only the first counts)
+        "code.html": '<html><body><div class="cell"><div class="cell_input"><pre>x = 1\ny = 2</pre></div></div>'
+                     '<details class="hide"><summary>Show code</summary><div class="cell_input"><pre>z = 3</pre>'
+                     '</div></details></body></html>',
         # a request to another host (127.0.0.2 is loopback: nothing leaves the machine)
         "foreign.html": '<html><body><img src="http://127.0.0.2:9/pixel.png"></body></html>',
     }
@@ -357,6 +375,7 @@ def test_checks_catch_a_broken_page(browser, tmp_path):
     finally:
         server.close()
     assert found["good.html"] == {}, found["good.html"]
+    assert found["code.html"] == {"visible code lines": [2]}, found["code.html"]
     assert set(found["no-mathjax.html"]) >= {"math not typeset", "images not loaded", "failed local requests"}
     assert set(found["faults.html"]) >= {"MathJax errors", "raw TeX in visible text", "error outputs"}
     assert set(found["foreign.html"]) >= {"requests to other hosts", "resources on other hosts", "images not loaded"}
