@@ -393,7 +393,7 @@ def test_interrupt_while_collecting_cancels_the_rest_and_ends_the_workers(rng, m
     assert 2 not in plane._EXECUTORS
     for proc in procs:
         proc.join(timeout=30)
-        assert proc.exitcode == 0
+        assert not proc.is_alive() and proc.exitcode is not None
 
 
 def test_store_key_digests_every_module_that_decides_values():

@@ -82,9 +82,8 @@ def evaluate_plane(objective, theta, d1, d2, a, b, batch_size: int = 4, desc: st
     Notes
     -----
     On Ctrl-C (or an error in a batch) the batches not started are
-    cancelled, the executor is shut down without waiting (each worker ends
-    after the batch it is on) and the exception propagates; the next call
-    starts new workers.
+    cancelled, the workers are stopped at once and the exception
+    propagates; the next call starts new workers.
     """
     from resnet_ode.core.parallel import default_workers
 
@@ -151,10 +150,21 @@ def _executor(workers: int) -> ProcessPoolExecutor:
 
 
 def _discard(workers: int, executor: ProcessPoolExecutor):
-    """Cancel what has not started and let the workers end after their current batch; do not wait."""
+    """Cancel what has not started and stop the workers at once; do not wait.
+
+    The workers only compute and return values (they write nothing), so
+    stopping one in the middle of a batch loses nothing but that batch. They
+    are terminated rather than left to finish: a worker left to the
+    executor's shutdown was seen still alive 30 s after an interrupt on a
+    loaded machine.
+    """
     if _EXECUTORS.get(workers) is executor:
         del _EXECUTORS[workers]
+    procs = list((getattr(executor, "_processes", None) or {}).values())
     executor.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
 
 
 @contextlib.contextmanager
