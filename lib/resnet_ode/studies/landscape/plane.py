@@ -16,6 +16,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -142,6 +143,8 @@ def _executor(workers: int) -> ProcessPoolExecutor:
             with _environment({name: "1" for name in THREAD_VARS}):
                 for started in [executor.submit(os.getpid) for _ in range(workers)]:
                     started.result()
+            # The worker processes, kept here: the executor forgets them while it shuts down.
+            executor.plane_workers = list(executor._processes.values())
         except BaseException:
             executor.shutdown(wait=False, cancel_futures=True)
             raise
@@ -160,11 +163,15 @@ def _discard(workers: int, executor: ProcessPoolExecutor):
     """
     if _EXECUTORS.get(workers) is executor:
         del _EXECUTORS[workers]
-    procs = list((getattr(executor, "_processes", None) or {}).values())
+    procs = getattr(executor, "plane_workers", [])
     executor.shutdown(wait=False, cancel_futures=True)
     for proc in procs:
         if proc.is_alive():
             proc.terminate()
+    deadline = time.monotonic() + 5.0  # SIGTERM ends a worker within milliseconds
+    for proc in procs:
+        while proc.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 @contextlib.contextmanager
