@@ -71,14 +71,6 @@ class LayerField:
         self.inside, self.per_stage = bool(inside), bool(per_stage)
         self._columns = None if bias is None else _columns(bias)
 
-    def weights(self, e: int) -> np.ndarray:
-        """``K_e``, shape (..., w, w)."""
-        return self.K[e] if self.per_stage else self.K
-
-    def bias_at(self, e: int, bias=None):
-        """The bias at stage time ``e``: a scalar, or a (B, 1, 1) column for a batch of weight sets."""
-        return (self._columns if bias is None else _columns(bias))[e]
-
     def evaluate(self, e, U, out, d=None, scale: float = 1.0, outside_bias: bool = True):
         """Write ``f_e(U)`` into ``out`` and, if ``d`` is given, ``scale * sigma'(Z)`` into ``d``.
 

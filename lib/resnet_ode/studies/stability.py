@@ -305,7 +305,7 @@ def network_spectra(model, theta, X, method: str | None = None, keep: bool = Tru
     from resnet_ode.util import progress
 
     ode = model.ode
-    method = ode.method.name if method is None else check_choice("method", method, _method_names())
+    method = ode.method.name if method is None else check_choice("method", method, list(METHODS))
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[0] != model.opening.n_in:
         raise ValueError(f"X must have shape ({model.opening.n_in}, n), got {X.shape}")
@@ -344,10 +344,6 @@ def network_spectra(model, theta, X, method: str | None = None, keep: bool = Tru
             bar.update(1)
     return LayerSpectra(times=ode.state_times[:-1].copy(), h=float(h), method=method, n_samples=n,
                         log_norm_product=log_norm, log_radius_product=log_radius, eigvals=eig, **out)
-
-
-def _method_names():
-    return list(METHODS)
 
 
 # ----------------------------------------------------------------------------
