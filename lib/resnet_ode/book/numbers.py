@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from resnet_ode.util.formatting import fmt_seconds, fmt_small, format_table, round_significant  # noqa: F401  (re-exported: chapters import them from here)
+from resnet_ode.util.formatting import Table, fmt_seconds, fmt_small, format_table, round_significant  # noqa: F401  (re-exported: chapters import them from here)
 from resnet_ode.util.paths import numbers_dir
-from resnet_ode.util.storage import write_json
+from resnet_ode.util.storage import atomic_path, write_json
 
 
 def to_jsonable(value):
@@ -92,3 +92,56 @@ def _rounded(value):
     if isinstance(value, dict):
         return {k: _rounded(v) for k, v in value.items()}
     return value
+
+
+def _slug(text: str, limit: int = 48) -> str:
+    import re
+
+    words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    if len(words) > limit:  # whole words only
+        words = words[: limit + 1].rsplit("-", 1)[0] if "-" in words[: limit + 1] else words[:limit]
+    return words.rstrip("-") or "table"
+
+
+class Tables:
+    """The result tables of one page: shown as HTML tables, each also written as CSV for the published data.
+
+    Parameters
+    ----------
+    chapter : str or None
+        Chapter key (``"3.1"``): the CSV files go to
+        ``_build/numbers/chapter-<chapter>/NN-<caption words>.csv`` (``NN``: the
+        table's place on the page), and the book build publishes them under
+        ``data/`` (:mod:`resnet_ode.book.sitedata`). ``None`` (run pages): shown only.
+
+    Notes
+    -----
+    The chapter's CSV files of an earlier execution are removed when the
+    object is made, so the folder holds exactly this execution's tables.
+    """
+
+    def __init__(self, chapter: str | None):
+        self.chapter = chapter
+        self.count = 0
+        if chapter is not None:
+            folder = self.folder()
+            if folder.is_dir():
+                for old in folder.glob("*.csv"):
+                    old.unlink()
+
+    def folder(self):
+        return numbers_dir() / f"chapter-{self.chapter}"
+
+    def show(self, caption: str, headers, rows, floatfmt="{:.4f}") -> None:
+        """Display ``Table(headers, rows, caption, floatfmt)`` and write its CSV.
+
+        Returns nothing, so that a call ending a cell does not show the table twice.
+        """
+        from IPython.display import display
+
+        table = Table(headers, rows, caption=caption, floatfmt=floatfmt)
+        self.count += 1
+        if self.chapter is not None:
+            with atomic_path(self.folder() / f"{self.count:02d}-{_slug(caption)}.csv") as tmp:
+                tmp.write_text(table.to_csv())
+        display(table)

@@ -121,3 +121,106 @@ def format_timed_table(headers, rows, durations, floatfmt: str = "{:.4f}") -> st
     timed = [headers[len(headers) - n_timed:], ["-" * len(h) for h in headers[len(headers) - n_timed:]]]
     timed += [[fmt_seconds(t) for t in ts] for ts in durations]
     return "\n".join(line + "  " + "  ".join(cells) for line, cells in zip(lines, timed))
+
+
+class Table:
+    """A result table: text for the terminal and nbval, HTML for the book, CSV for the published data.
+
+    Parameters
+    ----------
+    headers : sequence of str
+        Column headers (units in brackets where a column has one).
+    rows : sequence of sequence
+        The cells, one sequence per row, each as long as ``headers``.
+    caption : str
+        What the table shows, in a sentence: rendered above the HTML table and
+        as the first line of the text form.
+    floatfmt : str or sequence of str
+        Format of float cells, one for all columns or one per column
+        (``None`` for a column: floats there are shown with ``"{:.4f}"``).
+
+    Raises
+    ------
+    ValueError
+        If a row's length differs from the number of headers, the caption is
+        empty, or ``floatfmt`` has another length than ``headers``.
+
+    Examples
+    --------
+    >>> t = Table(["nY", "accuracy"], [[8, 0.98765]], caption="Own accuracy", floatfmt="{:.3f}")
+    >>> print(t)
+    Own accuracy
+    nY  accuracy
+    --  --------
+     8     0.988
+    >>> t.to_csv()
+    'nY,accuracy\\n8,0.98765\\n'
+    """
+
+    def __init__(self, headers, rows, caption: str, floatfmt="{:.4f}"):
+        self.headers = [str(h) for h in headers]
+        self.rows = [list(r) for r in rows]
+        if not isinstance(caption, str) or not caption.strip():
+            raise ValueError("caption must be a non-empty string saying what the table shows")
+        self.caption = caption.strip()
+        n = len(self.headers)
+        bad = [i for i, r in enumerate(self.rows) if len(r) != n]
+        if bad:
+            raise ValueError(f"rows {bad} do not have {n} cells (one per header)")
+        if isinstance(floatfmt, str):
+            floatfmt = [floatfmt] * n
+        if len(floatfmt) != n:
+            raise ValueError(f"floatfmt must be one format or {n} (one per header), got {len(floatfmt)}")
+        self.floatfmt = [f or "{:.4f}" for f in floatfmt]
+
+    def cells(self) -> list[list[str]]:
+        """Every row as the strings shown (floats formatted)."""
+        return [[self.floatfmt[c].format(v) if isinstance(v, (float, np.floating)) else str(v)
+                 for c, v in enumerate(row)] for row in self.rows]
+
+    @property
+    def text(self) -> str:
+        """The aligned text table (as :func:`format_table`) without the caption."""
+        cells = [self.headers] + self.cells()
+        widths = [max(len(r[c]) for r in cells) for c in range(len(self.headers))]
+        lines = ["  ".join(s.rjust(w) for s, w in zip(r, widths)) for r in cells]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return f"{self.caption}\n{self.text}"
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        import html
+
+        def numeric(s):
+            try:
+                float(s.split(" ")[0].replace("\u2212", "-"))
+                return True
+            except ValueError:
+                return False
+
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.headers)
+        body = "".join(
+            "<tr>" + "".join(f'<td style="text-align: {"right" if numeric(s) else "left"}">{html.escape(s)}</td>'
+                             for s in row) + "</tr>"
+            for row in self.cells())
+        # The wrapper scrolls a table wider than the page instead of letting it overflow the column.
+        return ('<div class="result-table" style="overflow-x: auto; max-width: 100%;">'
+                '<table class="table result-table" style="width: auto;">'
+                f'<caption style="caption-side: top; text-align: left;">{html.escape(self.caption)}</caption>'
+                f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+
+    def to_csv(self) -> str:
+        """The table as CSV: headers, then the values (floats unformatted, as ``repr``)."""
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(self.headers)
+        for row in self.rows:
+            writer.writerow([repr(float(v)) if isinstance(v, (float, np.floating)) else v for v in row])
+        return out.getvalue()
