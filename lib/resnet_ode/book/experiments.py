@@ -233,14 +233,22 @@ def runge_kutta_trains(rk4_states=RUNGE_KUTTA_STATES, seeds=(0, 1, 2), max_iter:
 # ----------------------------------------------------------------------------
 
 
+def _allowing(check: Callable, allowed: str) -> Callable:
+    """``check`` with an ``allowed`` attribute: what it accepts, in words (shown in the book's rerun boxes)."""
+    check.allowed = allowed
+    return check
+
+
 def int_param(lo: int, hi: int | None = None) -> Callable:
     """Check of an integer chapter parameter in ``[lo, hi]``: ``check(name, value) -> value``."""
-    return lambda name, value: check_int(name, value, min_value=lo, max_value=hi)
+    return _allowing(lambda name, value: check_int(name, value, min_value=lo, max_value=hi),
+                     f"integer in [{lo}, {hi}]" if hi is not None else f"integer >= {lo}")
 
 
 def float_param(lo: float, hi: float, strict_min: bool = False) -> Callable:
     """Check of a real chapter parameter in ``[lo, hi]`` (``(lo, hi]`` with ``strict_min``)."""
-    return lambda name, value: check_float(name, value, min_value=lo, max_value=hi, strict_min=strict_min)
+    return _allowing(lambda name, value: check_float(name, value, min_value=lo, max_value=hi, strict_min=strict_min),
+                     f"number in {'(' if strict_min else '['}{lo:g}, {hi:g}]")
 
 
 def int_list_param(lo: int, hi: int | None = None, min_distinct: int = 1) -> Callable:
@@ -258,7 +266,7 @@ def int_list_param(lo: int, hi: int | None = None, min_distinct: int = 1) -> Cal
             raise ValueError(f"{name} must be {what}, got {value!r}")
         return value
 
-    return check
+    return _allowing(check, what)
 
 
 def run_changes_param(name, value):
@@ -273,6 +281,9 @@ def run_changes_param(name, value):
     if unknown:
         raise ValueError(f"{name}: unknown run setting(s) {unknown}; allowed: {', '.join(RunConfig.fields())}")
     return value
+
+
+run_changes_param.allowed = "dict of run settings applied to every run (as --set NAME=VALUE)"
 
 
 def checked_changes(parameters: dict, decided: dict, changes, **values) -> dict:

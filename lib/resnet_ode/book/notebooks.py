@@ -460,7 +460,7 @@ def execute_into_book_cache(paths, cache_path, jobs: int = 2, timeout: int = 360
     cache = get_cache(str(check_book_cache(cache_path)))
     cache.clear_cache()
     stages = execution_stages(paths)
-    done = []
+    done, seconds_of = [], {}
     for k, stage in enumerate(stages, 1):
         results = {}
 
@@ -479,4 +479,8 @@ def execute_into_book_cache(paths, cache_path, jobs: int = 2, timeout: int = 360
             cache.cache_notebook_bundle(CacheBundleIn(nb, str(path), data={"execution_seconds": seconds}),
                                         check_validity=False, overwrite=True)
             done.append(path)
+            seconds_of[path] = seconds
+    from resnet_ode.book.sitedata import record_execution
+
+    record_execution(seconds_of)
     return done

@@ -1,0 +1,195 @@
+"""Sphinx extension of the book: published data and a "Reproduce this chapter" box on every chapter page.
+
+Listed in ``_config.yml`` (``sphinx: extra_extensions``). When the build starts it
+collects every chapter's data with :func:`resnet_ode.book.sitedata.assemble` into
+``_build/site-data`` and adds that folder to ``html_extra_path``, so the files land
+under ``data/`` of the site. Two directives, used in a chapter page's Markdown::
+
+    ```{reproduce} 3.1
+    ```
+
+    ```{chapter-data} 3.1
+    ```
+
+``reproduce`` shows the command that reruns the chapter, its parameters with their
+defaults and what each allows, the source notebook and the measured times of the
+last build; ``chapter-data`` links every published file of the chapter. Both emit
+HTML only (the book is built as HTML); a chapter key that does not exist fails
+the build with an error naming the allowed keys.
+"""
+
+from __future__ import annotations
+
+import html
+
+from docutils import nodes
+from docutils.parsers.rst import Directive
+
+from resnet_ode.book import sitedata
+
+_DESCRIPTIONS = {
+    "numbers.json": "the chapter's key numbers (JSON)",
+    "index.csv": "settings of every training run, one row per history file",
+}
+
+
+def _root_prefix(directive: Directive) -> str:
+    """Relative URL from the page holding ``directive`` to the site root."""
+    docname = directive.state.document.settings.env.docname
+    return "../" * docname.count("/")
+
+
+def _chapter(directive: Directive) -> sitedata.Chapter:
+    try:
+        return sitedata.chapter(directive.arguments[0].strip())
+    except ValueError as exc:
+        raise directive.error(f"{directive.name}: {exc}") from None
+
+
+def _seconds(value: float) -> str:
+    return f"{value / 60:.1f} min" if value >= 120 else f"{value:.0f} s"
+
+
+def _code(text: str) -> str:
+    return f'<div class="highlight-bash notranslate"><div class="highlight"><pre>{html.escape(text)}</pre></div></div>'
+
+
+def _table(headers, rows) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return (f'<div style="overflow-x: auto;"><table class="table"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
+
+
+class ReproduceDirective(Directive):
+    """``{reproduce} KEY``: how to rerun the chapter, its parameters and the last build's times."""
+
+    required_arguments = 1
+    has_content = False
+
+    def run(self):
+        ch = _chapter(self)
+        from resnet_ode.book.experiments import SWEEPS, notebook_parameters
+        from resnet_ode.util.paths import repo_root
+
+        import nbformat
+
+        nb = nbformat.read(repo_root() / ch.notebook, as_version=4)
+        parts = ['<div class="admonition tip reproduce-box"><p class="admonition-title">Reproduce this chapter</p>',
+                 "<p>In a clone of the repository, after <code>make venv</code> (it creates <code>.venv</code> "
+                 "with the pinned packages; the front page says more):</p>"]
+        if ch.sweep is not None:
+            sweep = SWEEPS[ch.sweep]
+            defaults = notebook_parameters(nb, tags=("parameters",))
+            current = notebook_parameters(nb)
+            parts.append(_code(f".venv/bin/resnet-ode rerun {ch.key} --defaults"))
+            parts.append("<p>trains the runs of the chapter that are not cached, re-executes its run pages and this "
+                         "page with the parameters below, and updates the table of contents; "
+                         "<code>make html</code> then builds the book. Change a parameter with "
+                         "<code>--param NAME=VALUE</code> (a Python literal) and a setting of every run with "
+                         "<code>--set NAME=VALUE</code>, for example:</p>")
+            example = next(((n, v) for n, v in defaults.items() if n == "seeds"), next(iter(defaults.items())))
+            if example[0] == "seeds":
+                changed = list(example[1]) + [max(example[1]) + 1, max(example[1]) + 2]
+                parts.append(_code(f".venv/bin/resnet-ode rerun {ch.key} --param 'seeds={changed}'"))
+            rows = []
+            for name, check in sweep.parameters.items():
+                shown = "" if current.get(name) == defaults.get(name) else \
+                    f" (this build: <code>{html.escape(repr(current.get(name)))}</code>)"
+                rows.append([f"<code>{html.escape(name)}</code>",
+                             f"<code>{html.escape(repr(defaults.get(name)))}</code>{shown}",
+                             html.escape(getattr(check, "allowed", ""))])
+            parts.append(_table(["parameter", "default", "allowed"], rows))
+            parts.append("<p>A value outside its range is refused with a message naming the parameter before "
+                         "anything is computed.</p>")
+        else:
+            parts.append(_code(f".venv/bin/resnet-ode execute {ch.notebook}"))
+            parts.append("<p>re-executes this page in place; it has no parameters.</p>")
+        if ch.after:
+            parts.append(f"<p>Needs {html.escape(ch.after)} to have run first.</p>")
+        parts.append(self._times(ch))
+        source = f"{_root_prefix(self)}_sources/{ch.notebook}"
+        parts.append(f'<p>Source notebook: <a href="{html.escape(source)}" download>'
+                     f"{html.escape(ch.notebook)}</a>.</p></div>")
+        return [nodes.raw("", "".join(parts), format="html")]
+
+    @staticmethod
+    def _times(ch: sitedata.Chapter) -> str:
+        seconds = sitedata.execution_seconds()
+        text = []
+        if ch.notebook in seconds:
+            text.append(f"executing this page took {_seconds(seconds[ch.notebook])}")
+        if ch.sweep is not None:
+            from resnet_ode.book.experiments import SWEEPS
+
+            sweep = SWEEPS[ch.sweep]
+            pages = [sweep.output_path(c) for c in sweep.configs()]
+            page_seconds = [seconds[p] for p in pages if p in seconds]
+            if page_seconds:
+                text.append(f"its {len(page_seconds)} run pages {_seconds(sum(page_seconds))} together")
+            n_runs, n_cached, train = sitedata.training_seconds(ch)
+            if n_cached:
+                text.append(f"training its {n_runs} runs took {_seconds(train)} of computing in total "
+                            f"({n_cached} of them found in the cache, timed when they were trained; "
+                            f"<code>make</code> trains two at a time)")
+        if not text:
+            return "<p>No time of a build is recorded on this machine yet.</p>"
+        return ("<p>Measured in the last build of this site (<code>make book</code>, two cores): "
+                + "; ".join(text) + ".</p>")
+
+
+class ChapterDataDirective(Directive):
+    """``{chapter-data} KEY``: links to every published file of the chapter."""
+
+    required_arguments = 1
+    has_content = False
+
+    def run(self):
+        ch = _chapter(self)
+        app = self.state.document.settings.env.app
+        files = getattr(app, "resnet_ode_site_data", {}).get(ch.key, [])
+        prefix = _root_prefix(self)
+        parts = ['<div class="admonition note chapter-data"><p class="admonition-title">Data for this chapter</p>']
+        if not files:
+            parts.append("<p>No data files were published with this build.</p></div>")
+            return [nodes.raw("", "".join(parts), format="html")]
+        groups = {"": [], "tables": [], "runs": []}
+        for path in files:
+            kind = path.split("/")[2] if path.count("/") > 2 else ""
+            groups.setdefault(kind, []).append(path)
+        parts.append("<ul>")
+        for path in groups[""]:
+            name = path.rsplit("/", 1)[-1]
+            parts.append(f'<li><a href="{prefix}{html.escape(path)}">{html.escape(name)}</a>: '
+                         f"{_DESCRIPTIONS.get(name, '')}</li>")
+        if groups["tables"]:
+            links = ", ".join(f'<a href="{prefix}{html.escape(p)}">{html.escape(p.rsplit("/", 1)[-1])}</a>'
+                              for p in groups["tables"])
+            parts.append(f"<li>every result table of this page as CSV, in page order: {links}</li>")
+        if groups["runs"]:
+            histories = [p for p in groups["runs"] if not p.endswith("/index.csv")]
+            index = [p for p in groups["runs"] if p.endswith("/index.csv")]
+            text = f"the training history of each of its {len(histories)} runs (CSV, one row per iteration)"
+            if index:
+                text += (f'; <a href="{prefix}{html.escape(index[0])}">index.csv</a> gives the settings of each '
+                         "and its file name")
+            links = ", ".join(f'<a href="{prefix}{html.escape(p)}">{html.escape(p.rsplit("/", 1)[-1])}</a>'
+                              for p in histories)
+            parts.append(f"<li>{text}. <details><summary>The {len(histories)} files</summary>{links}</details></li>")
+        parts.append("</ul></div>")
+        return [nodes.raw("", "".join(parts), format="html")]
+
+
+def _collect(app):
+    """Assemble the published data and have Sphinx copy it into the site root."""
+    out = sitedata.site_data_dir()
+    app.resnet_ode_site_data = sitedata.assemble(out)
+    if str(out) not in app.config.html_extra_path:
+        app.config.html_extra_path.append(str(out))
+
+
+def setup(app):
+    app.add_directive("reproduce", ReproduceDirective)
+    app.add_directive("chapter-data", ChapterDataDirective)
+    app.connect("builder-inited", _collect)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
