@@ -180,16 +180,37 @@ class ChapterDataDirective(Directive):
         return [nodes.raw("", "".join(parts), format="html")]
 
 
+#: plotly's JavaScript, copied from the installed (pinned) package to ``_static/`` of the site.
+PLOTLY_JS = "plotly.min.js"
+
+
 def _collect(app):
-    """Assemble the published data and have Sphinx copy it into the site root."""
+    """Assemble the published data and plotly's JavaScript; have Sphinx copy both into the site root."""
+    import shutil
+    from pathlib import Path
+
     out = sitedata.site_data_dir()
     app.resnet_ode_site_data = sitedata.assemble(out)
+    try:
+        import plotly
+    except ImportError:  # no interactive figures can have been made either
+        pass
+    else:
+        (out / "_static").mkdir(exist_ok=True)
+        shutil.copyfile(Path(plotly.__file__).parent / "package_data" / PLOTLY_JS, out / "_static" / PLOTLY_JS)
     if str(out) not in app.config.html_extra_path:
         app.config.html_extra_path.append(str(out))
+
+
+def _plotly_where_needed(app, pagename, templatename, context, doctree):
+    """Load plotly's JavaScript (4.5 MB) only on the pages that hold an interactive figure."""
+    if "plotly-graph-div" in context.get("body", ""):
+        app.add_js_file(PLOTLY_JS)
 
 
 def setup(app):
     app.add_directive("reproduce", ReproduceDirective)
     app.add_directive("chapter-data", ChapterDataDirective)
     app.connect("builder-inited", _collect)
+    app.connect("html-page-context", _plotly_where_needed)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

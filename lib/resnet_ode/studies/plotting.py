@@ -31,6 +31,29 @@ def plot_points(ax, X, y, size: float = 6.0, edge: bool = True, alpha: float = 1
                       edgecolors="k" if edge else "none", linewidths=0.3 if edge else 0)
 
 
+def add_class_legend(where, n_classes: int = 5, **kwargs):
+    """A legend of the Peaks classes (one coloured square per class) on an Axes or a Figure.
+
+    Parameters
+    ----------
+    where : matplotlib Axes or Figure
+        On a figure the legend goes below the panels unless ``loc`` and
+        ``bbox_to_anchor`` are given.
+    n_classes : int
+        Classes ``0 .. n_classes-1``.
+    **kwargs
+        Passed to ``legend`` (``loc``, ``fontsize``, ``ncol``, ...).
+    """
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=CLASS_COLOURS[c], edgecolor="k", linewidth=0.5, label=f"class {c}")
+               for c in range(n_classes)]
+    if hasattr(where, "add_subplot"):  # a Figure: below its panels, clear of their axis labels
+        kwargs = {"loc": "upper center", "bbox_to_anchor": (0.5, 0.0), "ncol": n_classes, **kwargs}
+    kwargs.setdefault("title", "class")
+    return where.legend(handles=handles, labels=[str(c) for c in range(n_classes)], **kwargs)
+
+
 def plot_label_image(ax, labels, extent, alpha: float = 1.0):
     """Show a grid of class labels, shape (n, n) with row = x2, column = x1."""
     cmap, norm = class_cmap(5)
@@ -38,18 +61,40 @@ def plot_label_image(ax, labels, extent, alpha: float = 1.0):
                      interpolation="nearest")
 
 
-def plot_prediction_map(ax, pred, extent, X=None, y=None, point_size: float = 4.0, title: str | None = None):
-    """Predicted classes on a grid with optional labelled points on top."""
+def plot_prediction_map(ax, pred, extent, X=None, y=None, point_size: float = 4.0, title: str | None = None,
+                        axes: bool = False, fontsize: float = 8):
+    """Predicted classes on a grid with optional labelled points on top.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    pred : ndarray, shape (n, n)
+        Class of every grid point (row: x2, column: x1).
+    extent : tuple (x1 min, x1 max, x2 min, x2 max)
+    X : ndarray, shape (2, m), optional
+        Points drawn on top, coloured by their class ``y`` (shape (m,)).
+    point_size : float
+    title : str, optional
+    axes : bool
+        Label the axes ``x_1`` and ``x_2`` and keep their ticks (a map of
+        its own); without, ticks are removed (a panel of a grid of maps).
+    fontsize : float
+        Size of the title (points).
+    """
     plot_label_image(ax, pred, extent, alpha=0.85)
     if X is not None:
         plot_points(ax, X, y, size=point_size)
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    if axes:
+        ax.set_xlabel("$x_1$")
+        ax.set_ylabel("$x_2$")
+    else:
+        ax.set_xticks([])
+        ax.set_yticks([])
     if title:
-        ax.set_title(title, fontsize=8)
+        ax.set_title(title, fontsize=fontsize)
 
 
 def plot_cross_maps(maps, depths, extent, X=None, y=None, accuracy=None, figsize=(11, 11.5)):
@@ -230,3 +275,88 @@ def plot_surface_3d(ax, surface, title: str | None = None):
     ax.view_init(elev=35, azim=-60)
     if title:
         ax.set_title(title, fontsize=9)
+
+
+#: Width in pixels of the book's content column at a 1400 px browser window (measured in Chromium):
+#: a wider image is scaled down to it.
+BOOK_COLUMN_PX = 756
+
+#: Smallest text a figure may show on screen, in pixels.
+MIN_TEXT_PX = 8.5
+
+
+def _texts(fig):
+    from matplotlib.text import Text
+
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def shown_scale(fig, column_px: float = BOOK_COLUMN_PX) -> float:
+    """Factor by which the page scales the figure's PNG (tight bounding box, ``fig.dpi``) into the column."""
+    renderer = fig.canvas.get_renderer()
+    width_px = (fig.get_tightbbox(renderer).width + 2 * plt.rcParams["savefig.pad_inches"]) * fig.dpi
+    return min(1.0, column_px / width_px)
+
+
+def smallest_text_px(fig, column_px: float = BOOK_COLUMN_PX) -> float:
+    """Height in screen pixels of the figure's smallest text (font size) as the book shows the figure."""
+    fig.canvas.draw()
+    sizes = [t.get_fontsize() for t in _texts(fig)]
+    return min(sizes) * fig.dpi / 72 * shown_scale(fig, column_px) if sizes else float("inf")
+
+
+def legible(fig, min_px: float = MIN_TEXT_PX, column_px: float = BOOK_COLUMN_PX, layout: bool = True):
+    """Enlarge every text of ``fig`` that the book would show smaller than ``min_px`` pixels; return the figure.
+
+    The book shows a figure's PNG (its tight bounding box at ``fig.dpi``)
+    scaled down to the content column when it is wider, so a font of ``s``
+    points is ``s * dpi / 72 * column / width`` pixels high on screen. Titles,
+    labels, tick labels (through ``tick_params``, so ticks made later follow),
+    legends, annotations and colour-bar ticks below the needed size are set to
+    it; larger texts are left alone. Then the layout is redone
+    (``tight_layout``, unless the figure has a layout engine) and the check is
+    repeated, since larger texts widen the figure a little.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+    min_px : float
+        Smallest text height on screen, pixels (> 0).
+    column_px : float
+        Width of the content column, pixels (> 0).
+    layout : bool
+        Redo the layout after enlarging.
+
+    Raises
+    ------
+    ValueError
+        If ``min_px`` or ``column_px`` is not positive.
+    """
+    if not (min_px > 0 and column_px > 0):
+        raise ValueError(f"min_px and column_px must be positive, got min_px={min_px}, column_px={column_px}")
+    for _ in range(3):
+        fig.canvas.draw()
+        need = min_px / shown_scale(fig, column_px) * 72 / fig.dpi
+        small = [t for t in _texts(fig) if t.get_fontsize() < need - 1e-9]
+        if not small:
+            break
+        for ax in fig.axes:
+            for axis in ("x", "y", "z") if hasattr(ax, "get_zticklabels") else ("x", "y"):
+                labels = getattr(ax, f"get_{axis}ticklabels")()
+                if labels and min(lab.get_fontsize() for lab in labels) < need:
+                    ax.tick_params(axis=axis, labelsize=need)
+        for t in small:
+            t.set_fontsize(need)
+        if layout and fig.get_layout_engine() is None:
+            fig.tight_layout()
+    return fig
+
+
+def show(fig=None, **kwargs):
+    """Make ``fig`` (default: the current figure) legible in the book with :func:`legible`, then show it.
+
+    Keyword arguments go to :func:`legible`.
+    """
+    fig = plt.gcf() if fig is None else fig
+    legible(fig, **kwargs)
+    plt.show()

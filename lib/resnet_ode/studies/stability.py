@@ -536,8 +536,8 @@ def plot_layer_clouds(spectra, ncols: int = 4, highlight: int | None = None, ext
         ax.set_xlim(extent[:2])
         ax.set_ylim(extent[2:])
         ax.set_aspect("equal")
-        ax.tick_params(labelsize=7)
-        ax.set_title(f"layer {j}: {100 * spectra.share_inside[j]:.0f}% inside", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.set_title(f"layer {j}: {100 * spectra.share_inside[j]:.0f}% inside", fontsize=9)
     for ax in axes[-1]:
         ax.set_xlabel(r"Re $h\lambda$", fontsize=8)
     for ax in axes[:, 0]:
