@@ -1,1 +1,1 @@
-"""The book pipeline: which runs each chapter needs, executing notebooks (papermill pages, chapters, Jupyter Book's cache), the chapters' key numbers and the ``resnet-ode`` command."""
+"""The book pipeline: which runs each chapter needs, executing notebooks (papermill pages, chapters, Jupyter Book's cache), the chapters' key numbers, the ``resnet-ode`` command and a Sphinx extension for the built pages."""
