@@ -12,7 +12,14 @@ Checked on each page of ``_build/html``, served from a local HTTP server on
   page (Chromium's DevTools ``Network`` events, read from ChromeDriver's
   performance log) and every resource the page references must be on
   127.0.0.1/localhost; a local request that fails (HTTP status >= 400 or a
-  network error) is reported too, e.g. a missing MathJax font.
+  network error) is reported too, e.g. a missing MathJax font;
+* no console error: every ``SEVERE`` entry of the browser console (ChromeDriver's
+  ``browser`` log) is reported: uncaught JavaScript exceptions (such as the
+  ``SyntaxError: Identifier 'THEBE_JS_URL' has already been declared`` of a script
+  written twice), ``console.error`` calls of the page's scripts and any other
+  source, except the console lines of failed network requests (source
+  ``network``): those are the previous check's, which names the URL and leaves
+  out Chromium's own ``/favicon.ico`` request.
 
 Driver: Selenium with Debian's ``/usr/bin/chromedriver`` and ``/usr/bin/chromium``
 given explicitly, so Selenium Manager (which would download a driver) never
@@ -141,7 +148,7 @@ def start_browser(user_data_dir: Path):
     for arg in CHROMIUM_ARGS:
         options.add_argument(arg)
     options.add_argument(f"--user-data-dir={user_data_dir}")
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     options.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(PAGE_TIMEOUT)
@@ -249,11 +256,22 @@ def network_events(driver) -> tuple[list[str], list[str]]:
     return requested, failed
 
 
+def console_errors(driver) -> list[str]:
+    """``SEVERE`` browser console entries since the last call, failed requests excepted.
+
+    A failed request (source ``network``) is reported by :func:`network_events`,
+    which names the URL and knows Chromium's own ``/favicon.ico`` request.
+    """
+    return [f"{e.get('source')}: {e['message'][:300]}" for e in driver.get_log("browser")
+            if e.get("level") == "SEVERE" and e.get("source") != "network"]
+
+
 def inspect_page(driver, url: str) -> dict:
     """Load ``url`` and return every problem found, by kind (empty lists when the page is fine)."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    network_events(driver)  # drop what earlier pages left in the log
+    network_events(driver)  # drop what earlier pages left in the logs
+    driver.get_log("browser")
     driver.get(url)
     if driver.execute_script("return !!document.querySelector('meta[http-equiv=Refresh i]')"):
         # a redirect page (the book's root index.html): check the page it leads to
@@ -273,6 +291,7 @@ def inspect_page(driver, url: str) -> dict:
         "resources on other hosts": sorted({u for u in found["referenced"] if _foreign(u)}),
         "failed local requests": sorted(set(f for f in failed if not _foreign(f.split(": ")[0]))),
         "visible code lines": [found["visibleCode"]] if found["visibleCode"] else [],
+        "console errors": console_errors(driver),
     }
 
 
@@ -301,6 +320,7 @@ def browser():
     try:
         driver.get("about:blank")
         network_events(driver)  # what Chromium did at start (its new-tab page) is not a page's
+        driver.get_log("browser")
         yield driver
     finally:
         driver.quit()
@@ -366,6 +386,10 @@ def test_checks_catch_a_broken_page(browser, tmp_path):
                      '</div></details></body></html>',
         # a request to another host (127.0.0.2 is loopback: nothing leaves the machine)
         "foreign.html": '<html><body><img src="http://127.0.0.2:9/pixel.png"></body></html>',
+        # the THEBE_JS_URL fault: one name declared by two scripts; and a script's console.error
+        "js-error.html": '<html><head><script>let declaredTwice = 1;</script><script>let declaredTwice = 2;</script>'
+                         '<script>console.error("a script reports a failure")</script></head>'
+                         '<body><p>Text.</p></body></html>',
     }
     for name, text in pages.items():
         (tmp_path / name).write_text(text)
@@ -379,3 +403,11 @@ def test_checks_catch_a_broken_page(browser, tmp_path):
     assert set(found["no-mathjax.html"]) >= {"math not typeset", "images not loaded", "failed local requests"}
     assert set(found["faults.html"]) >= {"MathJax errors", "raw TeX in visible text", "error outputs"}
     assert set(found["foreign.html"]) >= {"requests to other hosts", "resources on other hosts", "images not loaded"}
+    # a failed request is the network check's, not a console error as well
+    assert "console errors" not in found["no-mathjax.html"], found["no-mathjax.html"]
+
+    errors = found["js-error.html"].pop("console errors", [])
+    assert found["js-error.html"] == {}, found["js-error.html"]
+    assert len(errors) == 2, errors
+    assert "Identifier 'declaredTwice' has already been declared" in errors[0], errors
+    assert "a script reports a failure" in errors[1], errors
