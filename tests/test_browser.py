@@ -19,7 +19,44 @@ Checked on each page of ``_build/html``, served from a local HTTP server on
   written twice), ``console.error`` calls of the page's scripts and any other
   source, except the console lines of failed network requests (source
   ``network``): those are the previous check's, which names the URL and leaves
-  out Chromium's own ``/favicon.ico`` request.
+  out Chromium's own ``/favicon.ico`` request;
+* nothing is wider than the content column, at a window 1400 px and 800 px wide
+  (the page is loaded afresh at each width). The column is the content box of
+  ``article.bd-article``, the theme's main text column (on the search page, which
+  has no article, of ``.bd-article-container``); a page with neither is reported.
+  Counted, for elements the reader can see (``checkVisibility()``: not
+  ``display: none``, not inside a closed ``<details>``):
+
+  - an element whose right edge lies more than 1 px to the right of the column
+    (only the outermost such element is reported, not its children; an element
+    with ``visibility: hidden``, such as the theme's "#" links that appear on
+    hover, is not counted itself, its children are looked at);
+  - an element that clips its content horizontally (``overflow-x`` ``hidden`` or
+    ``clip``) while what that content shows reaches more than 1 px beyond the
+    element's padding box: a ``pre``, code block, output or inline formula whose
+    end is cut off. "What it shows" is its text and the boxes of its visible
+    elements, without elements hidden by ``clip``/``clip-path`` (MathJax's
+    assistive MathML, which sticks out of every ``span.math`` although the formula
+    shows whole, so that ``scrollWidth > clientWidth`` alone is no evidence);
+  - the document scrolling horizontally (``scrollWidth > clientWidth`` of the
+    root element), whatever causes it, inside the column or not.
+
+  Not counted: content inside an element that scrolls horizontally itself
+  (``overflow-x`` ``auto`` or ``scroll``, such as a wide table in the theme's
+  scrolling wrapper, a ``pre`` with a scroll bar or a display equation): the
+  reader can scroll to it, so only the scrolling element's own box has to fit
+  the column. A clipping element is checked the same way (its own box, and
+  whether it cuts off what it shows), its content is not walked further. Each
+  offender is reported as tag and classes, its first 60 characters of text and
+  by how many px it is too wide or cut off.
+
+The other checks run at 1400 px; network requests and console entries are
+collected over both loads. Besides, a full-page screenshot of every chapter page
+(``book/chapter*/`` without the run pages under ``runs/``) and of the front page
+``book/index.html`` (the root ``index.html`` only redirects to it) is saved at
+both widths as ``_build/screenshots/<page path, / replaced by __>-<width>.png``
+for review; the folder is emptied first. Saving them never fails a test unless
+it raises.
 
 Driver: Selenium with Debian's ``/usr/bin/chromedriver`` and ``/usr/bin/chromium``
 given explicitly, so Selenium Manager (which would download a driver) never
@@ -79,6 +116,9 @@ CHROMIUM_ARGS = [
 ]
 
 PAGE_TIMEOUT = 60  # seconds for a page, its images, fonts and MathJax
+WIDTHS = (1400, 800)  # px, window width (headless: the viewport's width)
+WINDOW_HEIGHT = 1000
+SCREENSHOTS = ROOT / "_build" / "screenshots"
 
 # A 1x1 PNG for the test page of the checks themselves.
 PNG_1X1 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -256,6 +296,77 @@ def network_events(driver) -> tuple[list[str], list[str]]:
     return requested, failed
 
 
+# Wider than the content column, at the current window width (see the module docstring).
+_OVERFLOW_JS = r"""
+const TOLERANCE = 1;  // px: sub-pixel layout
+const out = [];
+const root = document.documentElement;
+if (root.scrollWidth - root.clientWidth > 0)
+  out.push(`document scrolls horizontally: ${root.scrollWidth - root.clientWidth} px wider than the window`);
+// the article; the search page, which has none, has its results in the article's container
+const column = document.querySelector("article.bd-article") || document.querySelector(".bd-article-container");
+if (!column) {
+  out.push("no content column (article.bd-article, .bd-article-container) on the page");
+  return JSON.stringify(out);
+}
+const style = getComputedStyle(column);
+const right = column.getBoundingClientRect().right - parseFloat(style.borderRightWidth)
+              - parseFloat(style.paddingRight);
+const name = e => e.tagName.toLowerCase() + Array.from(e.classList).slice(0, 4).map(c => "." + c).join("");
+const text = e => JSON.stringify((e.textContent || "").replace(/\s+/g, " ").trim().slice(0, 60));
+
+// Whether an element keeps its content inside its box horizontally (scrolls or clips it).
+const contains = s => s.overflowX !== "visible";
+
+// The right edge (viewport px) of what an element's content draws: its text, and the boxes of
+// its visible elements; not what is hidden by visibility or by clip/clip-path (such as
+// MathJax's assistive MathML, which makes a span.math's scrollWidth exceed its width although
+// the formula shows whole), and of an element that scrolls or clips, only its own box.
+function contentRight(e) {
+  let r = -Infinity;
+  for (const n of e.childNodes) {
+    if (n.nodeType === Node.TEXT_NODE) {
+      if (!n.textContent.trim() || getComputedStyle(e).visibility !== "visible") continue;
+      const range = document.createRange();
+      range.selectNodeContents(n);
+      for (const b of range.getClientRects()) if (b.width > 0) r = Math.max(r, b.right);
+    } else if (n.nodeType === Node.ELEMENT_NODE && n.checkVisibility()) {
+      const s = getComputedStyle(n);
+      if (((s.position === "absolute" || s.position === "fixed") && s.clip !== "auto") || s.clipPath !== "none")
+        continue;
+      const b = n.getBoundingClientRect();
+      if (s.visibility === "visible" && b.width > 0 && b.height > 0) r = Math.max(r, b.right);
+      if (!contains(s)) r = Math.max(r, contentRight(n));
+    }
+  }
+  return r;
+}
+
+function visit(parent) {
+  for (const e of parent.children) {
+    if (!e.checkVisibility()) continue;  // display: none, closed <details>: its whole subtree
+    const s = getComputedStyle(e);
+    const beyond = e.getBoundingClientRect().right - right;
+    // visibility: hidden (the theme's "#" links, shown on hover) is not seen; its children may be
+    if (beyond > TOLERANCE && s.visibility === "visible") {
+      out.push(`${name(e)} ${text(e)}: ${Math.round(beyond)} px beyond the column`);
+      continue;  // the outermost offender only
+    }
+    if (contains(s)) {
+      if ((s.overflowX === "hidden" || s.overflowX === "clip") && e.scrollWidth - e.clientWidth > TOLERANCE) {
+        const cut = contentRight(e) - (e.getBoundingClientRect().left + e.clientLeft + e.clientWidth);
+        if (cut > TOLERANCE) out.push(`${name(e)} ${text(e)}: cut off, ${Math.round(cut)} px of its content hidden`);
+      }
+      continue;  // its content scrolls or is clipped inside it
+    }
+    visit(e);
+  }
+}
+visit(column);
+return JSON.stringify(out);
+"""
+
+
 def console_errors(driver) -> list[str]:
     """``SEVERE`` browser console entries since the last call, failed requests excepted.
 
@@ -266,20 +377,49 @@ def console_errors(driver) -> list[str]:
             if e.get("level") == "SEVERE" and e.get("source") != "network"]
 
 
-def inspect_page(driver, url: str) -> dict:
-    """Load ``url`` and return every problem found, by kind (empty lists when the page is fine)."""
+def load(driver, url: str, width: int) -> None:
+    """Open ``url`` in a window ``width`` px wide and wait until the page has settled."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    network_events(driver)  # drop what earlier pages left in the logs
-    driver.get_log("browser")
+    driver.set_window_size(width, WINDOW_HEIGHT)
     driver.get(url)
     if driver.execute_script("return !!document.querySelector('meta[http-equiv=Refresh i]')"):
         # a redirect page (the book's root index.html): check the page it leads to
         WebDriverWait(driver, PAGE_TIMEOUT).until(
             lambda d: d.current_url != url and d.execute_script("return document.readyState") == "complete")
     driver.execute_async_script(_SETTLE_JS)
-    found = json.loads(driver.execute_script(_INSPECT_JS))
-    requested, failed = network_events(driver)
+
+
+def save_screenshot(driver, path: Path) -> None:
+    """A PNG of the whole page, through DevTools: beyond the window's height, and its width if wider."""
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True, "optimizeForSpeed": True,
+        "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
+def inspect_page(driver, url: str, screenshot: str | None = None) -> dict:
+    """Load ``url`` at each width and return every problem found, by kind (empty lists when fine).
+
+    With ``screenshot`` (a file name stem), a full-page screenshot is saved at
+    each width under ``SCREENSHOTS``.
+    """
+    network_events(driver)  # drop what earlier pages left in the logs
+    driver.get_log("browser")
+    report, requested, failed, console = {}, [], [], []
+    for width in WIDTHS:
+        load(driver, url, width)
+        if width == WIDTHS[0]:
+            found = json.loads(driver.execute_script(_INSPECT_JS))
+        report[f"overflow at {width} px"] = json.loads(driver.execute_script(_OVERFLOW_JS))
+        if screenshot:
+            save_screenshot(driver, SCREENSHOTS / f"{screenshot}-{width}.png")
+        more_requested, more_failed = network_events(driver)
+        requested += more_requested
+        failed += more_failed
+        console += console_errors(driver)
     return {
         "math not typeset": found["untypeset"],
         "MathJax errors": found["mathErrors"],
@@ -291,13 +431,21 @@ def inspect_page(driver, url: str) -> dict:
         "resources on other hosts": sorted({u for u in found["referenced"] if _foreign(u)}),
         "failed local requests": sorted(set(f for f in failed if not _foreign(f.split(": ")[0]))),
         "visible code lines": [found["visibleCode"]] if found["visibleCode"] else [],
-        "console errors": console_errors(driver),
+        "console errors": list(dict.fromkeys(console)),
+        **report,
     }
 
 
 def code_stays_collapsed(page: str) -> bool:
     """Chapter pages show no code until the reader opens it; run pages may show theirs."""
     return page.startswith("book/chapter") and "/runs/" not in page
+
+
+def screenshot_name(page: str) -> str | None:
+    """The screenshot stem of a chapter page or the front page; None for other pages."""
+    if code_stays_collapsed(page) or page == "book/index.html":
+        return page.replace("/", "__")
+    return None
 
 
 def problems(report: dict) -> dict:
@@ -328,6 +476,14 @@ def browser():
 
 
 @pytest.fixture(scope="module")
+def screenshots():
+    """The screenshot folder, emptied: it holds the screenshots of this run only."""
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+    return SCREENSHOTS
+
+
+@pytest.fixture(scope="module")
 def book_server():
     server = LocalServer(HTML)
     try:
@@ -349,16 +505,21 @@ def test_book_is_built():
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_page(browser, book_server, page):
-    report = inspect_page(browser, book_server.url + page)
+def test_page(browser, book_server, screenshots, page):
+    report = inspect_page(browser, book_server.url + page, screenshot=screenshot_name(page))
     if not code_stays_collapsed(page):
         report["visible code lines"] = []
     bad = problems(report)
-    assert not bad, f"{page}: " + "; ".join(f"{k}: {v[:5]}" for k, v in bad.items())
+    assert not bad, f"{page}: " + "; ".join(
+        f"{k}: {v[:8]}" + (f" (+{len(v) - 8} more)" if len(v) > 8 else "") for k, v in bad.items())
 
 
 def test_checks_catch_a_broken_page(browser, tmp_path):
-    """The checks fail for real: a page with each fault, served like the book."""
+    """The checks fail for real: a page with each fault, served like the book.
+
+    And wide content that a reader can scroll to, or does not see, is not
+    reported (``scrolled.html``).
+    """
     mathjax = HTML / "_static" / "mathjax"
     if not (mathjax / "tex-mml-chtml.js").is_file():
         pytest.fail(f"{mathjax} has no tex-mml-chtml.js: build the book first (make book)")
@@ -368,28 +529,62 @@ def test_checks_catch_a_broken_page(browser, tmp_path):
     head = ('<script>window.MathJax = {"options": {"processHtmlClass": "math"}}</script>'
             '<script defer src="mathjax/tex-mml-chtml.js"></script>')
     body = '<section class="tex2jax_ignore mathjax_ignore">{}</section>'
+
+    def page(content: str, head: str = "", before: str = "") -> str:
+        """A page with the theme's content column, ``article.bd-article`` (padded like the theme's)."""
+        return (f'<html><head>{head}</head><body>{before}<article class="bd-article" style="padding: 0 32px">'
+                f'{content}</article></body></html>')
+
+    long_line = "x = [" + ", ".join(str(i) for i in range(200)) + "]"
+    span_math = "display: inline-flex; max-width: 100%; overflow: hidden"
     pages = {
         # typeset fine, one good image: no problems
-        "good.html": f'<html><head>{head}</head><body>' + body.format(
-            '<p><span class="math">\\(x^2\\)</span></p><img src="ok.png">') + '</body></html>',
+        "good.html": page(body.format('<p><span class="math">\\(x^2\\)</span></p><img src="ok.png">'), head),
         # math that MathJax never sees (no script), an image that does not exist
-        "no-mathjax.html": '<html><body><p><span class="math">\\(x^2\\)</span></p>'
-                           '<img src="missing.png"></body></html>',
+        "no-mathjax.html": page('<p><span class="math">\\(x^2\\)</span></p><img src="missing.png">'),
         # a TeX error, raw TeX outside the math elements, a traceback cell
-        "faults.html": f'<html><head>{head}</head><body>' + body.format(
+        "faults.html": page(body.format(
             '<p><span class="math">\\(\\frac{1}\\)</span></p><p>Left raw: $$ a + b $$ and $\\alpha$.</p>'
             '<div class="cell_output"><div class="output traceback">Traceback (most recent call last)</div></div>'
-        ) + '</body></html>',
+        ), head),
         # a code cell shown open, and one collapsed (only the first counts)
-        "code.html": '<html><body><div class="cell"><div class="cell_input"><pre>x = 1\ny = 2</pre></div></div>'
-                     '<details class="hide"><summary>Show code</summary><div class="cell_input"><pre>z = 3</pre>'
-                     '</div></details></body></html>',
+        "code.html": page('<div class="cell"><div class="cell_input"><pre>x = 1\ny = 2</pre></div></div>'
+                          '<details class="hide"><summary>Show code</summary><div class="cell_input"><pre>z = 3</pre>'
+                          '</div></details>'),
         # a request to another host (127.0.0.2 is loopback: nothing leaves the machine)
-        "foreign.html": '<html><body><img src="http://127.0.0.2:9/pixel.png"></body></html>',
+        "foreign.html": page('<img src="http://127.0.0.2:9/pixel.png">'),
         # the THEBE_JS_URL fault: one name declared by two scripts; and a script's console.error
-        "js-error.html": '<html><head><script>let declaredTwice = 1;</script><script>let declaredTwice = 2;</script>'
-                         '<script>console.error("a script reports a failure")</script></head>'
-                         '<body><p>Text.</p></body></html>',
+        "js-error.html": page('<p>Text.</p>', '<script>let declaredTwice = 1;</script>'
+                              '<script>let declaredTwice = 2;</script>'
+                              '<script>console.error("a script reports a failure")</script>'),
+        # a pre as wide as the column that hides the end of its line; inline math (the theme's
+        # span.math: inline-flex, overflow hidden, at most as wide as the column) too wide for it
+        "cut-off.html": page(f'<pre class="clipped" style="overflow: hidden">{long_line}</pre>'
+                             # (MathJax's glyphs are boxes, not text: here one box 3000 px wide)
+                             f'<p>Inline <span class="formula" style="{span_math}"><span style="display: block">a long '
+                             'formula<span style="display: inline-block; width: 3000px; height: 1em"></span></span>'
+                             '</span> math.</p>'),
+        # a fixed-width block: fits at 1400 px, not at 800 px (where the document scrolls too)
+        "too-wide.html": page('<p>Text.</p><div class="fixed" style="width: 1000px">A fixed width</div>'),
+        # something wide outside the column: only the document's scrolling shows it
+        "wide-outside.html": page('<p>Text.</p>', before='<div style="width: 2000px">banner</div>'),
+        # wide things a reader can scroll to or does not see: none of them counts
+        "scrolled.html": page(
+            '<div style="overflow-x: auto"><table style="width: 2000px"><tr><td>a wide table</td></tr></table></div>'
+            f'<pre style="overflow-x: auto">{long_line}</pre>'
+            '<details><summary>More</summary><div style="width: 3000px">closed</div></details>'
+            '<div style="display: none; width: 3000px">not displayed</div>'
+            # invisible until hovered, like the theme's "#" links: into the article's padding
+            '<div style="visibility: hidden; margin-right: -20px">shown on hover</div>'
+            # "overflow: hidden" on an inline box clips nothing
+            '<p>Inline <span style="overflow: hidden"><span style="display: inline-block">x = 1</span></span>.</p>'
+            # inline math as MathJax writes it: the formula fits, its assistive MathML (hidden by
+            # clip) sticks out and makes the span's scrollWidth larger, but nothing shown is cut
+            f'<p>Inline <span class="formula" style="{span_math}"><span style="display: inline-block; '
+            'position: relative">x = 1<span style="position: absolute; clip: rect(1px, 1px, 1px, 1px); '
+            'width: 3000px">x equals 1</span></span></span> math.</p>'),
+        # no content column: the overflow check cannot measure, and says so
+        "no-column.html": '<html><body><p>Text.</p></body></html>',
     }
     for name, text in pages.items():
         (tmp_path / name).write_text(text)
@@ -411,3 +606,25 @@ def test_checks_catch_a_broken_page(browser, tmp_path):
     assert len(errors) == 2, errors
     assert "Identifier 'declaredTwice' has already been declared" in errors[0], errors
     assert "a script reports a failure" in errors[1], errors
+
+    for width in WIDTHS:
+        cut = found["cut-off.html"].get(f"overflow at {width} px", [])
+        assert len(cut) == 2, cut
+        assert cut[0].startswith('pre.clipped "x = [0, 1, 2') and ": cut off, " in cut[0], cut
+        assert cut[1].startswith('span.formula "a long formula": cut off, '), cut
+        assert cut[1].endswith(" px of its content hidden"), cut
+    assert set(found["cut-off.html"]) == {f"overflow at {width} px" for width in WIDTHS}, found["cut-off.html"]
+
+    wide = found["too-wide.html"]
+    assert set(wide) == {"overflow at 800 px"}, wide
+    assert len(wide["overflow at 800 px"]) == 2, wide
+    assert wide["overflow at 800 px"][0].startswith("document scrolls horizontally"), wide
+    assert wide["overflow at 800 px"][1].startswith('div.fixed "A fixed width": '), wide
+    assert wide["overflow at 800 px"][1].endswith(" px beyond the column"), wide
+
+    for width in WIDTHS:
+        outside = found["wide-outside.html"].get(f"overflow at {width} px", [])
+        assert len(outside) == 1 and outside[0].startswith("document scrolls horizontally"), outside
+    assert found["scrolled.html"] == {}, found["scrolled.html"]
+    no_column = ["no content column (article.bd-article, .bd-article-container) on the page"]
+    assert found["no-column.html"] == {f"overflow at {w} px": no_column for w in WIDTHS}, found["no-column.html"]
