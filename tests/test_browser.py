@@ -8,6 +8,8 @@ Checked on each page of ``_build/html``, served from a local HTTP server on
   ``$$``, ``\\begin{``) is left in the visible text outside code;
 * every image has loaded (``complete`` and ``naturalWidth > 0``);
 * no output cell shows a traceback or an error;
+* every interactive figure (an element of class ``plotly-graph-div``) has been
+  drawn: plotly loaded and ``Plotly.newPlot`` made its SVG;
 * the page requests nothing from another host: every network request of the
   page (Chromium's DevTools ``Network`` events, read from ChromeDriver's
   performance log) and every resource the page references must be on
@@ -81,6 +83,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -249,6 +252,12 @@ for (const e of document.querySelectorAll("script[src], link[href], img[src], if
 out.mathjaxScripts = Array.from(document.scripts).filter(s => /tex-mml-chtml/.test(s.src)).length;
 
 // Code a reader sees without opening anything: lines of visible cell inputs (collapsed ones are not).
+// Interactive figures: Plotly.newPlot marks its element js-plotly-plot and draws into .main-svg.
+out.interactive = [];
+for (const e of document.querySelectorAll(".plotly-graph-div"))
+  if (!(e.classList.contains("js-plotly-plot") && e.querySelector(".main-svg")))
+    out.interactive.push(e.id || "(no id)");
+
 out.visibleCode = 0;
 for (const e of document.querySelectorAll(".cell_input, .cell .highlight-ipython3"))
   if (e.checkVisibility() && !e.parentElement.closest(".cell_input"))
@@ -431,6 +440,7 @@ def inspect_page(driver, url: str, screenshot: str | None = None) -> dict:
         "resources on other hosts": sorted({u for u in found["referenced"] if _foreign(u)}),
         "failed local requests": sorted(set(f for f in failed if not _foreign(f.split(": ")[0]))),
         "visible code lines": [found["visibleCode"]] if found["visibleCode"] else [],
+        "interactive figures not drawn": found["interactive"],
         "console errors": list(dict.fromkeys(console)),
         **report,
     }
@@ -535,6 +545,12 @@ def test_checks_catch_a_broken_page(browser, tmp_path):
         return (f'<html><head>{head}</head><body>{before}<article class="bd-article" style="padding: 0 32px">'
                 f'{content}</article></body></html>')
 
+    import plotly
+
+    from resnet_ode.studies import interactive
+
+    shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", tmp_path / "plotly.min.js")
+    heat_map = interactive.matrix_heatmap(np.eye(2), [8, 16], [8, 16], "test-map", "a test map")._repr_html_()
     long_line = "x = [" + ", ".join(str(i) for i in range(200)) + "]"
     span_math = "display: inline-flex; max-width: 100%; overflow: hidden"
     pages = {
@@ -585,6 +601,10 @@ def test_checks_catch_a_broken_page(browser, tmp_path):
             'width: 3000px">x equals 1</span></span></span> math.</p>'),
         # no content column: the overflow check cannot measure, and says so
         "no-column.html": '<html><body><p>Text.</p></body></html>',
+        # an interactive figure of the package with plotly's JavaScript served locally: drawn
+        "interactive.html": page(heat_map, '<script src="plotly.min.js"></script>'),
+        # the same figure without plotly: not drawn (and the page's script fails)
+        "not-drawn.html": page(heat_map),
     }
     for name, text in pages.items():
         (tmp_path / name).write_text(text)
@@ -628,3 +648,7 @@ def test_checks_catch_a_broken_page(browser, tmp_path):
     assert found["scrolled.html"] == {}, found["scrolled.html"]
     no_column = ["no content column (article.bd-article, .bd-article-container) on the page"]
     assert found["no-column.html"] == {f"overflow at {w} px": no_column for w in WIDTHS}, found["no-column.html"]
+    assert found["interactive.html"] == {}, found["interactive.html"]
+    assert found["not-drawn.html"].pop("interactive figures not drawn") == ["test-map"], found["not-drawn.html"]
+    assert set(found["not-drawn.html"]) == {"console errors"}, found["not-drawn.html"]
+    assert any("Plotly is not defined" in e for e in found["not-drawn.html"]["console errors"]), found["not-drawn.html"]

@@ -498,6 +498,8 @@ class ChapterSweep:
 
 
 #: Every chapter sweep of the book, by name.
+#:
+#: :meta hide-value:
 SWEEPS = {
     "3.1": ChapterSweep(
         name="3.1",

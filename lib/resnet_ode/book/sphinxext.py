@@ -183,6 +183,14 @@ class ChapterDataDirective(Directive):
 #: plotly's JavaScript, copied from the installed (pinned) package to ``_static/`` of the site.
 PLOTLY_JS = "plotly.min.js"
 
+#: The book's own style sheet, written to ``_static/`` of the site.
+CSS = "resnet-ode.css"
+CSS_TEXT = """\
+/* Sphinx's general index: long names wrap instead of widening the page past the column. */
+table.indextable { table-layout: fixed; width: 100%; }
+table.indextable td, table.indextable a { overflow-wrap: anywhere; }
+"""
+
 
 def _collect(app):
     """Assemble the published data and plotly's JavaScript; have Sphinx copy both into the site root."""
@@ -198,6 +206,8 @@ def _collect(app):
     else:
         (out / "_static").mkdir(exist_ok=True)
         shutil.copyfile(Path(plotly.__file__).parent / "package_data" / PLOTLY_JS, out / "_static" / PLOTLY_JS)
+    (out / "_static").mkdir(exist_ok=True)
+    (out / "_static" / CSS).write_text(CSS_TEXT)
     if str(out) not in app.config.html_extra_path:
         app.config.html_extra_path.append(str(out))
 
@@ -213,4 +223,5 @@ def setup(app):
     app.add_directive("chapter-data", ChapterDataDirective)
     app.connect("builder-inited", _collect)
     app.connect("html-page-context", _plotly_where_needed)
+    app.add_css_file(CSS)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
