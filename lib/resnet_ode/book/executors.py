@@ -125,7 +125,7 @@ class DaskExecutor:
                 futures[self.client.submit(fn, *args, pure=False, **kwargs)] = i
             error = None
             try:
-                for fut in as_completed(list(futures)):
+                for fut in as_completed(list(futures), loop=self.client.loop):
                     try:
                         value = fut.result()
                     except Exception as exc:  # noqa: BLE001 - raised after the others finished

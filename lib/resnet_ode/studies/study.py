@@ -419,7 +419,7 @@ def summary_figure(rows, spec: StudySpec, path: Path) -> Path:
 
     own = [r for r in rows if r["eval_own"]]
     varied = list(spec.grid) or [None]
-    fig, axes = plt.subplots(1, len(varied), figsize=(3.6 * len(varied) + 0.6, 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(varied), figsize=(3.6 * len(varied) + 0.6, 3.8), squeeze=False)
     for ax, name in zip(axes[0], varied):
         values = spec.grid[name] if name else list(range(len(own)))
         pos = {json.dumps(v): k for k, v in enumerate(values)}
@@ -435,9 +435,10 @@ def summary_figure(rows, spec: StudySpec, path: Path) -> Path:
         ax.set_xlabel(name or "run")
         ax.set_ylabel("accuracy at the trained depth")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8, loc="lower left")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=4, frameon=False)
     fig.suptitle(f"study: {len(own)} networks", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
