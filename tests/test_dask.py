@@ -114,6 +114,27 @@ def test_train_runs_on_dask_stores_what_training_here_gives(cluster, tmp_path, m
         assert np.array_equal(run.theta, here.theta) and np.array_equal(run.W, here.W)
 
 
+def test_the_train_command_sends_runs_to_the_scheduler(cluster, tmp_path, monkeypatch, capsys):
+    from resnet_ode.book import notebooks
+
+    configs = (RunConfig(nY=4, init_seed=5, **TINY), RunConfig(nY=8, init_seed=5, **TINY))
+
+    class Chapter:
+        def all_runs(self, params):
+            return configs
+
+    def local_pool_used(*args, **kwargs):
+        raise AssertionError("the local pool trained")
+
+    monkeypatch.setattr(cli, "_validated_chapters", lambda chapters: [(Chapter(), {}, configs)])
+    monkeypatch.setattr(notebooks, "train_runs", local_pool_used)
+    monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("RESNET_ODE_SCHEDULER", cluster.scheduler_address)
+    assert cli.main(["train", "all"]) == 0
+    assert "2 runs: 2 trained, 0 already in the cache" in capsys.readouterr().out
+    assert all(run.from_cache for run in _entries_sound(tmp_path / "cache", configs))
+
+
 def _killer(flag, starts, after):
     """A worker plugin that kills its own worker process (SIGKILL) when the ``after``-th study task starts.
 
