@@ -187,3 +187,26 @@ def test_a_result_from_another_training_code_is_not_stored(cache):
     stored = store_run(config, reply)
     again = cached_result(config)
     assert np.array_equal(again.theta, stored.theta) and np.array_equal(again.W, stored.W)
+
+
+def test_a_study_uses_no_result_from_another_training_code(cache, tmp_path, monkeypatch):
+    monkeypatch.setattr(study, "source_hash", lambda: "f" * 64)  # this process's hash, as run_study sees it
+    with pytest.raises(RuntimeError, match="computes with training code hash .*, this process with ffffffffffff"):
+        run_study(StudySpec({"nY": [4]}, TINY), tmp_path / "out", LocalPool(1), store_run)
+    assert not cache.exists() and not (tmp_path / "out").exists()
+
+
+def test_an_unreadable_study_file_is_named(tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text("[grid]\nnY = [4, 8\n")
+    with pytest.raises(ValueError, match=r"--file .*study.toml is not readable: TOMLDecodeError"):
+        load_spec(path)
+    with pytest.raises(ValueError, match=r"expected a .toml, .yaml, .yml or .json file"):
+        (tmp_path / "study.ini").write_text("x")
+        load_spec(tmp_path / "study.ini")
+
+
+def test_a_grid_that_gives_one_run_twice_is_refused():
+    spec = build_spec(["nY=4", "nt=2,3"], ["control=per_step"])  # nt follows nY there
+    with pytest.raises(ValueError, match="the grid gives the same run twice .*nt=2.*nt=3"):
+        spec.configs()

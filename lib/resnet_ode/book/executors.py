@@ -169,7 +169,7 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> DaskExecutor:
         import dask
         from distributed import Client
     except ImportError as exc:
-        raise SchedulerUnreachable(f"--scheduler {address} needs dask.distributed, which is not installed "
+        raise SchedulerUnreachable(f"the Dask scheduler {address} needs dask.distributed, which is not installed "
                                    f"({exc}); pip install 'dask[distributed]' (pinned in requirements.txt)") from None
     try:
         with dask.config.set({"distributed.comm.timeouts.connect": f"{timeout}s"}):
@@ -177,7 +177,7 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> DaskExecutor:
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
         raise SchedulerUnreachable(
             f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({type(exc).__name__}: {exc}). "
-            f"Start one (see the README, 'Running on a Dask cluster'), or leave out --scheduler and unset "
+            f"Start one (README: 'Studies, and running them on a Dask cluster'), or leave out --scheduler and unset "
             f"{SCHEDULER_ENV} to use the local processes") from None
     executor = DaskExecutor(client, address)
     try:

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from resnet_ode.studies.evaluation import grid_accuracy
-from resnet_ode.training.runs import RunConfig, RunResult, cache_key, cached_result
+from resnet_ode.training.runs import RunConfig, RunResult, cache_key, cached_result, source_hash
 from resnet_ode.util.storage import atomic_path, write_json
 
 #: At most this many runs in one study (a typo such as ``init_seed=range(10**6)`` is refused).
@@ -148,9 +148,16 @@ class StudySpec:
             for v in values:
                 _config({**self.fixed, name: v}, f"grid {name}={v!r}")
         names = list(self.grid)
-        return [_config({**self.fixed, **dict(zip(names, combo))}, "run " + ", ".join(
-                    f"{k}={v!r}" for k, v in zip(names, combo)))
-                for combo in itertools.product(*self.grid.values())] if names else [base]
+        configs, seen = [], {}
+        for combo in itertools.product(*self.grid.values()):
+            label = ", ".join(f"{k}={v!r}" for k, v in zip(names, combo))
+            config = _config({**self.fixed, **dict(zip(names, combo))}, "run " + label)
+            if config in seen:  # e.g. nt varied with control="per_step", where nt follows nY
+                raise ValueError(f"the grid gives the same run twice ({seen[config]} and {label}): "
+                                 "a varied setting has no effect there; leave it out of the grid")
+            seen[config] = label
+            configs.append(config)
+        return configs if names else [base]
 
     def to_dict(self) -> dict:
         return {"grid": {k: list(v) for k, v in self.grid.items()}, "fixed": dict(self.fixed)}
@@ -179,22 +186,20 @@ def load_spec(path) -> StudySpec:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"--file {path}: no such file")
-    text = path.read_text()
+    if path.suffix not in (".toml", ".yaml", ".yml", ".json"):
+        raise ValueError(f"--file {path}: expected a .toml, .yaml, .yml or .json file")
     try:
+        text = path.read_text()
         if path.suffix == ".toml":
             import tomllib
 
             data = tomllib.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
         elif path.suffix == ".json":
             data = json.loads(text)
         else:
-            raise ValueError(f"--file {path}: expected a .toml, .yaml, .yml or .json file")
-    except ValueError:
-        raise
+            import yaml
+
+            data = yaml.safe_load(text)
     except Exception as exc:  # noqa: BLE001 - a parser's error is the user's to fix
         raise ValueError(f"--file {path} is not readable: {type(exc).__name__}: {exc}") from None
     if not isinstance(data, dict) or set(data) - {"grid", "set"}:
@@ -345,7 +350,12 @@ def run_study(spec: StudySpec, output, executor, store, workers: int = 1) -> dic
         calls.append((study_task, (c, depths, None if cached is None else _light(cached), workers), {}))
     replies = [None] * len(configs)
 
+    mine = source_hash()
+
     def keep(i, reply):
+        if reply["source"] != mine:  # its numbers are not those of this code (store() says so for a trained run)
+            raise RuntimeError(f"the worker on {reply['host']} (pid {reply['pid']}) computes with training code hash "
+                               f"{reply['source'][:12]}, this process with {mine[:12]}; its results were not used")
         if reply["result"] is not None:  # trained in the worker: stored here, atomically, under the entry's lock
             reply["result"] = store(configs[i], reply)
         replies[i] = reply
