@@ -68,6 +68,7 @@ def test_spec_combines_file_grid_and_set(tmp_path):
     (["nY=8,"], [], "--grid nY: an empty value"),
     (["nY"], [], "--grid expects NAME=V1,V2,..."),
     (["nY=8,16"], ["max_iter=-1"], "fixed settings: max_iter must be an integer in [0, 100000], got -1"),
+    (["nY=8"], ["T="], "--set T: no value given"),
     (["init_seed=0,1"], ["init_seed=2"], None),  # --set replaces the grid entry: valid
     (["nY=[8, 16]"], ["cg_tol=0"], "cg_tol must be a finite real number in (0, 1]"),
 ])

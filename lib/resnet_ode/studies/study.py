@@ -87,6 +87,8 @@ def parse_assignment(item: str, option: str, many: bool):
     name, raw = (s.strip() for s in item.split("=", 1))
     _check_name(name, option)
     if not many:
+        if not raw:
+            raise ValueError(f"{option} {name}: no value given (NAME=VALUE)")
         return name, parse_value(raw)
     if raw.startswith("["):
         values = parse_value(raw)
