@@ -211,3 +211,11 @@ def test_a_grid_that_gives_one_run_twice_is_refused():
     spec = build_spec(["nY=4", "nt=2,3"], ["control=per_step"])  # nt follows nY there
     with pytest.raises(ValueError, match="the grid gives the same run twice .*nt=2.*nt=3"):
         spec.configs()
+
+
+def test_the_figure_takes_the_values_the_runs_hold(tmp_path):
+    """``T=5,20`` on the command line are the floats 5.0 and 20.0 in the runs (and in the table)."""
+    spec = build_spec(["T=5,20", "init_seed=0,1"])
+    rows = [{**c.to_dict(), "eval_own": True, "eval_val_accuracy": 0.5 + 0.1 * k, "eval_grid_accuracy": 0.4}
+            for k, c in enumerate(spec.configs())]
+    assert study.summary_figure(rows, spec, tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"

@@ -433,7 +433,8 @@ def summary_figure(rows, spec: StudySpec, path: Path) -> Path:
     varied = list(spec.grid) or [None]
     fig, axes = plt.subplots(1, len(varied), figsize=(3.6 * len(varied) + 0.6, 3.8), squeeze=False)
     for ax, name in zip(axes[0], varied):
-        values = spec.grid[name] if name else list(range(len(own)))
+        # The values as the runs hold them (T=5 on the command line is 5.0 in a run), in the grid's order.
+        values = list(dict.fromkeys(r[name] for r in own)) if name else list(range(len(own)))
         pos = {json.dumps(v): k for k, v in enumerate(values)}
         for col, colour, label in (("eval_val_accuracy", "#0072B2", "validation"),
                                    ("eval_grid_accuracy", "#D55E00", "grid")):
