@@ -142,6 +142,13 @@ def test_study_table_is_tidy_and_consistent(cache, tmp_path, capsys):
     assert [r["integrator"] for r in csv_rows] == [r["integrator"] for r in rows]
     assert json.loads((out / "study.json").read_text())["eval_depths"] == [4, 8]
     assert (out / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    depths, mean, count = study.transfer_matrix(rows)
+    assert depths == [4, 8] and count.tolist() == [[2, 2], [2, 2]]
+    for i, trained_nY in enumerate(depths):
+        for j, eval_nY in enumerate(depths):
+            cell = [r["eval_grid_accuracy"] for r in rows if r["nY"] == trained_nY and r["eval_nY"] == eval_nY]
+            assert mean[i, j] == pytest.approx(sum(cell) / len(cell), rel=1e-15)
+    assert (out / "transfer.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 class _InterruptedAfter(LocalPool):

@@ -215,8 +215,9 @@ def cmd_study(args):
         done = run_study(spec, output, executor, store_run, workers=workers)
     print(f"{len(configs)} runs ({done['trained']} trained, {len(configs) - done['trained']} from the cache), "
           f"{len(done['rows'])} rows:")
-    for name in ("parquet", "csv", "figure", "spec"):
-        print(f"  {done[name]}")
+    for name in ("parquet", "csv", "figure", "transfer", "spec"):
+        if name in done:
+            print(f"  {done[name]}")
 
 
 def cmd_rerun(args):

@@ -23,7 +23,9 @@ writes, atomically, into the output folder:
   ``control="per_step"`` (one weight set per step) are evaluated at their
   own depth only: their weights fit no other.
 - ``study.json``: the study's settings and grid;
-- ``summary.png``: validation and grid accuracy (own depth) against each varied setting.
+- ``summary.png``: validation and grid accuracy (own depth) against each varied setting;
+- ``transfer.png`` (when the study has several ``nY``): the mean grid accuracy of the
+  networks trained with each ``nY`` under each ``nY`` (:func:`transfer_matrix`).
 
 The work itself goes through an *executor* (anything with ``map(calls, desc,
 on_result)``, e.g. :class:`resnet_ode.book.executors.LocalPool` or
@@ -372,6 +374,8 @@ def run_study(spec: StudySpec, output, executor, store, workers: int = 1) -> dic
     paths["spec"] = write_json(output / "study.json", {**spec.to_dict(), "eval_depths": depths,
                                                        "runs": len(configs)})
     paths["figure"] = summary_figure(rows, spec, output / "summary.png")
+    if len(depths) > 1:
+        paths["transfer"] = transfer_figure(rows, output / "transfer.png")
     return {"runs": len(configs), "trained": trained, "rows": rows, **paths}
 
 
@@ -452,6 +456,59 @@ def summary_figure(rows, spec: StudySpec, path: Path) -> Path:
     fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=4, frameon=False)
     fig.suptitle(f"study: {len(own)} networks", fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return path
+
+
+def transfer_matrix(rows):
+    """Mean grid accuracy of the networks trained with ``nY`` (rows) evaluated with ``eval_nY`` (columns).
+
+    Returns
+    -------
+    depths : list of int, length k
+    mean : ndarray, shape (k, k)
+        NaN where no network was evaluated so (``control="per_step"``).
+    count : ndarray of int, shape (k, k)
+        Networks averaged in each entry (every other setting and seed pooled).
+    """
+    depths = sorted({r["nY"] for r in rows} | {r["eval_nY"] for r in rows})
+    index = {d: k for k, d in enumerate(depths)}
+    total = np.zeros((len(depths), len(depths)))
+    count = np.zeros((len(depths), len(depths)), dtype=int)
+    for r in rows:
+        i, j = index[r["nY"]], index[r["eval_nY"]]
+        total[i, j] += r["eval_grid_accuracy"]
+        count[i, j] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return depths, mean, count
+
+
+def transfer_figure(rows, path: Path) -> Path:
+    """The :func:`transfer_matrix` as an annotated image (PNG): how well weights carry over to other depths."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    depths, mean, count = transfer_matrix(rows)
+    k = len(depths)
+    fig, ax = plt.subplots(figsize=(1.1 * k + 2.4, 1.0 * k + 1.6))
+    image = ax.imshow(mean, vmin=0.0, vmax=1.0, cmap="viridis")
+    for i in range(k):
+        for j in range(k):
+            if count[i, j]:
+                ax.text(j, i, f"{mean[i, j]:.3f}", ha="center", va="center", fontsize=9,
+                        color="black" if mean[i, j] > 0.6 else "white")
+    ax.set_xticks(range(k), [str(d) for d in depths])
+    ax.set_yticks(range(k), [str(d) for d in depths])
+    ax.set_xlabel("nY the weights are evaluated with")
+    ax.set_ylabel("nY trained with")
+    ax.set_title("grid accuracy (mean over the other settings and seeds)", fontsize=10)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
