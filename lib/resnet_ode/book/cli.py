@@ -15,6 +15,14 @@ Back to the book's settings::
 
     resnet-ode rerun 3.1 --defaults
 
+A study: every combination of the grid, trained where missing, one results table::
+
+    resnet-ode study --grid nY=8,16 --grid T=10,20 --grid init_seed=0,1 --set max_iter=20 --output my-study
+
+The same tasks on a Dask cluster (or with ``RESNET_ODE_SCHEDULER`` set)::
+
+    resnet-ode study --file study.toml --scheduler tcp://127.0.0.1:8786
+
 One run with new parameters into a notebook of its own::
 
     resnet-ode run --set nY=48 --set integrator=rk4 --output my-run.ipynb
@@ -38,6 +46,10 @@ import threading
 from pathlib import Path
 
 from resnet_ode import __version__
+
+
+_SCHEDULER_HELP = ("a Dask scheduler, e.g. tcp://127.0.0.1:8786, to train on its workers instead of local processes "
+                   "(default: $RESNET_ODE_SCHEDULER if set)")
 
 
 class UsageError(Exception):
@@ -164,13 +176,48 @@ def cmd_sweep(args):
         print(path)
 
 
+def _executor(args):
+    """The executor of ``--scheduler`` / ``RESNET_ODE_SCHEDULER`` (checked now, before any work), else the local pool."""
+    from resnet_ode.book.executors import SchedulerUnreachable, WorkerMismatch, make_executor
+
+    try:
+        return make_executor(args.scheduler, args.jobs)
+    except (SchedulerUnreachable, WorkerMismatch) as exc:
+        raise UsageError(str(exc)) from None
+
+
 def cmd_train(args):
+    from resnet_ode.book.executors import LocalPool, train_runs_on
     from resnet_ode.book.notebooks import train_runs
 
     configs = list(dict.fromkeys(c for sweep, params, _ in _validated_chapters(args.chapter)
                                  for c in _checked(lambda: sweep.all_runs(params))))
-    trained = train_runs(configs, jobs=args.jobs)
+    with _executor(args) as executor:
+        if isinstance(executor, LocalPool):  # the workers store their runs in the cache themselves
+            trained = train_runs(configs, jobs=args.jobs)
+        else:  # the workers return their runs, this process stores them
+            trained = train_runs_on(executor, configs)
     print(f"{len(configs)} runs: {trained} trained, {len(configs) - trained} already in the cache")
+
+
+def cmd_study(args):
+    from resnet_ode.book.executors import LocalPool, store_run
+    from resnet_ode.studies.study import build_spec, run_study
+    from resnet_ode.util.paths import repo_root
+
+    spec = _checked(lambda: build_spec(args.grid, args.set, args.file))
+    configs = _checked(spec.configs)
+    output = Path(args.output) if args.output else repo_root() / "_build" / "study"
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"--output must name a folder, got the file {output}")
+    with _executor(args) as executor:
+        workers = max(1, (os.cpu_count() or 2) // max(1, args.jobs)) if isinstance(executor, LocalPool) else 1
+        done = run_study(spec, output, executor, store_run, workers=workers)
+    print(f"{len(configs)} runs ({done['trained']} trained, {len(configs) - done['trained']} from the cache), "
+          f"{len(done['rows'])} rows:")
+    for name in ("parquet", "csv", "figure", "transfer", "spec"):
+        if name in done:
+            print(f"  {done[name]}")
 
 
 def cmd_rerun(args):
@@ -343,7 +390,20 @@ def main(argv=None):
                                      "the cache, longest first, in parallel")
     p.add_argument("chapter", nargs="+", help="chapters, e.g. 3.1 3.2, or all")
     p.add_argument("--jobs", type=_jobs, default=2, help="runs trained in parallel, >= 1 (default 2)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help=_SCHEDULER_HELP)
     p.set_defaults(func=cmd_train, executes=True)
+
+    p = sub.add_parser("study", help="train and evaluate a grid of run settings (what is missing), write one "
+                                     "table (Parquet and CSV) and a summary figure")
+    p.add_argument("--grid", action="append", metavar="NAME=V1,V2,...",
+                   help="a varied run setting and its values, e.g. nY=8,16 or init_seed=0,1,2 (repeatable)")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="a run setting of every run (repeatable)")
+    p.add_argument("--file", help="the grid and settings from a TOML, YAML or JSON file (tables 'grid' and 'set'); "
+                                  "--grid and --set replace its entries")
+    p.add_argument("--output", metavar="DIR", help="folder of the results (default _build/study)")
+    p.add_argument("--jobs", type=_jobs, default=2, help="runs trained in parallel on this machine (default 2)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help=_SCHEDULER_HELP)
+    p.set_defaults(func=cmd_study, executes=True)
 
     p = sub.add_parser("rerun", help="rerun a chapter with new parameters: its runs, its page, the table of contents")
     p.add_argument("chapter", help="chapter, e.g. 3.1")
