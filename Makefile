@@ -84,7 +84,7 @@ sweep: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/resnet-ode train all
 	$(BIN)/resnet-ode sweep all
-	for chapter in 3.1 3.2 3.3 3.4; do $(BIN)/resnet-ode rerun $$chapter --defaults || exit 1; done
+	for chapter in 3.1 3.2 3.3 3.4 6; do $(BIN)/resnet-ode rerun $$chapter --defaults || exit 1; done
 	$(BIN)/resnet-ode execute book/chapter2/background.ipynb book/chapter3/peaks-data.ipynb \
 		book/templates/peaks-run.ipynb book/chapter4/conclusions.ipynb
 

@@ -46,6 +46,11 @@ def test_every_parameter_of_every_chapter_is_checked_and_the_book_values_pass(na
     ("3.1", "changes", {"init_scale": 1e200}, "init_scale must be a finite real number in [0, 10], got 1e+200"),
     ("3.1", "changes", {"Tfinal": 3}, "changes: unknown run setting(s) ['Tfinal']"),
     ("3.1", "changes", [1], "changes must be a dict of run settings"),
+    ("6", "study_file", "book/chapter6/none.toml", "study_file must be the path of an existing .toml or .yaml or "
+                                                    ".yml or .json file, relative to the repository root"),
+    ("6", "study_file", "README.md", "study_file must be the path of an existing .toml"),
+    ("6", "table", "results.csv", "table must be the path of an existing .parquet file, relative to the repository "
+                                  "root (or empty), got 'results.csv'"),
 ])
 def test_bad_chapter_parameters_are_refused_naming_parameter_value_and_range(chapter, name, value, message):
     sweep = SWEEPS[chapter]
@@ -94,3 +99,17 @@ def test_changes_may_not_set_what_the_chapter_parameters_decide():
             call([1])
         with pytest.raises(ValueError, match="unknown run setting"):
             call({"Tfinal": 3.0})
+
+
+def test_chapter_6_trains_its_study_and_nothing_when_it_shows_another_table():
+    from resnet_ode.studies.study import load_spec
+
+    sweep = SWEEPS["6"]
+    params = _defaults(sweep)
+    runs = sweep.all_runs(params)
+    assert sweep.configs(params) == ()                    # no run pages
+    assert list(runs) == load_spec(REPO / params["study_file"]).configs()
+    assert len(runs) == 36 and {r.max_iter for r in runs} == {20}
+    from resnet_ode.book.experiments import beyond_runs
+
+    assert beyond_runs(params["study_file"], table="_build/study/large/results.parquet") == ()

@@ -226,3 +226,22 @@ def test_the_figure_takes_the_values_the_runs_hold(tmp_path):
     rows = [{**c.to_dict(), "eval_own": True, "eval_val_accuracy": 0.5 + 0.1 * k, "eval_grid_accuracy": 0.4}
             for k, c in enumerate(spec.configs())]
     assert study.summary_figure(rows, spec, tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_figures_leave_the_caller_s_backend_and_figures_alone(tmp_path):
+    """A notebook's inline backend and open figures survive a study's figures (Chapter 6 shows its own after)."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    previous = matplotlib.get_backend()
+    plt.switch_backend("svg")   # any backend other than Agg: a switch to Agg would show (and close the figures)
+    before = matplotlib.get_backend()
+    mine = plt.figure()
+    spec = build_spec(["nY=4,8"])
+    rows = [{**c.to_dict(), "eval_own": True, "eval_val_accuracy": 0.5, "eval_grid_accuracy": 0.4}
+            for c in spec.configs()]
+    study.summary_figure(rows, spec, tmp_path / "s.png")
+    assert matplotlib.get_backend() == before
+    assert plt.get_fignums() == [mine.number]
+    plt.close(mine)
+    plt.switch_backend(previous)

@@ -5,7 +5,7 @@ each value back to the submitting process as it arrives (``on_result``), with
 one progress bar:
 
 - :class:`LocalPool`: ``jobs`` worker processes on this machine
-  (:func:`resnet_ode.book.notebooks._in_pool`; Ctrl-C stops them at once).
+  (``resnet_ode.book.notebooks._in_pool``; Ctrl-C stops them at once).
 - :class:`DaskExecutor`: the tasks of a ``dask.distributed`` scheduler at
   ``ADDRESS`` (``--scheduler ADDRESS`` or the environment variable
   :data:`SCHEDULER_ENV`). Workers compute and return results; they need no
@@ -90,7 +90,7 @@ class LocalPool:
 
 
 class DaskExecutor:
-    """Calls sent to a ``dask.distributed`` cluster through a :class:`distributed.Client`.
+    """Calls sent to a ``dask.distributed`` cluster through a ``distributed.Client``.
 
     Use :func:`connect` to make one (it checks the scheduler and the workers
     before any work).
@@ -189,10 +189,10 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> DaskExecutor:
     return executor
 
 
-#: Name of the worker plugin :func:`connect` registers (:func:`_worker_settings`).
+#: Name of the worker plugin :func:`connect` registers (``_worker_settings``).
 WORKER_SETTINGS = "resnet-ode-worker-settings"
 
-#: glibc ``mallopt`` parameters and the values :func:`_worker_settings` gives them (bytes).
+#: glibc ``mallopt`` parameters and the values ``_worker_settings`` gives them (bytes).
 _MALLOC = {"M_TRIM_THRESHOLD": (-1, 64 << 20), "M_MMAP_THRESHOLD": (-3, 32 << 20)}
 
 

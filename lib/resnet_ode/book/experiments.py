@@ -376,6 +376,48 @@ RUNGE_KUTTA_PARAMETERS = {
 }
 
 
+#: The default study of Chapter 6, small enough for the book's build on two cores.
+BEYOND_STUDY = "book/chapter6/default-study.toml"
+
+
+def _file_param(suffixes: tuple, may_be_empty: bool = False) -> Callable:
+    """Check of a parameter naming a file of the repository (relative to its root) with one of ``suffixes``."""
+    what = f"the path of an existing {' or '.join(suffixes)} file, relative to the repository root"
+    what = what + (" (or empty)" if may_be_empty else "")
+
+    def check(name, value):
+        from resnet_ode.util.paths import repo_root
+
+        if may_be_empty and value == "":
+            return value
+        if not isinstance(value, str) or not value.endswith(suffixes) or not (repo_root() / value).is_file():
+            raise ValueError(f"{name} must be {what}, got {value!r}")
+        return value
+
+    return _allowing(check, what)
+
+
+def beyond_runs(study_file: str = BEYOND_STUDY, table: str = "") -> tuple:
+    """Every run of Chapter 6's study (none when the chapter shows the table of a study run elsewhere)."""
+    if table:
+        return ()
+    from resnet_ode.studies.study import load_spec
+    from resnet_ode.util.paths import repo_root
+
+    return tuple(load_spec(repo_root() / study_file).configs())
+
+
+def no_pages() -> tuple:
+    """A chapter whose runs get no page of their own."""
+    return ()
+
+
+BEYOND_PARAMETERS = {
+    "study_file": _file_param((".toml", ".yaml", ".yml", ".json")),
+    "table": _file_param((".parquet",), may_be_empty=True),
+}
+
+
 def notebook_parameters(nb, tags=("parameters", "injected-parameters")) -> dict:
     """Parameters of a notebook (an ``nbformat`` node): its ``parameters`` cell, then any papermill-injected cell.
 
@@ -536,5 +578,14 @@ SWEEPS = {
         title="3.3 run: standard ResNet, {nt} layers, T = {T:g}, seed {init_seed}",
         parameters=LANDSCAPE_PARAMETERS,
         cross_check=_subsets_of_depths,
+    ),
+    "6": ChapterSweep(
+        name="6",
+        notebook="book/chapter6/beyond.ipynb",
+        runs=no_pages,
+        output="book/chapter6/runs/unused-{nY}.ipynb",
+        title="{nY}",
+        parameters=BEYOND_PARAMETERS,
+        trains=beyond_runs,
     ),
 }

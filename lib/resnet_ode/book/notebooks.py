@@ -332,7 +332,10 @@ def update_toc(sweep, configs, toc_path=None):
         raise ValueError(f"{chapter} is not in {toc_path}")
     old = [s["file"] for s in entry.get("sections", [])]
     new = [{"file": sweep.output_path(c).rsplit(".", 1)[0], "title": sweep.page_title(c)} for c in configs]
-    entry["sections"] = new
+    if new:
+        entry["sections"] = new
+    else:  # a chapter whose runs have no pages (Chapter 6)
+        entry.pop("sections", None)
     with atomic_path(toc_path) as tmp:
         tmp.write_text(header + yaml.dump(toc, Dumper=_toc_dumper(), sort_keys=False, width=100))
     return [f for f in old if f not in {n["file"] for n in new}]

@@ -5,7 +5,8 @@ For every chapter the build collects, under ``data/chapter-<key>/`` of the site:
 * ``numbers.json``: the chapter's key numbers (:func:`resnet_ode.book.numbers.write_numbers`);
 * ``tables/*.csv``: every result table of the page (:class:`resnet_ode.book.numbers.Tables`);
 * ``runs/*.csv``: the training history of every run the chapter trains (one row per
-  optimiser iteration), with ``runs/index.csv`` giving each file's full run settings.
+  optimiser iteration), with ``runs/index.csv`` giving each file's full run settings;
+* the further files a chapter names (Chapter 6: its study's tidy table, Parquet and CSV).
 
 :func:`assemble` writes them to a folder of ``_build`` that Sphinx copies into the
 site (``html_extra_path``), after the notebooks have been executed (they write the
@@ -43,12 +44,15 @@ class Chapter:
         training runs and parameters (``resnet-ode rerun <key>``), else ``None``.
     after : str
         What must have run before this page can run on its own (empty: nothing).
+    files : tuple of str
+        More files the page writes (relative to the repository root), published as they are.
     """
 
     key: str
     notebook: str
     sweep: str | None = None
     after: str = ""
+    files: tuple = ()
 
 
 #: Every chapter page with data or a way to rerun it, by key.
@@ -60,6 +64,8 @@ CHAPTERS = {c.key: c for c in (
     Chapter("3.3", "book/chapter3/landscape.ipynb", sweep="3.3"),
     Chapter("3.4", "book/chapter3/runge-kutta.ipynb", sweep="3.4"),
     Chapter("4", "book/chapter4/conclusions.ipynb", after="Chapters 3.1-3.4 (it reads the numbers they wrote)"),
+    Chapter("6", "book/chapter6/beyond.ipynb", sweep="6", files=("_build/study/chapter-6/results.parquet",
+                                                                   "_build/study/chapter-6/results.csv")),
 )}
 
 #: Marks a folder written by :func:`assemble`, the only kind it ever empties.
@@ -168,6 +174,10 @@ def assemble(out: Path | None = None) -> dict:
             shutil.copyfile(csv_file, folder / "tables" / csv_file.name)
         if ch.sweep is not None:
             _run_files(ch, folder / "runs")
+        for name in ch.files:
+            if (repo_root() / name).is_file():
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(repo_root() / name, folder / Path(name).name)
         written[ch.key] = sorted(p.relative_to(out).as_posix() for p in folder.rglob("*") if p.is_file()) \
             if folder.is_dir() else []
     return written

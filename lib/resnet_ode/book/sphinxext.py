@@ -29,6 +29,8 @@ from resnet_ode.book import sitedata
 
 _DESCRIPTIONS = {
     "numbers.json": "the chapter's key numbers (JSON)",
+    "results.parquet": "the study's tidy table: one row per network and evaluation depth (Parquet)",
+    "results.csv": "the same table as CSV",
     "index.csv": "settings of every training run, one row per history file",
 }
 

@@ -119,7 +119,7 @@ class StudySpec:
     grid : dict of str -> list
         Varied settings and their values (each list non-empty, no repeats).
     fixed : dict of str -> value
-        Settings shared by every run; the others keep :class:`RunConfig`'s defaults.
+        Settings shared by every run; the others keep the defaults of :class:`~resnet_ode.training.runs.RunConfig`.
     """
 
     grid: dict = field(default_factory=dict)
@@ -428,14 +428,13 @@ def summary_figure(rows, spec: StudySpec, path: Path) -> Path:
     One panel per setting of the grid (one panel against the run index if
     nothing varies): every network a dot, the mean over the other settings a line.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    # A figure of its own (no pyplot): the caller's backend and figures are left alone (a notebook's inline one).
+    from matplotlib.figure import Figure
 
     own = [r for r in rows if r["eval_own"]]
     varied = list(spec.grid) or [None]
-    fig, axes = plt.subplots(1, len(varied), figsize=(3.6 * len(varied) + 0.6, 3.8), squeeze=False)
+    fig = Figure(figsize=(3.6 * len(varied) + 0.6, 3.8))
+    axes = fig.subplots(1, len(varied), squeeze=False)
     for ax, name in zip(axes[0], varied):
         # The values as the runs hold them (T=5 on the command line is 5.0 in a run), in the grid's order.
         values = list(dict.fromkeys(r[name] for r in own)) if name else list(range(len(own)))
@@ -458,7 +457,6 @@ def summary_figure(rows, spec: StudySpec, path: Path) -> Path:
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -488,14 +486,13 @@ def transfer_matrix(rows):
 
 def transfer_figure(rows, path: Path) -> Path:
     """The :func:`transfer_matrix` as an annotated image (PNG): how well weights carry over to other depths."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    # A figure of its own (no pyplot): the caller's backend and figures are left alone (a notebook's inline one).
+    from matplotlib.figure import Figure
 
     depths, mean, count = transfer_matrix(rows)
     k = len(depths)
-    fig, ax = plt.subplots(figsize=(1.1 * k + 2.4, 1.0 * k + 1.6))
+    fig = Figure(figsize=(1.1 * k + 2.4, 1.0 * k + 1.6))
+    ax = fig.subplots()
     image = ax.imshow(mean, vmin=0.0, vmax=1.0, cmap="viridis")
     for i in range(k):
         for j in range(k):
@@ -511,5 +508,4 @@ def transfer_figure(rows, path: Path) -> Path:
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
     return path
