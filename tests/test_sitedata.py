@@ -175,6 +175,7 @@ def test_reproduce_box_gives_the_command_every_parameter_and_the_source(tmp_path
     _, page = _build(tmp_path, monkeypatch, ".. reproduce:: 3.1\n\n.. chapter-data:: 3.1\n")
     assert "Reproduce this chapter" in page
     assert "resnet-ode rerun 3.1 --defaults" in page
+    assert "--set NAME=VALUE" in page and "rerun 3.1 --param &#x27;seeds=[0, 1, 2, 3, 4]&#x27;" in page
     for name, check in SWEEPS["3.1"].parameters.items():
         assert f"<code>{name}</code>" in page and html.escape(check.allowed) in page
     assert 'href="../_sources/book/chapter3/state-layers.ipynb"' in page
@@ -193,3 +194,11 @@ def test_a_chapter_without_runs_gets_its_execute_command(tmp_path, monkeypatch):
 def test_an_unknown_chapter_is_a_build_error(tmp_path, monkeypatch):
     app, _ = _build(tmp_path, monkeypatch, ".. reproduce:: 7\n")
     assert "unknown chapter '7'" in app._warning.getvalue()
+
+
+def test_chapter_6_s_box_shows_how_to_rebuild_it_from_another_table(tmp_path, monkeypatch):
+    _, page = _build(tmp_path, monkeypatch, ".. reproduce:: 6\n")
+    assert "resnet-ode rerun 6 --defaults" in page
+    assert "rerun 6 --param &quot;table=&#x27;_build/study/large/results.parquet&#x27;&quot;" in page
+    assert "--set NAME=VALUE" not in page            # the chapter takes no run settings
+    assert "<code>study_file</code>" in page and "<code>table</code>" in page

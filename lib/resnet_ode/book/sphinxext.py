@@ -85,15 +85,21 @@ class ReproduceDirective(Directive):
             defaults = notebook_parameters(nb, tags=("parameters",))
             current = notebook_parameters(nb)
             parts.append(_code(f".venv/bin/resnet-ode rerun {ch.key} --defaults"))
+            if "seeds" in defaults:
+                changed = list(defaults["seeds"]) + [max(defaults["seeds"]) + 1, max(defaults["seeds"]) + 2]
+                example = f".venv/bin/resnet-ode rerun {ch.key} --param 'seeds={changed}'"
+            elif "table" in defaults:
+                example = f'.venv/bin/resnet-ode rerun {ch.key} --param "table=\'_build/study/large/results.parquet\'"'
+            else:
+                example = None
             parts.append("<p>trains the runs of the chapter that are not cached, re-executes its run pages and this "
                          "page with the parameters below, and updates the table of contents; "
                          "<code>make html</code> then builds the book. Change a parameter with "
-                         "<code>--param NAME=VALUE</code> (a Python literal) and a setting of every run with "
-                         "<code>--set NAME=VALUE</code>, for example:</p>")
-            example = next(((n, v) for n, v in defaults.items() if n == "seeds"), next(iter(defaults.items())))
-            if example[0] == "seeds":
-                changed = list(example[1]) + [max(example[1]) + 1, max(example[1]) + 2]
-                parts.append(_code(f".venv/bin/resnet-ode rerun {ch.key} --param 'seeds={changed}'"))
+                         "<code>--param NAME=VALUE</code> (a Python literal)"
+                         + (" and a setting of every run with <code>--set NAME=VALUE</code>" if "changes" in defaults
+                            else "") + (", for example:</p>" if example else ".</p>"))
+            if example:
+                parts.append(_code(example))
             rows = []
             for name, check in sweep.parameters.items():
                 shown = "" if current.get(name) == defaults.get(name) else \
