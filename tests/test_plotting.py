@@ -123,6 +123,11 @@ def test_interactive_figures_refuse_bad_input():
         interactive.matrix_heatmap(np.zeros((3, 3)), [1, 2], [1, 2, 3], "m", "d")
     with pytest.raises(ValueError, match="hover has shape"):
         interactive.matrix_heatmap(np.zeros((2, 2)), [1, 2], [1, 2], "m", "d", hover=np.full((1, 2), "x"))
+    for height in (0, -5, 2.5):
+        with pytest.raises(ValueError, match="height must be a positive number of pixels"):
+            interactive.matrix_heatmap(np.zeros((2, 2)), [1, 2], [1, 2], "m", "d", height=height)
+        with pytest.raises(ValueError, match="height must be a positive number of pixels"):
+            interactive.surfaces_3d([("s", a, a, np.zeros((3, 3)))], "ok", "d", height=height)
 
 
 def test_the_heat_map_gives_every_cell_its_value_and_hover_text():

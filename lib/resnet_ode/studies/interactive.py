@@ -149,10 +149,13 @@ def matrix_heatmap(M, row_labels, col_labels, element_id: str, description: str,
     Raises
     ------
     ValueError
-        If the labels or ``hover`` do not fit the shape of ``M``.
+        If the labels or ``hover`` do not fit the shape of ``M``, or ``height``
+        is not positive.
     """
     import plotly.graph_objects as go
 
+    if not (isinstance(height, int) and height > 0):
+        raise ValueError(f"height must be a positive number of pixels, got {height!r}")
     M = np.asarray(M, dtype=float)
     if M.ndim != 2 or len(row_labels) != M.shape[0] or len(col_labels) != M.shape[1]:
         raise ValueError(f"M has shape {M.shape}; row_labels ({len(row_labels)}) and col_labels "
