@@ -29,6 +29,7 @@ pool whatever the scheduler.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import platform
@@ -247,8 +248,8 @@ def check_workers(client):
                              + f" ({len(bad)} of {len(theirs)} workers differ)")
 
 
-def _mismatch_text(who: str, theirs: str, mine: str) -> str:
-    return (f"{who} computes with training code hash {theirs[:12]}, this process with {mine[:12]}: install the "
+def _mismatch_text(who: str, theirs: str, mine: str, what: str = "training code hash") -> str:
+    return (f"{who} computes with {what} {theirs[:12]}, this process with {mine[:12]}: install the "
             "same version of resnet-ode and its pinned packages there and start the worker with the Makefile's "
             "NPY_DISABLE_CPU_FEATURES and OPENBLAS_CORETYPE (resnet_ode.training.runs.numerics)")
 
@@ -263,6 +264,31 @@ def make_executor(scheduler: str | None, jobs: int):
     """:func:`connect` to ``scheduler`` (or ``RESNET_ODE_SCHEDULER``) if one is named, else a :class:`LocalPool`."""
     address = scheduler_address(scheduler)
     return connect(address) if address else LocalPool(jobs)
+
+
+#: Connections :func:`shared_executor` keeps, by scheduler address (closed when the process exits).
+_SHARED: dict[str, DaskExecutor] = {}
+
+
+def shared_executor(address: str) -> DaskExecutor:
+    """A :class:`DaskExecutor` on ``address`` kept for the life of this process (connected and checked once).
+
+    For work that asks for the cluster many times over (a chapter's
+    landscape planes, one call per plane): the connection and the workers'
+    check (:func:`connect`) are paid once. A connection that has been
+    closed is made again.
+    """
+    executor = _SHARED.get(address)
+    if executor is None or executor.client.status not in ("running", "connecting"):
+        if not _SHARED:
+            atexit.register(_close_shared)
+        executor = _SHARED[address] = connect(address)
+    return executor
+
+
+def _close_shared():
+    while _SHARED:
+        _SHARED.popitem()[1].close()
 
 
 # ----------------------------------------------------------------------------

@@ -2,18 +2,32 @@
 
 :func:`evaluate_plane` cuts the grid into batches of points (each pushed
 through the network together by :class:`resnet_ode.studies.landscape.batch.BatchObjective`)
-and evaluates them here or on a ``concurrent.futures.ProcessPoolExecutor``
-of spawned worker processes. The executor of each size is started on first
-use and kept, so later planes pay no start-up; every batch carries the plane
-it belongs to (pickled once per plane), and a worker unpickles it once.
+and evaluates them here, on a ``concurrent.futures.ProcessPoolExecutor``
+of spawned worker processes, or on the workers of a Dask cluster. The local
+executor of each size is started on first use and kept, so later planes pay
+no start-up; every batch carries the plane it belongs to (pickled once per
+plane), and a worker unpickles it once.
+
+On a Dask cluster (``scheduler``, or the environment variable
+``RESNET_ODE_SCHEDULER`` that ``resnet-ode rerun --scheduler`` sets for a
+chapter's kernel) the plane is sent to the workers once
+(``Client.scatter``) and each batch is a task that returns its values; the
+workers write nothing, the surface is stored by the calling process (its
+cache entry is written as for a surface computed here). Every batch also
+returns the worker's landscape-code digest
+(:func:`resnet_ode.studies.landscape.surfaces.source_hash`), and a value
+computed by other code is refused
+(:class:`resnet_ode.book.executors.WorkerMismatch`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
 import pickle
+import platform
 import signal
 import threading
 import time
@@ -51,7 +65,7 @@ class PlaneTask:
 
 
 def evaluate_plane(objective, theta, d1, d2, a, b, batch_size: int = 4, desc: str | None = None,
-                   workers: int | None = 1, return_inner: bool = False):
+                   workers: int | None = 1, return_inner: bool = False, scheduler: str | None = None):
     """``L(theta + a_i d1 + b_j d2)`` on the grid, in batches of ``batch_size`` points, with a progress bar.
 
     Parameters
@@ -74,6 +88,13 @@ def evaluate_plane(objective, theta, d1, d2, a, b, batch_size: int = 4, desc: st
     return_inner : bool
         Also return the classifier subproblem's gradient norm at every point
         (see :meth:`resnet_ode.studies.landscape.batch.BatchObjective.evaluate`).
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:port``) whose workers
+        compute the batches (``workers`` is then not used). ``None`` takes
+        ``RESNET_ODE_SCHEDULER`` if it is set and not empty; ``""`` computes
+        here whatever the environment says. The values are the same bits as
+        computed here (each point is computed on its own, with one BLAS
+        thread on a Dask worker).
 
     Returns
     -------
@@ -84,7 +105,16 @@ def evaluate_plane(objective, theta, d1, d2, a, b, batch_size: int = 4, desc: st
     -----
     On Ctrl-C (or an error in a batch) the batches not started are
     cancelled, the workers are stopped at once and the exception
-    propagates; the next call starts new workers.
+    propagates; the next call starts new workers. On a Dask cluster the
+    batches not finished are cancelled there.
+
+    Raises
+    ------
+    resnet_ode.book.executors.SchedulerUnreachable
+        Within about 5 s, before any batch, when nothing answers at the
+        scheduler's address.
+    resnet_ode.book.executors.WorkerMismatch
+        When a Dask worker computes with other landscape or training code.
     """
     from resnet_ode.core.parallel import default_workers
 
@@ -98,6 +128,14 @@ def evaluate_plane(objective, theta, d1, d2, a, b, batch_size: int = 4, desc: st
     batches = [coef[s:s + batch_size] for s in range(0, coef.shape[0], batch_size)]
     task = PlaneTask(objective, theta, d1, d2)
     out = [None] * len(batches)
+    if scheduler is None:
+        from resnet_ode.book.executors import scheduler_address
+
+        scheduler = scheduler_address(None)
+    if scheduler:
+        _on_dask(task, batches, scheduler, out, desc or f"{objective.objective} surface")
+        both = np.concatenate(out, axis=1).reshape(2, a.size, b.size)
+        return (both[0], both[1]) if return_inner else both[0]
     with progress.bar(coef.shape[0], desc or f"{objective.objective} surface") as bar:
         if min(workers, len(batches)) <= 1:
             for k, c in enumerate(batches):
@@ -122,6 +160,41 @@ def _in_workers(task: PlaneTask, batches: list, workers: int, out: list, bar):
     except BaseException:
         _discard(workers, executor)
         raise
+
+
+def _on_dask(task: PlaneTask, batches: list, address: str, out: list, desc: str):
+    """``out[k] = task(batches[k])`` computed by the workers of the Dask scheduler at ``address``."""
+    from resnet_ode.book.executors import WorkerMismatch, _mismatch_text, shared_executor
+    from resnet_ode.studies.landscape.surfaces import source_hash
+
+    executor = shared_executor(address)
+    mine = source_hash()
+    plane = executor.client.scatter(task, broadcast=True, hash=False)  # once per worker, not once per batch
+
+    def keep(k, reply):
+        values, digest, host, pid = reply
+        if digest != mine:
+            raise WorkerMismatch(_mismatch_text(f"the worker on {host} (pid {pid})", digest, mine,
+                                                what="landscape code digest") + "; its surface values were not used")
+        out[k] = values
+
+    try:
+        executor.map([(_dask_batch, (plane, c), {}) for c in batches], f"{desc} ({len(batches)} batches)",
+                     on_result=keep)
+    finally:
+        executor.client.cancel([plane])
+
+
+@functools.lru_cache(maxsize=1)
+def _worker_digest() -> tuple:
+    from resnet_ode.studies.landscape.surfaces import source_hash
+
+    return source_hash(), platform.node(), os.getpid()
+
+
+def _dask_batch(task: PlaneTask, coef) -> tuple:
+    """On a Dask worker: ``task(coef)`` and who computed it with what code (digest, host, pid)."""
+    return (task(coef), *_worker_digest())
 
 
 # ----------------------------------------------------------------------------
