@@ -5,6 +5,10 @@
   workers never touch a cache (theirs points at a folder that must stay absent);
 - a worker killed while it trains leaves no corrupt cache entry, its task runs
   again and the study completes with the same table;
+- run pages executed on the workers are the local path's pages byte for byte;
+  the workers read only the cache entry sent with each page (a kernel that
+  needs another run gets an error, nothing trains), and a page whose kernel
+  raises is named with its traceback after the other pages were written;
 - an unreachable scheduler (``--scheduler`` or ``RESNET_ODE_SCHEDULER``) stops
   the command with ``error: ...`` naming the address, within seconds, before any work.
 """
@@ -12,18 +16,27 @@
 import os
 import signal
 import socket
+import textwrap
 import time
+from pathlib import Path
+
+import nbformat
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from distributed import LocalCluster
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from resnet_ode.book import cli
+from resnet_ode.book import cli, executors, notebooks
 from resnet_ode.book.executors import LocalPool, connect, store_run, train_runs_on
+from resnet_ode.book.experiments import RUN_TEMPLATE, ChapterSweep
+from resnet_ode.book.notebooks import run_sweeps
 from resnet_ode.studies import study
 from resnet_ode.studies.study import StudySpec, run_study
-from resnet_ode.training.runs import RunConfig, cached_result, train
+from resnet_ode.training.runs import RUNS, RunConfig, cache_key, cached_result, train
+
+REPO = Path(__file__).resolve().parents[1]
 
 TINY = {"max_iter": 4, "n_train_per_class": 40, "n_val_per_class": 20, "nt": 2}
 SPEC = StudySpec({"nY": [4, 8], "init_seed": [0, 1, 2]}, TINY)
@@ -31,7 +44,12 @@ SPEC = StudySpec({"nY": [4, 8], "init_seed": [0, 1, 2]}, TINY)
 
 @pytest.fixture(scope="module")
 def worker_cache(tmp_path_factory):
-    """The workers' RESNET_ODE_CACHE: a folder that must never be created (workers write no cache)."""
+    """The workers' RESNET_ODE_CACHE: a folder that must never be created (workers write no cache).
+
+    Its parent, which must stay empty, also holds the workers' repository
+    (``RESNET_ODE_ROOT``) and scratch folder (``RESNET_ODE_TMPDIR``): nothing
+    a worker does may write there either.
+    """
     return tmp_path_factory.mktemp("workers") / "cache"
 
 
@@ -39,9 +57,11 @@ def worker_cache(tmp_path_factory):
 def cluster(worker_cache):
     old = os.environ.get("RESNET_ODE_CACHE")
     os.environ["RESNET_ODE_CACHE"] = str(worker_cache)  # inherited by the worker processes the nannies start
+    elsewhere = {"RESNET_ODE_ROOT": str(worker_cache.parent / "repo"),
+                 "RESNET_ODE_TMPDIR": str(worker_cache.parent / "tmp")}
     try:
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=None) as c:
+                          dashboard_address=None, env=elsewhere) as c:
             yield c
     finally:
         if old is None:
@@ -215,3 +235,165 @@ def test_a_malformed_scheduler_address_is_a_clear_error(tmp_path, monkeypatch, c
                      "--output", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: cannot reach the Dask scheduler at nosuchproto://x:1"), err
+
+
+def _keywords(**kwargs) -> dict:
+    return kwargs
+
+
+def test_a_calls_keywords_go_to_the_task_not_to_the_scheduler(cluster):
+    """``workers``, ``key``, ``retries``: keywords that ``Client.submit`` would otherwise take as its own."""
+    got = {}
+    calls = [(_keywords, (), {"workers": 5, "key": "k"}), (_keywords, (), {"retries": None})]
+    with connect(cluster.scheduler_address) as executor:
+        executor.map(calls, "keywords", on_result=got.__setitem__)
+    assert got == {0: {"workers": 5, "key": "k"}, 1: {"retries": None}}
+
+# ----------------------------------------------------------------------------
+# run pages on the cluster
+# ----------------------------------------------------------------------------
+
+PAGE_RUNS = (RunConfig(nY=4, init_seed=7, **TINY), RunConfig(nY=6, init_seed=7, **TINY))
+
+
+def _page_sweep(template) -> ChapterSweep:
+    """A chapter of tiny run pages (``pages/tiny-nY004-seed7.ipynb``, ...) of ``template``."""
+    return ChapterSweep(name="tiny", notebook="unused.ipynb", runs=lambda: PAGE_RUNS,
+                        output="pages/tiny-nY{nY:03d}-seed{init_seed}.ipynb",
+                        title="tiny run: {nY} state layers, seed {init_seed}", template=str(template))
+
+
+def _files(folder) -> list:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_run_pages_on_dask_are_the_local_pages_byte_for_byte(cluster, worker_cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("RESNET_ODE_WORKERS", "1")  # the local path sets it in this process; restored afterwards
+    sweep = _page_sweep(REPO / RUN_TEMPLATE)
+    monkeypatch.setenv("RESNET_ODE_ROOT", str(tmp_path / "dask"))
+    with connect(cluster.scheduler_address) as executor:
+        remote = run_sweeps([(sweep, PAGE_RUNS)], executor=executor)
+    # The runs trained on the cluster and were stored here, before the pages executed.
+    _entries_sound(tmp_path / "cache", PAGE_RUNS)
+    assert _files(tmp_path / "dask") == ["pages/tiny-nY004-seed7.ipynb", "pages/tiny-nY006-seed7.ipynb"]
+    monkeypatch.setenv("RESNET_ODE_ROOT", str(tmp_path / "local"))
+    local = run_sweeps([(sweep, PAGE_RUNS)], jobs=1)
+    for config, here, there in zip(PAGE_RUNS, local, remote):
+        assert here != there and here.read_bytes() == there.read_bytes(), there.name
+        nb = nbformat.read(there, as_version=4)
+        assert nb.cells[0].source.startswith(f"# {sweep.page_title(config)}\n")
+        outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+        assert sum("image/png" in o.get("data", {}) for o in outputs) == 2  # history and classification map
+        assert any("validation accuracy" in str(o) for o in outputs) and not any(o.output_type == "error"
+                                                                               for o in outputs)
+    assert not worker_cache.exists() and not any(worker_cache.parent.iterdir())
+
+
+FAILING_CODE = textwrap.dedent("""\
+    from resnet_ode.training.runs import RunConfig, get_run
+
+    if nY == 6:
+        raise ValueError(f"no page for nY = {nY}")
+    wanted = nY + 4 if nY == 8 else nY  # the page of nY = 8 needs a run that was not sent with it
+    run = get_run(RunConfig(nY=wanted, init_seed=init_seed, **options))
+    print("final objective", run.history["objective"][-1])
+""")
+
+
+def _failing_template(path):
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    params = new_code_cell("nY = 32\ninit_seed = 0\noptions = {}")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [new_markdown_cell("# page"), params, new_code_cell(FAILING_CODE)]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_pages_that_raise_on_dask_are_named_after_the_others_are_written(cluster, worker_cache, tmp_path,
+                                                                          monkeypatch, capsys):
+    configs = (*PAGE_RUNS, RunConfig(nY=8, init_seed=7, **TINY))
+    sweep = _page_sweep(_failing_template(tmp_path / "template.ipynb"))
+
+    def local_pages(*args, **kwargs):
+        raise AssertionError("a page executed locally")
+
+    monkeypatch.setattr(cli, "_validated_chapters", lambda chapters: [(sweep, {}, configs)])
+    monkeypatch.setattr(notebooks, "execute_template", local_pages)
+    monkeypatch.setenv("RESNET_ODE_ROOT", str(tmp_path))
+    monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("RESNET_ODE_SCHEDULER", cluster.scheduler_address)
+    assert cli.main(["sweep", "tiny"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: 2 of 3 run pages raised an exception (the others were written):"), err
+    six, eight = err.index("pages/tiny-nY006-seed7.ipynb (tiny run: 6 state layers, seed 7)"), \
+        err.index("pages/tiny-nY008-seed7.ipynb (tiny run: 8 state layers, seed 7)")
+    assert "ValueError" in err[six:eight] and "no page for nY = 6" in err[six:eight]
+    assert "LookupError" in err[eight:] and "is not among the cache entries sent with this page" in err[eight:]
+    assert _files(tmp_path / "pages") == ["tiny-nY004-seed7.ipynb"]
+    assert "final objective" in (tmp_path / "pages" / "tiny-nY004-seed7.ipynb").read_text()
+    # The run the page of nY = 8 asked for was trained nowhere: neither here nor on a worker.
+    assert not RUNS.path(cache_key(RunConfig(nY=12, init_seed=7, **TINY))).exists()
+    _entries_sound(tmp_path / "cache", configs)
+    assert not worker_cache.exists() and not any(worker_cache.parent.iterdir())
+
+
+@pytest.mark.parametrize("command, how", [("sweep", "option"), ("rerun", "environment")])
+def test_an_unreachable_scheduler_stops_sweep_and_rerun_before_any_work(command, how, tmp_path, monkeypatch,
+                                                                        capsys):
+    def fail(*args, **kwargs):
+        raise AssertionError("work started")
+
+    for name in ("run_sweeps", "run_sweep", "train_runs", "execute_template", "execute_chapter", "update_toc"):
+        monkeypatch.setattr(notebooks, name, fail)
+    for name in ("train_runs_on", "run_pages_on"):
+        monkeypatch.setattr(executors, name, fail)
+    monkeypatch.setenv("RESNET_ODE_ROOT", str(REPO))
+    monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    argv = [command, "3.1"]
+    if how == "option":
+        argv += ["--scheduler", address]
+    else:
+        monkeypatch.setenv("RESNET_ODE_SCHEDULER", address)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot reach the Dask scheduler at {address} within 5 s"), err
+    assert not (tmp_path / "cache").exists()
+
+
+def test_rerun_sends_runs_and_pages_to_the_scheduler_and_executes_the_chapter_here(cluster, worker_cache,
+                                                                                    tmp_path, monkeypatch, capsys):
+    def tiny_pages(depths):
+        return tuple(RunConfig(nY=d, init_seed=7, **TINY) for d in depths)
+
+    sweep = ChapterSweep(name="tiny", notebook="chapter.ipynb", runs=tiny_pages,
+                         output="pages/tiny-nY{nY:03d}-seed{init_seed}.ipynb",
+                         title="tiny run: {nY} state layers, seed {init_seed}", template=str(REPO / RUN_TEMPLATE))
+    chapter = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                    "language": "python"}})
+    params = new_code_cell("depths = [4, 6]")
+    params.metadata["tags"] = ["parameters"]
+    chapter.cells = [new_markdown_cell("# chapter"), params]
+    nbformat.write(chapter, tmp_path / "chapter.ipynb")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\nchapters:\n  - file: chapter\n")
+    executed = []
+
+    def local_work(*args, **kwargs):
+        raise AssertionError("a run trained or a page executed locally")
+
+    monkeypatch.setattr(cli, "_sweep_or_exit", lambda name: sweep)
+    for name in ("train_runs", "execute_template"):
+        monkeypatch.setattr(notebooks, name, local_work)
+    monkeypatch.setattr(notebooks, "execute_chapter", lambda path, params: executed.append((path, params)))
+    monkeypatch.setenv("RESNET_ODE_ROOT", str(tmp_path))
+    monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
+    assert cli.main(["rerun", "tiny", "--param", "depths=[4, 8]", "--scheduler", cluster.scheduler_address]) == 0
+    configs = tiny_pages([4, 8])
+    _entries_sound(tmp_path / "cache", configs)
+    assert _files(tmp_path / "pages") == ["tiny-nY004-seed7.ipynb", "tiny-nY008-seed7.ipynb"]
+    toc = (tmp_path / "_toc.yml").read_text()
+    assert "file: pages/tiny-nY008-seed7" in toc and "title: 'tiny run: 8 state layers, seed 7'" in toc
+    assert executed == [(tmp_path / "chapter.ipynb", {"depths": [4, 8]})]
+    assert "2 run pages re-executed" in capsys.readouterr().out
+    assert not worker_cache.exists() and not any(worker_cache.parent.iterdir())

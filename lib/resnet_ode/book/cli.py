@@ -23,6 +23,11 @@ The same tasks on a Dask cluster (or with ``RESNET_ODE_SCHEDULER`` set)::
 
     resnet-ode study --file study.toml --scheduler tcp://127.0.0.1:8786
 
+Run pages too: the runs train on the cluster's workers, the pages execute
+there, and this process writes them::
+
+    resnet-ode sweep 3.1 3.2 --scheduler tcp://127.0.0.1:8786
+
 One run with new parameters into a notebook of its own::
 
     resnet-ode run --set nY=48 --set integrator=rk4 --output my-run.ipynb
@@ -46,10 +51,15 @@ import threading
 from pathlib import Path
 
 from resnet_ode import __version__
+from resnet_ode.book.executors import PageError
 
 
 _SCHEDULER_HELP = ("a Dask scheduler, e.g. tcp://127.0.0.1:8786, to train on its workers instead of local processes "
                    "(default: $RESNET_ODE_SCHEDULER if set)")
+
+_PAGES_SCHEDULER_HELP = ("a Dask scheduler, e.g. tcp://127.0.0.1:8786: the missing runs train on its workers, then "
+                         "the run pages execute there and are written here, instead of local processes "
+                         "(default: $RESNET_ODE_SCHEDULER if set)")
 
 
 class UsageError(Exception):
@@ -172,7 +182,9 @@ def cmd_sweep(args):
     from resnet_ode.book.notebooks import run_sweeps
 
     pairs = [(sweep, configs) for sweep, _, configs in _validated_chapters(args.chapter)]
-    for path in run_sweeps(pairs, jobs=args.jobs):
+    with _executor(args) as executor:
+        paths = run_sweeps(pairs, jobs=args.jobs, executor=executor)
+    for path in paths:
         print(path)
 
 
@@ -225,6 +237,7 @@ def cmd_rerun(args):
 
     import nbformat
 
+    from resnet_ode.book.executors import LocalPool, train_runs_on
     from resnet_ode.book.experiments import chapter_parameters, notebook_parameters
     from resnet_ode.book.notebooks import execute_chapter, run_sweep, train_runs, update_toc
     from resnet_ode.util.paths import repo_root
@@ -250,8 +263,13 @@ def cmd_rerun(args):
         params["changes"] = {**params["changes"], **changes}
     # Every chapter parameter and every run is validated before anything trains or is written.
     configs = _checked(lambda: sweep.validate(params))
-    train_runs(_checked(lambda: sweep.all_runs(params)), jobs=args.jobs)
-    run_sweep(sweep, configs, jobs=args.jobs)
+    runs = _checked(lambda: sweep.all_runs(params))
+    with _executor(args) as executor:  # the scheduler is checked before any work
+        if isinstance(executor, LocalPool):  # the workers store their runs in the cache themselves
+            train_runs(runs, jobs=args.jobs)
+        else:  # the workers return their runs and pages, this process stores them
+            train_runs_on(executor, runs)
+        run_sweep(sweep, configs, jobs=args.jobs, executor=executor)
     stale = update_toc(sweep, configs)
     for page in stale:
         (root / f"{page}.ipynb").unlink(missing_ok=True)
@@ -381,9 +399,11 @@ def main(argv=None):
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("sweep", help="execute chapters' run pages through papermill (their current parameters)")
+    p = sub.add_parser("sweep", help="execute chapters' run pages through papermill (their current parameters), "
+                                     "here or on a Dask cluster")
     p.add_argument("chapter", nargs="+", help="chapters, e.g. 3.1 3.2, or all")
-    p.add_argument("--jobs", type=_jobs, default=2, help="runs executed in parallel, >= 1 (default 2)")
+    p.add_argument("--jobs", type=_jobs, default=2, help="runs executed in parallel on this machine, >= 1 (default 2)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help=_PAGES_SCHEDULER_HELP)
     p.set_defaults(func=cmd_sweep, executes=True)
 
     p = sub.add_parser("train", help="train every run the chapters need (their current parameters) that is not in "
@@ -412,7 +432,9 @@ def main(argv=None):
     p.add_argument("--set", action="append", metavar="NAME=VALUE",
                    help="a run setting applied to every run of the chapter, e.g. T=10 (repeatable)")
     p.add_argument("--defaults", action="store_true", help="start from the chapter's default parameters")
-    p.add_argument("--jobs", type=_jobs, default=2, help="runs executed in parallel, >= 1 (default 2)")
+    p.add_argument("--jobs", type=_jobs, default=2, help="runs executed in parallel on this machine, >= 1 (default 2)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help=_PAGES_SCHEDULER_HELP[:-1] + "; the chapter page itself executes here)")
     p.set_defaults(func=cmd_rerun, executes=True)
 
     p = sub.add_parser("run", help="execute one run through papermill")
@@ -446,6 +468,9 @@ def main(argv=None):
             except UsageError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
+            except PageError as exc:  # run pages raised on a Dask cluster (the others were written)
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
             except KeyboardInterrupt as exc:
                 return _stop_after_interrupt(getattr(exc, "signum", signal.SIGINT))
             except Exception as exc:

@@ -108,28 +108,100 @@ def run_parameters(config, template: Path) -> dict:
 def execute_template(template, output, parameters: dict, workers: int | None = None, title: str | None = None):
     """Execute ``template`` with ``parameters`` by papermill into ``output`` (atomically).
 
-    ``workers`` sets ``RESNET_ODE_WORKERS`` for the kernel (processes per run);
-    ``title``, if given, becomes the page's heading (:func:`set_title`).
-    """
-    import papermill
+    The kernel runs in ``output``'s folder; ``workers`` sets
+    ``RESNET_ODE_WORKERS`` for it (processes per run); ``title``, if given,
+    becomes the page's heading (:func:`set_title`). The executed notebook is
+    the one :func:`execute_page` returns, written by :func:`write_notebook`.
 
+    Returns
+    -------
+    Path
+        ``output``.
+    """
     template, output = Path(template), Path(output)
     if workers is not None:
         os.environ["RESNET_ODE_WORKERS"] = str(workers)
     output.parent.mkdir(parents=True, exist_ok=True)  # the kernel's working folder
     with scratch_path(output.stem) as folder:
-        tmp_nb = folder / output.name  # papermill saves it after every cell
-        in_thread(
-            papermill.execute_notebook,
-            str(template), str(tmp_nb), parameters=parameters, cwd=str(output.parent),
-            kernel_name="python3", progress_bar=False, log_output=False,
-            kernel_manager_class=kernel_manager_class(),
-        )
-        nb = clean_notebook(nbformat.read(tmp_nb, as_version=4))
-        if title is not None:
-            set_title(nb, title)
-        nbformat.write(nb, tmp_nb)
-        publish(tmp_nb, output)
+        nb = execute_page(template, folder / output.name, parameters, cwd=output.parent, title=title)
+        write_notebook(nb, output, folder)
+    return output
+
+
+def execute_page(template, scratch, parameters: dict, cwd=None, title: str | None = None, kernel_manager=None):
+    """Execute ``template`` with ``parameters`` by papermill and return it cleaned, as the run pages are written.
+
+    The one execution of both paths: :func:`execute_template` (this
+    machine, the kernel in the page's folder) and
+    :func:`resnet_ode.book.executors.page_task` (a Dask worker, the kernel
+    in a private folder with an environment of its own).
+
+    Parameters
+    ----------
+    template : str or Path
+        The parameterised notebook.
+    scratch : str or Path
+        The file papermill writes the notebook to after every cell (in a
+        scratch folder, never the page itself).
+    parameters : dict
+        Injected by papermill.
+    cwd : str or Path, optional
+        The kernel's working folder, set by papermill (it changes this
+        process's working folder while the notebook executes); ``None``
+        leaves it to ``kernel_manager``.
+    title : str, optional
+        The page's heading (:func:`set_title`).
+    kernel_manager : type, optional
+        A jupyter_client kernel manager class; default
+        :func:`resnet_ode.book.processes.kernel_manager_class`.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        The executed notebook after :func:`clean_notebook` (and :func:`set_title`).
+
+    Raises
+    ------
+    papermill.PapermillExecutionError
+        When a cell raises (with the cell's traceback).
+    """
+    import papermill
+
+    in_thread(
+        papermill.execute_notebook,
+        str(template), str(scratch), parameters=parameters, cwd=None if cwd is None else str(cwd),
+        kernel_name="python3", progress_bar=False, log_output=False,
+        kernel_manager_class=kernel_manager or kernel_manager_class(),
+    )
+    nb = clean_notebook(nbformat.read(scratch, as_version=4))
+    if title is not None:
+        set_title(nb, title)
+    return nb
+
+
+def write_notebook(nb, output, folder=None) -> Path:
+    """Write the notebook ``nb`` to ``output`` atomically (written in a scratch folder, then renamed).
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+    output : str or Path
+        The page; its previous content stays until the rename.
+    folder : Path, optional
+        The scratch folder to write in (default: a fresh one of :func:`scratch_path`).
+
+    Returns
+    -------
+    Path
+        ``output``.
+    """
+    output = Path(output)
+    if folder is None:
+        with scratch_path(output.stem) as fresh:
+            return write_notebook(nb, output, fresh)
+    tmp = Path(folder) / output.name
+    nbformat.write(nb, tmp)
+    publish(tmp, output)
     return output
 
 
@@ -168,7 +240,7 @@ def execute_in_place(path, timeout: int = 3600):
     return path
 
 
-def run_sweep(sweep, configs=None, jobs: int = 2):
+def run_sweep(sweep, configs=None, jobs: int = 2, executor=None):
     """Execute runs of a chapter sweep with papermill (see :func:`run_sweeps`).
 
     Parameters
@@ -177,43 +249,64 @@ def run_sweep(sweep, configs=None, jobs: int = 2):
     configs : sequence of RunConfig, optional
         The runs; default: those of the chapter notebook's current parameters.
     jobs : int
-        Runs executed in parallel.
+        Runs executed in parallel (local processes).
+    executor : LocalPool or DaskExecutor, optional
+        Where the pages execute (:func:`run_sweeps`); default: the local processes.
 
     Returns
     -------
     list of Path
         Executed notebooks, in the order of ``configs``.
     """
-    return run_sweeps([(sweep, configs)], jobs)
+    return run_sweeps([(sweep, configs)], jobs, executor=executor)
 
 
-def run_sweeps(pairs, jobs: int = 2):
-    """Execute the run pages of several chapters in one pool, ``jobs`` at a time, with one progress bar.
+def run_sweeps(pairs, jobs: int = 2, executor=None):
+    """Execute the run pages of several chapters, ``jobs`` at a time, with one progress bar.
 
     Parameters
     ----------
     pairs : sequence of (ChapterSweep, configs or None)
         ``None`` takes the chapter notebook's current parameters.
     jobs : int
-        Runs executed in parallel; each gets ``max(1, cores // jobs)`` worker
-        processes.
+        Runs executed in parallel on this machine; each gets
+        ``max(1, cores // jobs)`` worker processes.
+    executor : LocalPool or DaskExecutor, optional
+        ``None`` or a :class:`~resnet_ode.book.executors.LocalPool`: the local
+        processes (``jobs`` of them; the kernels train what the cache lacks).
+        A :class:`~resnet_ode.book.executors.DaskExecutor`: the missing runs
+        train on the cluster, then every page executes on a worker and is
+        written here (:func:`resnet_ode.book.executors.run_pages_on`).
 
     Returns
     -------
     list of Path
         Executed notebooks, chapter by chapter in the order of their configs.
+
+    Raises
+    ------
+    resnet_ode.book.executors.PageError
+        On a Dask cluster, when pages raised (after every other page was
+        written); each is named with its traceback.
     """
     root = repo_root()
-    tasks, costs = [], []
+    tasks, costs, configs_of = [], [], []
     for sweep, configs in pairs:
         template = root / sweep.template
         for c in (sweep.configs() if configs is None else configs):
             tasks.append((template, root / sweep.output_path(c), run_parameters(c, template), sweep.page_title(c)))
             costs.append(run_cost(c))
+            configs_of.append(c)
     # Longest runs first so that parallel jobs finish together.
     order = sorted(range(len(tasks)), key=lambda i: -costs[i])
-    workers = max(1, (os.cpu_count() or 2) // max(1, jobs))
     names = "+".join(sweep.name for sweep, _ in pairs)
+    if executor is not None and executor.name != "local":
+        from resnet_ode.book.executors import run_pages_on
+
+        run_pages_on(executor, [(*tasks[i], configs_of[i]) for i in order], f"sweep {names}")
+        return [t[1] for t in tasks]
+    jobs = executor.jobs if executor is not None else jobs
+    workers = max(1, (os.cpu_count() or 2) // max(1, jobs))
     _in_pool([(execute_template, tasks[i][:3], {"workers": workers, "title": tasks[i][3]}) for i in order], jobs,
              f"sweep {names}")
     return [t[1] for t in tasks]

@@ -107,6 +107,42 @@ def kernel_manager_class():
     return _TRACKED_KM
 
 
+def isolated_kernel_manager_class(env: dict, cwd, folder):
+    """A :func:`kernel_manager_class` whose kernels start in ``cwd`` with ``env`` added to this process's environment.
+
+    For kernels on a Dask worker, where several tasks may run in threads of
+    one process: nothing process-wide changes (no ``os.environ`` write, no
+    ``os.chdir``), and the kernel's connection file goes to ``folder``, not
+    to the scratch folder of the repository.
+
+    Parameters
+    ----------
+    env : dict of str -> str
+        Variables set for the kernel (over the worker's own).
+    cwd : str or Path
+        The kernel's working folder.
+    folder : str or Path
+        Where its connection file is written.
+
+    Returns
+    -------
+    type
+        A subclass of jupyter_client's ``AsyncKernelManager``.
+    """
+    env = {str(k): str(v) for k, v in env.items()}
+    cwd, folder = str(cwd), Path(folder)
+
+    class IsolatedKernelManager(kernel_manager_class()):
+        async def start_kernel(self, **kwargs):
+            if not self.connection_file:
+                self.connection_file = str(folder / f"kernel-{uuid.uuid4().hex}.json")
+            kwargs["env"] = {**os.environ, **kwargs.get("env", {}), **env}
+            kwargs["cwd"] = cwd
+            await super().start_kernel(**kwargs)
+
+    return IsolatedKernelManager
+
+
 def kill_kernels():
     """Kill every kernel this process started that still runs, with its process group.
 
