@@ -28,7 +28,7 @@ import pytest
 from distributed import LocalCluster
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from resnet_ode.book import cli, executors, notebooks
+from resnet_ode.book import cli, executors, notebooks, pagetasks
 from resnet_ode.book.executors import LocalPool, connect, store_run, train_runs_on
 from resnet_ode.book.experiments import RUN_TEMPLATE, ChapterSweep
 from resnet_ode.book.notebooks import run_sweeps
@@ -346,8 +346,9 @@ def test_an_unreachable_scheduler_stops_sweep_and_rerun_before_any_work(command,
 
     for name in ("run_sweeps", "run_sweep", "train_runs", "execute_template", "execute_chapter", "update_toc"):
         monkeypatch.setattr(notebooks, name, fail)
+    monkeypatch.setattr(executors, "train_runs_on", fail)
     for name in ("train_runs_on", "run_pages_on"):
-        monkeypatch.setattr(executors, name, fail)
+        monkeypatch.setattr(pagetasks, name, fail)
     monkeypatch.setenv("RESNET_ODE_ROOT", str(REPO))
     monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
     address = f"tcp://127.0.0.1:{_free_port()}"
@@ -385,7 +386,9 @@ def test_rerun_sends_runs_and_pages_to_the_scheduler_and_executes_the_chapter_he
     monkeypatch.setattr(cli, "_sweep_or_exit", lambda name: sweep)
     for name in ("train_runs", "execute_template"):
         monkeypatch.setattr(notebooks, name, local_work)
-    monkeypatch.setattr(notebooks, "execute_chapter", lambda path, params: executed.append((path, params)))
+    monkeypatch.setattr(notebooks, "execute_chapter", lambda path, params: executed.append(
+        (path, params, os.environ.get("RESNET_ODE_SCHEDULER"))))  # its kernel's landscape planes go there too
+    monkeypatch.delenv("RESNET_ODE_SCHEDULER", raising=False)
     monkeypatch.setenv("RESNET_ODE_ROOT", str(tmp_path))
     monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
     assert cli.main(["rerun", "tiny", "--param", "depths=[4, 8]", "--scheduler", cluster.scheduler_address]) == 0
@@ -394,6 +397,7 @@ def test_rerun_sends_runs_and_pages_to_the_scheduler_and_executes_the_chapter_he
     assert _files(tmp_path / "pages") == ["tiny-nY004-seed7.ipynb", "tiny-nY008-seed7.ipynb"]
     toc = (tmp_path / "_toc.yml").read_text()
     assert "file: pages/tiny-nY008-seed7" in toc and "title: 'tiny run: 8 state layers, seed 7'" in toc
-    assert executed == [(tmp_path / "chapter.ipynb", {"depths": [4, 8]})]
+    assert executed == [(tmp_path / "chapter.ipynb", {"depths": [4, 8]}, cluster.scheduler_address)]
+    assert "RESNET_ODE_SCHEDULER" not in os.environ  # set for the chapter's kernel only
     assert "2 run pages re-executed" in capsys.readouterr().out
     assert not worker_cache.exists() and not any(worker_cache.parent.iterdir())

@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 from distributed import LocalCluster
 
-from resnet_ode.book import executors
-from resnet_ode.book.executors import SchedulerUnreachable, WorkerMismatch
 from resnet_ode.book.experiments import standard_resnet_config
 from resnet_ode.studies import landscape as L
+from resnet_ode.training import cluster as connections
+from resnet_ode.training.cluster import SchedulerUnreachable, WorkerMismatch
 from resnet_ode.training.runs import get_run
 
 TINY = dict(nc=4, n_train_per_class=20, n_val_per_class=4, max_iter=3, cg_max_iter=5)
@@ -47,7 +47,7 @@ def cluster(worker_cache):
             os.environ.pop("RESNET_ODE_CACHE", None)
         else:
             os.environ["RESNET_ODE_CACHE"] = old
-        executors._close_shared()
+        connections._close_shared()
 
 
 @pytest.fixture
@@ -68,14 +68,14 @@ def test_a_plane_on_dask_is_the_plane_computed_here(cluster, plane, monkeypatch)
                                           scheduler=cluster.scheduler_address)
     assert np.array_equal(here, there) and np.array_equal(inner_here, inner_there)
     # The connection is kept for the next plane, and the environment variable chooses the cluster too.
-    first = executors.shared_executor(cluster.scheduler_address)
+    first = connections.shared_executor(cluster.scheduler_address)
     monkeypatch.setenv("RESNET_ODE_SCHEDULER", cluster.scheduler_address)
     asked = []
     local_pool = L.plane._in_workers
     monkeypatch.setattr(L.plane, "_in_workers", lambda *args: (asked.append(args), local_pool(*args)))
     again = L.evaluate_plane(obj, theta, d1, d2, a, a, batch_size=4, workers=2)
     assert np.array_equal(again, here) and not asked
-    assert executors.shared_executor(cluster.scheduler_address) is first
+    assert connections.shared_executor(cluster.scheduler_address) is first
     # "" computes here whatever the environment says.
     local = L.evaluate_plane(obj, theta, d1, d2, a, a, batch_size=4, workers=2, scheduler="")
     assert np.array_equal(local, here) and len(asked) == 1
@@ -128,7 +128,7 @@ def test_a_killed_worker_s_batch_runs_again_and_the_plane_is_unchanged(cluster, 
     _, obj, theta, d1, d2, a = plane
     here = L.evaluate_plane(obj, theta, d1, d2, a, a, batch_size=2)
     flag = tmp_path / "killed"
-    executor = executors.shared_executor(cluster.scheduler_address)
+    executor = connections.shared_executor(cluster.scheduler_address)
     pids = set(executor.client.run(os.getpid).values())
     executor.client.register_plugin(_killer(flag, after=3), name="kill-once")
     try:

@@ -13,7 +13,7 @@ import pytest
 
 from resnet_ode.book import cli
 from resnet_ode.book.executors import LocalPool, WorkerMismatch, store_run, train_task
-from resnet_ode.studies import study
+from resnet_ode.studies import study, tidy
 from resnet_ode.studies.study import StudySpec, build_spec, load_spec, parse_assignment, run_study
 from resnet_ode.training import runs
 from resnet_ode.training.runs import RunConfig, cached_result
@@ -142,13 +142,13 @@ def test_study_table_is_tidy_and_consistent(cache, tmp_path, capsys):
     assert [r["integrator"] for r in csv_rows] == [r["integrator"] for r in rows]
     assert json.loads((out / "study.json").read_text())["eval_depths"] == [4, 8]
     assert (out / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    depths, mean, count = study.transfer_matrix(rows)
+    depths, mean, count = tidy.transfer_matrix(rows)
     assert depths == [4, 8] and count.tolist() == [[2, 2], [2, 2]]
     for i, trained_nY in enumerate(depths):
         for j, eval_nY in enumerate(depths):
             cell = [r["eval_grid_accuracy"] for r in rows if r["nY"] == trained_nY and r["eval_nY"] == eval_nY]
             assert mean[i, j] == pytest.approx(sum(cell) / len(cell), rel=1e-15)
-    nets = study.networks(rows)
+    nets = tidy.networks(rows)
     assert len(nets) == 4
     for net in nets:  # two depths: a network's transfer is its one evaluation at the other depth
         other = [r["eval_grid_accuracy"] for r in rows if r["key"] == net["key"] and not r["eval_own"]]
@@ -275,30 +275,30 @@ def _table(accuracy):
 def test_networks_carry_their_mean_accuracy_at_the_other_depths():
     rows = _table(lambda n, a, s, m: 0.5 + 0.01 * n + 0.1 * a + 0.001 * s - 0.002 * m)
     before = [dict(r) for r in rows]
-    nets = study.networks(rows)
+    nets = tidy.networks(rows)
     assert rows == before  # copies: the table is left alone
     assert [r["key"] for r in nets] == list(dict.fromkeys(r["key"] for r in rows)) and all(r["eval_own"] for r in nets)
     for r in nets:
         other = 24 - r["nY"]  # the one other depth
         assert r["transfer"] == pytest.approx(0.5 + 0.01 * r["nY"] + 0.1 * r["alpha"] + 0.001 * r["init_seed"]
                                               - 0.002 * other, rel=1e-14)
-    lone = study.networks([r for r in rows if r["eval_own"]])  # evaluated at no other depth
+    lone = tidy.networks([r for r in rows if r["eval_own"]])  # evaluated at no other depth
     assert all(np.isnan(r["transfer"]) for r in lone)
 
 
 def test_select_and_summarise_group_the_networks():
     rows = _table(lambda n, a, s, m: 0.1 * a + 0.01 * s + (0.3 if m == n else 0.0))
-    nets = study.networks(rows)
-    assert [r["key"] for r in study.select(nets, alpha=2.0, init_seed=1)] == ["8-2.0-1", "16-2.0-1"]
+    nets = tidy.networks(rows)
+    assert [r["key"] for r in tidy.select(nets, alpha=2.0, init_seed=1)] == ["8-2.0-1", "16-2.0-1"]
     with pytest.raises(ValueError, match="unknown column\\(s\\) \\['alhpa'\\]"):
-        study.select(nets, alhpa=2.0)
-    groups = study.summarise(nets, ("T", "alpha"), ("eval_grid_accuracy", "transfer"))
+        tidy.select(nets, alhpa=2.0)
+    groups = tidy.summarise(nets, ("T", "alpha"), ("eval_grid_accuracy", "transfer"))
     assert [(g["T"], g["alpha"], g["networks"]) for g in groups] == [(5.0, 1.0, 4), (5.0, 2.0, 4)]
     own = groups[1]["eval_grid_accuracy"]
     assert (own["min"], own["max"]) == pytest.approx((0.5, 0.51)) and own["mean"] == pytest.approx(0.505)
     assert groups[0]["transfer"]["mean"] == pytest.approx(0.105)
     with pytest.raises(ValueError, match="summarise: unknown column"):
-        study.summarise(nets, ("T",), ("accuracy",))
+        tidy.summarise(nets, ("T",), ("accuracy",))
 
 
 @pytest.mark.parametrize("step, direction", [
@@ -309,21 +309,21 @@ def test_select_and_summarise_group_the_networks():
 ])
 def test_paired_change_takes_a_direction_only_when_every_pair_moves(step, direction):
     rows = _table(lambda n, a, s, m: 0.4 + (step(n, s) if a == 2.0 else 0.0) if m != n else 0.9)
-    found = study.paired_change(study.networks(rows), "alpha", 1.0, 2.0)
+    found = tidy.paired_change(tidy.networks(rows), "alpha", 1.0, 2.0)
     expected = [step(n, s) for n in (8, 16) for s in (0, 1)]  # pairs ordered by (nY, init_seed)
     assert found["n"] == 4 and found["direction"] == direction
     np.testing.assert_allclose(found["changes"], expected, rtol=1e-12, atol=1e-15)
     assert found["mean"] == pytest.approx(np.mean(expected)) and found["min"] == pytest.approx(min(expected))
-    own = study.paired_change(study.networks(rows), "alpha", 1.0, 2.0, field="eval_grid_accuracy")
+    own = tidy.paired_change(tidy.networks(rows), "alpha", 1.0, 2.0, field="eval_grid_accuracy")
     assert own["direction"] == "mixed" and own["max"] == 0.0  # the own accuracy does not move at all
 
 
 def test_paired_change_refuses_ambiguous_pairs_and_says_when_there_are_none():
-    nets = study.networks(_table(lambda n, a, s, m: 0.5))
+    nets = tidy.networks(_table(lambda n, a, s, m: 0.5))
     with pytest.raises(ValueError, match="share \\{'nY': 8\\}: another setting varies"):
-        study.paired_change(nets, "alpha", 1.0, 2.0, match=("nY",))  # two seeds per depth
-    none = study.paired_change(nets, "alpha", 1.0, 3.0)
+        tidy.paired_change(nets, "alpha", 1.0, 2.0, match=("nY",))  # two seeds per depth
+    none = tidy.paired_change(nets, "alpha", 1.0, 3.0)
     assert none["n"] == 0 and none["direction"] == "none" and np.isnan(none["mean"])
     for bad in (0, -0.1, float("nan")):
         with pytest.raises(ValueError, match="threshold must be a positive number"):
-            study.paired_change(nets, "alpha", 1.0, 2.0, threshold=bad)
+            tidy.paired_change(nets, "alpha", 1.0, 2.0, threshold=bad)

@@ -51,7 +51,7 @@ import threading
 from pathlib import Path
 
 from resnet_ode import __version__
-from resnet_ode.book.executors import PageError
+from resnet_ode.book.pagetasks import PageError
 
 
 _SCHEDULER_HELP = ("a Dask scheduler, e.g. tcp://127.0.0.1:8786, to train on its workers instead of local processes "
@@ -237,7 +237,7 @@ def cmd_rerun(args):
 
     import nbformat
 
-    from resnet_ode.book.executors import LocalPool, train_runs_on
+    from resnet_ode.book.executors import SCHEDULER_ENV, LocalPool, train_runs_on
     from resnet_ode.book.experiments import chapter_parameters, notebook_parameters
     from resnet_ode.book.notebooks import execute_chapter, run_sweep, train_runs, update_toc
     from resnet_ode.util.paths import repo_root
@@ -273,7 +273,18 @@ def cmd_rerun(args):
     stale = update_toc(sweep, configs)
     for page in stale:
         (root / f"{page}.ipynb").unlink(missing_ok=True)
-    execute_chapter(notebook, params)
+    # The chapter executes here; its kernel sends its landscape planes to the same cluster (evaluate_plane).
+    address = getattr(executor, "address", None)
+    old = os.environ.get(SCHEDULER_ENV)
+    if address:
+        os.environ[SCHEDULER_ENV] = address
+    try:
+        execute_chapter(notebook, params)
+    finally:
+        if old is None:
+            os.environ.pop(SCHEDULER_ENV, None)
+        else:
+            os.environ[SCHEDULER_ENV] = old
     print(f"{sweep.notebook} and {len(configs)} run pages re-executed in {time.perf_counter() - t0:.0f} s"
           f"{f'; removed {len(stale)} stale run pages' if stale else ''}. Build the HTML with: make html")
 

@@ -133,7 +133,7 @@ def execute_page(template, scratch, parameters: dict, cwd=None, title: str | Non
 
     The one execution of both paths: :func:`execute_template` (this
     machine, the kernel in the page's folder) and
-    :func:`resnet_ode.book.executors.page_task` (a Dask worker, the kernel
+    :func:`resnet_ode.book.pagetasks.page_task` (a Dask worker, the kernel
     in a private folder with an environment of its own).
 
     Parameters
@@ -276,7 +276,7 @@ def run_sweeps(pairs, jobs: int = 2, executor=None):
         processes (``jobs`` of them; the kernels train what the cache lacks).
         A :class:`~resnet_ode.book.executors.DaskExecutor`: the missing runs
         train on the cluster, then every page executes on a worker and is
-        written here (:func:`resnet_ode.book.executors.run_pages_on`).
+        written here (:func:`resnet_ode.book.pagetasks.run_pages_on`).
 
     Returns
     -------
@@ -285,7 +285,7 @@ def run_sweeps(pairs, jobs: int = 2, executor=None):
 
     Raises
     ------
-    resnet_ode.book.executors.PageError
+    resnet_ode.book.pagetasks.PageError
         On a Dask cluster, when pages raised (after every other page was
         written); each is named with its traceback.
     """
@@ -301,7 +301,7 @@ def run_sweeps(pairs, jobs: int = 2, executor=None):
     order = sorted(range(len(tasks)), key=lambda i: -costs[i])
     names = "+".join(sweep.name for sweep, _ in pairs)
     if executor is not None and executor.name != "local":
-        from resnet_ode.book.executors import run_pages_on
+        from resnet_ode.book.pagetasks import run_pages_on
 
         run_pages_on(executor, [(*tasks[i], configs_of[i]) for i in order], f"sweep {names}")
         return [t[1] for t in tasks]

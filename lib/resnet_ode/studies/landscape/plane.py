@@ -17,7 +17,7 @@ cache entry is written as for a surface computed here). Every batch also
 returns the worker's landscape-code digest
 (:func:`resnet_ode.studies.landscape.surfaces.source_hash`), and a value
 computed by other code is refused
-(:class:`resnet_ode.book.executors.WorkerMismatch`).
+(:class:`resnet_ode.training.cluster.WorkerMismatch`).
 """
 
 from __future__ import annotations
@@ -110,10 +110,10 @@ def evaluate_plane(objective, theta, d1, d2, a, b, batch_size: int = 4, desc: st
 
     Raises
     ------
-    resnet_ode.book.executors.SchedulerUnreachable
+    resnet_ode.training.cluster.SchedulerUnreachable
         Within about 5 s, before any batch, when nothing answers at the
         scheduler's address.
-    resnet_ode.book.executors.WorkerMismatch
+    resnet_ode.training.cluster.WorkerMismatch
         When a Dask worker computes with other landscape or training code.
     """
     from resnet_ode.core.parallel import default_workers
@@ -129,7 +129,7 @@ def evaluate_plane(objective, theta, d1, d2, a, b, batch_size: int = 4, desc: st
     task = PlaneTask(objective, theta, d1, d2)
     out = [None] * len(batches)
     if scheduler is None:
-        from resnet_ode.book.executors import scheduler_address
+        from resnet_ode.training.cluster import scheduler_address
 
         scheduler = scheduler_address(None)
     if scheduler:
@@ -164,7 +164,7 @@ def _in_workers(task: PlaneTask, batches: list, workers: int, out: list, bar):
 
 def _on_dask(task: PlaneTask, batches: list, address: str, out: list, desc: str):
     """``out[k] = task(batches[k])`` computed by the workers of the Dask scheduler at ``address``."""
-    from resnet_ode.book.executors import WorkerMismatch, _mismatch_text, shared_executor
+    from resnet_ode.training.cluster import WorkerMismatch, _mismatch_text, shared_executor
     from resnet_ode.studies.landscape.surfaces import source_hash
 
     executor = shared_executor(address)

@@ -1,0 +1,250 @@
+"""A connection to a Dask distributed cluster, checked before any work, and its workers' settings.
+
+:func:`connect` reaches the scheduler at ``ADDRESS`` (``--scheduler ADDRESS``
+or the environment variable :data:`SCHEDULER_ENV`) within
+:data:`CONNECT_TIMEOUT` seconds or raises :class:`SchedulerUnreachable`;
+checks that every worker present computes with this process's training code
+and numeric code paths (:func:`resnet_ode.training.runs.source_hash`, else
+:class:`WorkerMismatch` naming the worker); and registers a worker plugin that
+gives glibc's ``malloc`` thresholds their usual values (:func:`tune_malloc`).
+The :class:`DaskExecutor` it returns runs calls ``(fn, args, kwargs)`` as
+tasks and hands each value back as it arrives. :func:`shared_executor` keeps
+one connection per address for work that asks for the cluster many times (a
+chapter's landscape planes).
+
+It sits in the training layer so that both the studies (the landscape
+planes) and the command line (:mod:`resnet_ode.book.executors`, which adds
+the local pool and the training tasks) can use it. Workers compute and
+return; they write nothing, so a worker that dies and is replaced (its tasks
+run again elsewhere, ``distributed.scheduler.allowed-failures``, 3 by
+default) leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import os
+import platform
+
+from resnet_ode.util import progress
+
+#: Environment variable naming a Dask scheduler (``tcp://host:port``) for ``train``, ``study``, ``sweep`` and ``rerun``.
+SCHEDULER_ENV = "RESNET_ODE_SCHEDULER"
+
+#: Seconds to wait for the scheduler to answer before giving up with :class:`SchedulerUnreachable`.
+CONNECT_TIMEOUT = 5.0
+
+
+class SchedulerUnreachable(RuntimeError):
+    """The Dask scheduler could not be reached (or ``dask.distributed`` is not installed); the message says which."""
+
+
+class WorkerMismatch(RuntimeError):
+    """A worker computes with other training code or numeric code paths than this process."""
+
+
+def scheduler_address(option: str | None) -> str | None:
+    """The scheduler to use: ``option`` if given, else ``RESNET_ODE_SCHEDULER`` if set and not empty, else ``None``."""
+    if option:
+        return option.strip()
+    env = os.environ.get(SCHEDULER_ENV, "").strip()
+    return env or None
+
+
+class DaskExecutor:
+    """Calls sent to a ``dask.distributed`` cluster through a ``distributed.Client``.
+
+    Use :func:`connect` to make one (it checks the scheduler and the workers
+    before any work).
+
+    Parameters
+    ----------
+    client : distributed.Client
+    address : str
+        The scheduler's address (for messages and the progress bar).
+    """
+
+    name = "dask"
+
+    def __init__(self, client, address: str):
+        self.client = client
+        self.address = address
+
+    def map(self, calls, desc: str, on_result=None):
+        """Run ``calls`` (``(fn, args, kwargs)``) as tasks, giving ``on_result(i, value)`` each value as it arrives.
+
+        If a task raises, the other tasks still finish and are handed over
+        (their runs get cached), then the first error is raised. On Ctrl-C
+        the tasks not finished are cancelled on the cluster.
+        """
+        from distributed import as_completed
+
+        calls = list(calls)
+        keep = on_result or (lambda i, value: None)
+        with progress.bar(len(calls), desc + f" on {self.address}") as bar:
+            futures = {}
+            for i, (fn, args, kwargs) in enumerate(calls):
+                # The call's keywords are bound first: Client.submit would take some (workers, key, ...) as its own.
+                task = functools.partial(fn, **kwargs) if kwargs else fn
+                futures[self.client.submit(task, *args, pure=False)] = i
+            error = None
+            try:
+                for fut in as_completed(list(futures), loop=self.client.loop):
+                    try:
+                        value = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - raised after the others finished
+                        error = error or exc
+                    else:
+                        keep(futures[fut], value)
+                    bar.update(1)
+            except BaseException:
+                self.client.cancel(list(futures))
+                raise
+            if error is not None:
+                raise error
+
+    def close(self):
+        with contextlib.suppress(Exception):
+            self.client.close(timeout=CONNECT_TIMEOUT)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> DaskExecutor:
+    """A :class:`DaskExecutor` on the scheduler at ``address``, checked before any work.
+
+    Raises
+    ------
+    SchedulerUnreachable
+        Within about ``timeout`` seconds when nothing answers at ``address``
+        (or the address is malformed, or ``dask.distributed`` is missing);
+        the message names the address.
+    WorkerMismatch
+        When a worker present now computes with other training code or
+        numeric code paths than this process (its results would not be
+        those the cache keys promise).
+    """
+    try:
+        import dask
+        from distributed import Client
+    except ImportError as exc:
+        raise SchedulerUnreachable(f"the Dask scheduler {address} needs dask.distributed, which is not installed "
+                                   f"({exc}); pip install 'dask[distributed]' (pinned in requirements.txt)") from None
+    try:
+        with dask.config.set({"distributed.comm.timeouts.connect": f"{timeout}s"}):
+            client = Client(address, timeout=f"{timeout}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        raise SchedulerUnreachable(
+            f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({type(exc).__name__}: {exc}). "
+            f"Start one (README: 'Studies, and running them on a Dask cluster'), or leave out --scheduler and unset "
+            f"{SCHEDULER_ENV} to use the local processes") from None
+    executor = DaskExecutor(client, address)
+    try:
+        check_workers(client)
+        client.register_plugin(_worker_settings(), name=WORKER_SETTINGS)
+    except BaseException:
+        executor.close()
+        raise
+    return executor
+
+
+#: Name of the worker plugin :func:`connect` registers (``_worker_settings``).
+WORKER_SETTINGS = "resnet-ode-worker-settings"
+
+#: glibc ``mallopt`` parameters and the values ``_worker_settings`` gives them (bytes).
+_MALLOC = {"M_TRIM_THRESHOLD": (-1, 64 << 20), "M_MMAP_THRESHOLD": (-3, 32 << 20)}
+
+
+def tune_malloc() -> bool:
+    """Give glibc's ``malloc`` thresholds that keep numpy's temporary arrays on the heap; ``False`` without glibc.
+
+    A Dask nanny starts its worker with ``MALLOC_TRIM_THRESHOLD_=65536``
+    (``distributed.nanny.pre-spawn-environ``). Setting it also freezes
+    glibc's mmap threshold at 128 KiB, so every array of 128 KiB or more
+    (a state of 5000 samples is 320 KB) is mapped and unmapped afresh, and
+    its pages zeroed again: training ran 3 times as long, in the kernel
+    (nY = 8, 20 Gauss-Newton iterations: 3.1 to 3.5 s in a plain process,
+    9.5 s with that variable, 5.5 s of it system time). Mapping only above
+    32 MiB and trimming above 64 MiB is what glibc's own adaptive thresholds
+    reach for such a program.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return all(mallopt(param, value) == 1 for param, value in _MALLOC.values())
+
+
+def _worker_settings():
+    """A worker plugin running :func:`tune_malloc` on every worker present or to come.
+
+    Defined in a function so that it travels to the workers by value.
+    """
+    from distributed import WorkerPlugin
+
+    class WorkerSettings(WorkerPlugin):
+        def setup(self, worker):
+            tune_malloc()
+
+    return WorkerSettings()
+
+
+def check_workers(client):
+    """Raise :class:`WorkerMismatch` if a worker of ``client`` has another training-code hash than this process."""
+    from resnet_ode.training.runs import source_hash
+
+    mine = source_hash()
+    theirs = client.run(_worker_identity)
+    bad = {addr: ident for addr, ident in theirs.items() if ident["source"] != mine}
+    if bad:
+        addr, ident = next(iter(sorted(bad.items())))
+        raise WorkerMismatch(_mismatch_text(f"worker {addr} ({ident['host']})", ident["source"], mine)
+                             + f" ({len(bad)} of {len(theirs)} workers differ)")
+
+
+def _mismatch_text(who: str, theirs: str, mine: str, what: str = "training code hash") -> str:
+    return (f"{who} computes with {what} {theirs[:12]}, this process with {mine[:12]}: install the "
+            "same version of resnet-ode and its pinned packages there and start the worker with the Makefile's "
+            "NPY_DISABLE_CPU_FEATURES and OPENBLAS_CORETYPE (resnet_ode.training.runs.numerics)")
+
+
+def _worker_identity() -> dict:
+    from resnet_ode.training.runs import source_hash
+
+    return {"source": source_hash(), "host": platform.node(), "pid": os.getpid()}
+
+
+#: Connections :func:`shared_executor` keeps, by scheduler address (closed when the process exits).
+_SHARED: dict[str, DaskExecutor] = {}
+
+
+def shared_executor(address: str) -> DaskExecutor:
+    """A :class:`DaskExecutor` on ``address`` kept for the life of this process (connected and checked once).
+
+    For work that asks for the cluster many times over (a chapter's
+    landscape planes, one call per plane): the connection and the workers'
+    check (:func:`connect`) are paid once. A connection that has been
+    closed is made again.
+    """
+    executor = _SHARED.get(address)
+    if executor is None or executor.client.status not in ("running", "connecting"):
+        if not _SHARED:
+            atexit.register(_close_shared)
+        executor = _SHARED[address] = connect(address)
+    return executor
+
+
+def _close_shared():
+    while _SHARED:
+        _SHARED.popitem()[1].close()
