@@ -1,5 +1,7 @@
 """Fixtures of the unit tests (notebook settings: the root conftest.py)."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,48 @@ def tmp_cache(tmp_path, monkeypatch):
     """A run cache of its own for one test."""
     monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+@pytest.fixture(autouse=True)
+def _local_unless_told(monkeypatch):
+    """Every test computes locally unless it names a Dask scheduler itself (the caller's shell may name one)."""
+    monkeypatch.delenv("RESNET_ODE_SCHEDULER", raising=False)
+
+
+# ----------------------------------------------------------------------------
+# a real Dask cluster: two worker processes on the loopback interface, one per test module that asks
+# ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def worker_cache(tmp_path_factory):
+    """The workers' RESNET_ODE_CACHE: a folder that must never be created (workers write no cache).
+
+    Its parent, which must stay empty, also holds the workers' repository
+    (``RESNET_ODE_ROOT``) and scratch folder (``RESNET_ODE_TMPDIR``): nothing
+    a worker does may write there either.
+    """
+    return tmp_path_factory.mktemp("workers") / "cache"
+
+
+@pytest.fixture(scope="module")
+def cluster(worker_cache):
+    """A ``distributed.LocalCluster`` whose workers' cache, repository and scratch folder lie under ``worker_cache``."""
+    from distributed import LocalCluster
+
+    old = os.environ.get("RESNET_ODE_CACHE")
+    os.environ["RESNET_ODE_CACHE"] = str(worker_cache)  # inherited by the worker processes the nannies start
+    elsewhere = {"RESNET_ODE_ROOT": str(worker_cache.parent / "repo"),
+                 "RESNET_ODE_TMPDIR": str(worker_cache.parent / "tmp")}
+    try:
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None, env=elsewhere) as c:
+            yield c
+    finally:
+        if old is None:
+            os.environ.pop("RESNET_ODE_CACHE", None)
+        else:
+            os.environ["RESNET_ODE_CACHE"] = old
 
 
 def pytest_configure(config):

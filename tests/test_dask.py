@@ -25,7 +25,6 @@ import nbformat
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from distributed import LocalCluster
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from resnet_ode.book import cli, executors, notebooks, pagetasks
@@ -40,34 +39,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 TINY = {"max_iter": 4, "n_train_per_class": 40, "n_val_per_class": 20, "nt": 2}
 SPEC = StudySpec({"nY": [4, 8], "init_seed": [0, 1, 2]}, TINY)
-
-
-@pytest.fixture(scope="module")
-def worker_cache(tmp_path_factory):
-    """The workers' RESNET_ODE_CACHE: a folder that must never be created (workers write no cache).
-
-    Its parent, which must stay empty, also holds the workers' repository
-    (``RESNET_ODE_ROOT``) and scratch folder (``RESNET_ODE_TMPDIR``): nothing
-    a worker does may write there either.
-    """
-    return tmp_path_factory.mktemp("workers") / "cache"
-
-
-@pytest.fixture(scope="module")
-def cluster(worker_cache):
-    old = os.environ.get("RESNET_ODE_CACHE")
-    os.environ["RESNET_ODE_CACHE"] = str(worker_cache)  # inherited by the worker processes the nannies start
-    elsewhere = {"RESNET_ODE_ROOT": str(worker_cache.parent / "repo"),
-                 "RESNET_ODE_TMPDIR": str(worker_cache.parent / "tmp")}
-    try:
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=None, env=elsewhere) as c:
-            yield c
-    finally:
-        if old is None:
-            os.environ.pop("RESNET_ODE_CACHE", None)
-        else:
-            os.environ["RESNET_ODE_CACHE"] = old
 
 
 @pytest.fixture(scope="module")

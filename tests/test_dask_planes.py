@@ -17,7 +17,6 @@ import time
 
 import numpy as np
 import pytest
-from distributed import LocalCluster
 
 from resnet_ode.book.experiments import standard_resnet_config
 from resnet_ode.studies import landscape as L
@@ -28,26 +27,11 @@ from resnet_ode.training.runs import get_run
 TINY = dict(nc=4, n_train_per_class=20, n_val_per_class=4, max_iter=3, cg_max_iter=5)
 
 
-@pytest.fixture(scope="module")
-def worker_cache(tmp_path_factory):
-    """The workers' RESNET_ODE_CACHE: a folder that must never be created (workers write nothing)."""
-    return tmp_path_factory.mktemp("workers") / "cache"
-
-
-@pytest.fixture(scope="module")
-def cluster(worker_cache):
-    old = os.environ.get("RESNET_ODE_CACHE")
-    os.environ["RESNET_ODE_CACHE"] = str(worker_cache)  # inherited by the worker processes the nannies start
-    try:
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=None) as c:
-            yield c
-    finally:
-        if old is None:
-            os.environ.pop("RESNET_ODE_CACHE", None)
-        else:
-            os.environ["RESNET_ODE_CACHE"] = old
-        connections._close_shared()
+@pytest.fixture(scope="module", autouse=True)
+def _close_connections():
+    """The connection evaluate_plane keeps (shared_executor) ends with this module's cluster."""
+    yield
+    connections._close_shared()
 
 
 @pytest.fixture
@@ -93,7 +77,7 @@ def test_a_surface_under_the_scheduler_variable_is_stored_here(cluster, plane, t
     assert np.array_equal(there.values, here.values) and np.array_equal(there.inner_grad_norm, here.inner_grad_norm)
     stored = L.get_surface(run, spec)
     assert stored.from_cache and np.array_equal(stored.values, here.values)
-    assert not worker_cache.exists()
+    assert not worker_cache.exists() and not any(worker_cache.parent.iterdir())
 
 
 def _killer(flag, after):
