@@ -4,8 +4,8 @@ Both executors take the same list of calls ``(fn, args, kwargs)`` and hand
 each value back to the submitting process as it arrives (``on_result``), with
 one progress bar:
 
-- :class:`LocalPool`: ``jobs`` worker processes on this machine
-  (``resnet_ode.book.notebooks._in_pool``; Ctrl-C stops them at once).
+- :class:`LocalPool`: ``jobs`` worker processes on this machine (Ctrl-C
+  stops them at once).
 - :class:`resnet_ode.training.cluster.DaskExecutor`: the tasks of a
   ``dask.distributed`` scheduler at ``ADDRESS`` (``--scheduler ADDRESS`` or
   the environment variable ``RESNET_ODE_SCHEDULER``), connected and checked
@@ -51,27 +51,74 @@ from resnet_ode.training.cluster import (  # noqa: F401 - the cluster's names, u
     shared_executor,
     tune_malloc,
 )
+from resnet_ode.util import progress
 
 
 class LocalPool:
     """``jobs`` worker processes of this machine (the default executor).
 
+    Every local parallel sweep goes through it: training runs, run pages,
+    the chapters' execution for the book, and studies. (The landscape planes
+    keep a pool of their own that outlives one call, so that a chapter's many
+    planes pay the start of their workers once:
+    :func:`resnet_ode.studies.landscape.plane.evaluate_plane`.)
+
     Parameters
     ----------
     jobs : int
         Calls run at a time (one call runs in this process when ``jobs`` is 1).
+    initializer : callable, optional
+        Run in each worker process as it starts (default
+        :func:`resnet_ode.book.processes.pool_worker_init`: Ctrl-C is left to
+        this process); not run when the calls run in this process.
+    initargs : tuple
+        Its arguments.
     """
 
     name = "local"
 
-    def __init__(self, jobs: int = 2):
+    def __init__(self, jobs: int = 2, initializer=None, initargs=()):
         self.jobs = int(jobs)
+        self.initializer, self.initargs = initializer, tuple(initargs)
 
     def map(self, calls, desc: str, on_result=None):
-        """Run ``calls`` (``(fn, args, kwargs)``), giving ``on_result(i, value)`` each value as it completes."""
-        from resnet_ode.book.notebooks import _in_pool
+        """Run ``calls`` (``(fn, args, kwargs)``), ``jobs`` at a time, with one progress bar.
 
-        _in_pool(list(calls), self.jobs, desc, on_result=on_result)
+        ``on_result(i, value)``, if given, receives the value of call ``i`` as
+        it completes (in this process; it may raise to stop). On Ctrl-C the
+        workers are stopped at once (:func:`resnet_ode.book.processes.stop_pool`);
+        if a call fails, the calls in progress finish (their runs get cached),
+        no new one starts, and the error is raised.
+        """
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        from resnet_ode.book.processes import pool_worker_init, stop_pool
+
+        calls = list(calls)
+        keep = on_result or (lambda i, value: None)
+        with progress.bar(len(calls), desc) as bar:
+            if self.jobs <= 1 or len(calls) <= 1:
+                for i, (fn, args, kwargs) in enumerate(calls):
+                    keep(i, fn(*args, **kwargs))
+                    bar.update(1)
+                return
+            pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(calls)),
+                                       initializer=self.initializer or pool_worker_init, initargs=self.initargs)
+            try:
+                futures = {pool.submit(fn, *args, **kwargs): i for i, (fn, args, kwargs) in enumerate(calls)}
+                for fut in as_completed(futures):
+                    keep(futures[fut], fut.result())
+                    bar.update(1)
+            except KeyboardInterrupt:
+                stop_pool(pool)  # at once: the pages not finished keep their previous content
+                raise
+            except BaseException:
+                try:  # a call failed: the calls in progress finish (their runs get cached), no new one starts
+                    pool.shutdown(wait=True, cancel_futures=True)
+                except KeyboardInterrupt:
+                    stop_pool(pool)
+                raise
+            pool.shutdown(wait=True)
 
     def close(self):
         pass

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
 
+from resnet_ode.book.executors import LocalPool
 from resnet_ode.book.experiments import notebook_parameters
 from resnet_ode.book.processes import (
     in_thread,
@@ -24,10 +24,8 @@ from resnet_ode.book.processes import (
     pool_worker_init,
     publish,
     scratch_path,
-    stop_pool,
 )
 from resnet_ode.core.costs import evaluations
-from resnet_ode.util import progress
 from resnet_ode.util.paths import repo_root
 from resnet_ode.util.storage import atomic_path
 
@@ -307,43 +305,9 @@ def run_sweeps(pairs, jobs: int = 2, executor=None):
         return [t[1] for t in tasks]
     jobs = executor.jobs if executor is not None else jobs
     workers = max(1, (os.cpu_count() or 2) // max(1, jobs))
-    _in_pool([(execute_template, tasks[i][:3], {"workers": workers, "title": tasks[i][3]}) for i in order], jobs,
-             f"sweep {names}")
+    LocalPool(jobs).map([(execute_template, tasks[i][:3], {"workers": workers, "title": tasks[i][3]}) for i in order],
+                        f"sweep {names}")
     return [t[1] for t in tasks]
-
-
-def _in_pool(calls, jobs: int, desc: str, initializer=None, initargs=(), on_result=None):
-    """Run ``calls`` (``(fn, args, kwargs)``) in order, ``jobs`` at a time in worker processes, with one progress bar.
-
-    ``on_result(i, value)``, if given, receives the value of call ``i`` as it
-    completes (in the calling process; it may raise to stop). On Ctrl-C the
-    workers are stopped at once; if a call fails, the calls in progress
-    finish (their runs get cached), no new one starts, and the error is raised.
-    """
-    keep = on_result or (lambda i, value: None)
-    with progress.bar(len(calls), desc) as bar:
-        if jobs <= 1 or len(calls) <= 1:
-            for i, (fn, args, kwargs) in enumerate(calls):
-                keep(i, fn(*args, **kwargs))
-                bar.update(1)
-            return
-        pool = ProcessPoolExecutor(max_workers=min(jobs, len(calls)), initializer=initializer or pool_worker_init,
-                                   initargs=initargs)
-        try:
-            futures = {pool.submit(fn, *args, **kwargs): i for i, (fn, args, kwargs) in enumerate(calls)}
-            for fut in as_completed(futures):
-                keep(futures[fut], fut.result())
-                bar.update(1)
-        except KeyboardInterrupt:
-            stop_pool(pool)  # at once: the pages not finished keep their previous content
-            raise
-        except BaseException:
-            try:  # a call failed: the calls in progress finish (their runs get cached), no new one starts
-                pool.shutdown(wait=True, cancel_futures=True)
-            except KeyboardInterrupt:
-                stop_pool(pool)
-            raise
-        pool.shutdown(wait=True)
 
 
 def run_cost(config) -> float:
@@ -372,13 +336,12 @@ def train_runs(configs, jobs: int = 2) -> int:
     run after another inside each notebook. Returns the number of runs
     trained.
     """
-    from resnet_ode.training.runs import cache_key, RUNS
+    from resnet_ode.book.executors import runs_missing
 
-    missing = [c for c in dict.fromkeys(configs) if not RUNS.path(cache_key(c)).is_file()]
-    missing.sort(key=lambda c: -run_cost(c))
+    missing = runs_missing(configs)
     workers = max(1, (os.cpu_count() or 2) // max(1, jobs))
-    _in_pool([(_train_one, (c,), {}) for c in missing], jobs, "training runs",
-             initializer=_train_worker_init, initargs=(workers,))
+    LocalPool(jobs, initializer=_train_worker_init, initargs=(workers,)).map(
+        [(_train_one, (c,), {}) for c in missing], "training runs")
     return len(missing)
 
 
@@ -568,8 +531,8 @@ def execute_into_book_cache(paths, cache_path, jobs: int = 2, timeout: int = 360
                 raise RuntimeError(f"{shown} raised an exception:\n{error}")
             results[path] = (nb, seconds)
 
-        _in_pool([(_execute_for_cache, (path, timeout), {}) for path in stage], jobs,
-                 f"executing notebooks ({k}/{len(stages)})", on_result=keep)
+        LocalPool(jobs).map([(_execute_for_cache, (path, timeout), {}) for path in stage],
+                            f"executing notebooks ({k}/{len(stages)})", on_result=keep)
         for path in stage:  # one writer for the cache's database
             nb, seconds = results[path]
             cache.cache_notebook_bundle(CacheBundleIn(nb, str(path), data={"execution_seconds": seconds}),
