@@ -7,7 +7,7 @@ The same study (``nY`` 8 and 16, ``T`` 10 and 20, ``init_seed`` 0, 1 and 2:
   processes (what ``resnet-ode study`` does without ``--scheduler``);
 - ``dask``: through a ``distributed.LocalCluster`` of 2 worker processes with
   1 thread each on 127.0.0.1, reached like any scheduler
-  (:func:`resnet_ode.book.executors.connect`).
+  (:func:`resnet_ode.training.cluster.connect`).
 
 Each run of the study gets one process (``RESNET_ODE_WORKERS=1``) on both
 paths. The two take turns (local, dask, then dask, local, ...) over

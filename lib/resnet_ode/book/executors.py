@@ -132,7 +132,8 @@ class LocalPool:
 
 
 def make_executor(scheduler: str | None, jobs: int):
-    """:func:`connect` to ``scheduler`` (or ``RESNET_ODE_SCHEDULER``) if one is named, else a :class:`LocalPool`."""
+    """:func:`~resnet_ode.training.cluster.connect` to ``scheduler`` (or ``RESNET_ODE_SCHEDULER``) if one is named,
+    else a :class:`LocalPool`."""
     address = scheduler_address(scheduler)
     return connect(address) if address else LocalPool(jobs)
 
@@ -177,7 +178,7 @@ def train_task(config, workers: int = 1) -> dict:
 def store_run(config, reply: dict):
     """Put a run a worker trained into this process's cache (atomically, under the entry's lock); return it.
 
-    Raises :class:`WorkerMismatch` when the worker's training-code hash is not
+    Raises :class:`~resnet_ode.training.cluster.WorkerMismatch` when the worker's training-code hash is not
     this process's (nothing is stored). If another process stored the same
     run meanwhile, its entry is kept and returned.
     """
@@ -212,7 +213,7 @@ def train_runs_on(executor, configs, workers: int = 1) -> int:
 
     Parameters
     ----------
-    executor : LocalPool or DaskExecutor
+    executor : LocalPool or resnet_ode.training.cluster.DaskExecutor
     configs : sequence of RunConfig
     workers : int
         Processes per run on the worker (``RESNET_ODE_WORKERS``).

@@ -186,7 +186,7 @@ def write_notebook(nb, output, folder=None) -> Path:
     output : str or Path
         The page; its previous content stays until the rename.
     folder : Path, optional
-        The scratch folder to write in (default: a fresh one of :func:`scratch_path`).
+        The scratch folder to write in (default: a fresh one of :func:`resnet_ode.book.processes.scratch_path`).
 
     Returns
     -------
@@ -248,7 +248,7 @@ def run_sweep(sweep, configs=None, jobs: int = 2, executor=None):
         The runs; default: those of the chapter notebook's current parameters.
     jobs : int
         Runs executed in parallel (local processes).
-    executor : LocalPool or DaskExecutor, optional
+    executor : resnet_ode.book.executors.LocalPool or resnet_ode.training.cluster.DaskExecutor, optional
         Where the pages execute (:func:`run_sweeps`); default: the local processes.
 
     Returns
@@ -269,10 +269,10 @@ def run_sweeps(pairs, jobs: int = 2, executor=None):
     jobs : int
         Runs executed in parallel on this machine; each gets
         ``max(1, cores // jobs)`` worker processes.
-    executor : LocalPool or DaskExecutor, optional
+    executor : resnet_ode.book.executors.LocalPool or resnet_ode.training.cluster.DaskExecutor, optional
         ``None`` or a :class:`~resnet_ode.book.executors.LocalPool`: the local
         processes (``jobs`` of them; the kernels train what the cache lacks).
-        A :class:`~resnet_ode.book.executors.DaskExecutor`: the missing runs
+        A :class:`~resnet_ode.training.cluster.DaskExecutor`: the missing runs
         train on the cluster, then every page executes on a worker and is
         written here (:func:`resnet_ode.book.pagetasks.run_pages_on`).
 

@@ -134,7 +134,7 @@ def page_task(notebook: str, parameters: dict, title: str | None, entries: dict,
 def store_page(output, reply: dict):
     """Write the page a worker executed to ``output`` (atomically); return ``output``, or the error text.
 
-    Raises :class:`WorkerMismatch` when the worker's training-code hash is
+    Raises :class:`~resnet_ode.training.cluster.WorkerMismatch` when the worker's training-code hash is
     not this process's (nothing is written).
 
     Parameters
@@ -171,7 +171,7 @@ def run_pages_on(executor, pages, desc: str = "run pages", workers: int = 1) -> 
 
     Parameters
     ----------
-    executor : DaskExecutor
+    executor : resnet_ode.training.cluster.DaskExecutor
     pages : sequence of (Path, Path, dict, str, RunConfig)
         ``(template, output, parameters, title, config)`` of each page.
     desc : str

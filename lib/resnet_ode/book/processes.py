@@ -211,6 +211,7 @@ def in_thread(fn, *args, **kwargs):
 
 
 def pool_worker_init():
+    """Set up a worker process of a local pool: Ctrl-C is left to the parent, SIGTERM ends the worker at once."""
     # Ctrl-C reaches the whole process group: the parent decides, and stops the
     # workers with SIGTERM, on which a worker kills its kernels and exits at once.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -77,7 +77,7 @@ def networks(rows) -> list[dict]:
     Parameters
     ----------
     rows : sequence of dict
-        Rows of a study's table (:func:`run_study`, or ``results.parquet`` read back).
+        Rows of a study's table (:func:`resnet_ode.studies.study.run_study`, or ``results.parquet`` read back).
 
     Returns
     -------
