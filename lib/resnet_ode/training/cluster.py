@@ -30,7 +30,8 @@ import platform
 
 from resnet_ode.util import progress
 
-#: Environment variable naming a Dask scheduler (``tcp://host:port``) for ``train``, ``study``, ``sweep`` and ``rerun``.
+#: Environment variable naming a Dask scheduler (``tcp://host:port``): ``train``, ``study``, ``sweep`` and ``rerun``
+#: use it, and so do the landscape planes of any process that sees it (a chapter's kernel).
 SCHEDULER_ENV = "RESNET_ODE_SCHEDULER"
 
 #: Seconds to wait for the scheduler to answer before giving up with :class:`SchedulerUnreachable`.
