@@ -240,6 +240,7 @@ def cmd_rerun(args):
     from resnet_ode.book.executors import SCHEDULER_ENV, LocalPool, train_runs_on
     from resnet_ode.book.experiments import chapter_parameters, notebook_parameters
     from resnet_ode.book.notebooks import execute_chapter, run_sweep, train_runs, update_toc
+    from resnet_ode.util.environ import environment
     from resnet_ode.util.paths import repo_root
 
     t0 = time.perf_counter()
@@ -274,17 +275,8 @@ def cmd_rerun(args):
     for page in stale:
         (root / f"{page}.ipynb").unlink(missing_ok=True)
     # The chapter executes here; its kernel sends its landscape planes to the same cluster (evaluate_plane).
-    address = getattr(executor, "address", None)
-    old = os.environ.get(SCHEDULER_ENV)
-    if address:
-        os.environ[SCHEDULER_ENV] = address
-    try:
+    with environment({SCHEDULER_ENV: getattr(executor, "address", None)}):
         execute_chapter(notebook, params)
-    finally:
-        if old is None:
-            os.environ.pop(SCHEDULER_ENV, None)
-        else:
-            os.environ[SCHEDULER_ENV] = old
     print(f"{sweep.notebook} and {len(configs)} run pages re-executed in {time.perf_counter() - t0:.0f} s"
           f"{f'; removed {len(stale)} stale run pages' if stale else ''}. Build the HTML with: make html")
 

@@ -34,9 +34,6 @@ and return, and this process writes.
 
 from __future__ import annotations
 
-import contextlib
-import os
-
 from resnet_ode.training.cluster import (  # noqa: F401 - the cluster's names, used with the executors
     CONNECT_TIMEOUT,
     SCHEDULER_ENV,
@@ -52,6 +49,7 @@ from resnet_ode.training.cluster import (  # noqa: F401 - the cluster's names, u
     tune_malloc,
 )
 from resnet_ode.util import progress
+from resnet_ode.util.environ import environment
 
 
 class LocalPool:
@@ -143,20 +141,6 @@ def make_executor(scheduler: str | None, jobs: int):
 # ----------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _run_workers(workers: int):
-    """``RESNET_ODE_WORKERS`` set to ``workers`` for the duration (processes per run)."""
-    old = os.environ.get("RESNET_ODE_WORKERS")
-    os.environ["RESNET_ODE_WORKERS"] = str(int(workers))
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("RESNET_ODE_WORKERS", None)
-        else:
-            os.environ["RESNET_ODE_WORKERS"] = old
-
-
 def train_task(config, workers: int = 1) -> dict:
     """Train ``config`` without touching any cache; runs on a worker.
 
@@ -169,7 +153,7 @@ def train_task(config, workers: int = 1) -> dict:
     """
     from resnet_ode.training.runs import train
 
-    with _run_workers(workers):
+    with environment({"RESNET_ODE_WORKERS": int(workers)}):  # processes per run
         result = train(config)
     result._model = None
     return {"result": result, **_worker_identity()}

@@ -203,6 +203,12 @@ def write_notebook(nb, output, folder=None) -> Path:
     return output
 
 
+def shown_path(path) -> str:
+    """``path`` relative to the repository root when it lies inside it, else as given (for messages)."""
+    path, root = Path(path), repo_root()
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
 def set_title(nb, title: str):
     """Make ``# title`` the heading of the notebook's first Markdown cell (the page's title in the book).
 
@@ -527,8 +533,7 @@ def execute_into_book_cache(paths, cache_path, jobs: int = 2, timeout: int = 360
             nb, seconds, error = value
             path = stage[i]
             if error is not None:
-                shown = path.relative_to(repo_root()) if path.is_relative_to(repo_root()) else path
-                raise RuntimeError(f"{shown} raised an exception:\n{error}")
+                raise RuntimeError(f"{shown_path(path)} raised an exception:\n{error}")
             results[path] = (nb, seconds)
 
         LocalPool(jobs).map([(_execute_for_cache, (path, timeout), {}) for path in stage],

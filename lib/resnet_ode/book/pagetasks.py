@@ -192,8 +192,8 @@ def run_pages_on(executor, pages, desc: str = "run pages", workers: int = 1) -> 
     WorkerMismatch
         When a worker computes with other training code (see :func:`store_page`).
     """
+    from resnet_ode.book.notebooks import shown_path
     from resnet_ode.training.runs import RUNS, cache_key, source_hash
-    from resnet_ode.util.paths import repo_root
 
     pages = list(pages)
     train_runs_on(executor, [p[4] for p in pages], workers)
@@ -205,10 +205,10 @@ def run_pages_on(executor, pages, desc: str = "run pages", workers: int = 1) -> 
         try:
             data = entry.read_bytes()
         except FileNotFoundError:
-            raise FileNotFoundError(f"the run of {_shown(output, repo_root())} ({config.label()}) has no cache "
+            raise FileNotFoundError(f"the run of {shown_path(output)} ({config.label()}) has no cache "
                                     f"entry {entry} after its training: is the cache folder writable?") from None
         calls.append((page_task, (texts[template], parameters, title, {entry.name: data},
-                                  _shown(output, repo_root()), mine, workers), {}))
+                                  shown_path(output), mine, workers), {}))
     errors = {}
 
     def keep(i, reply):
@@ -220,14 +220,6 @@ def run_pages_on(executor, pages, desc: str = "run pages", workers: int = 1) -> 
     if errors:
         failed = sorted(errors, key=lambda i: str(pages[i][1]))
         raise PageError(f"{len(errors)} of {len(pages)} run pages raised an exception (the others were written):\n"
-                        + "\n".join(f"\n{_shown(pages[i][1], repo_root())} ({pages[i][3]}), on {errors[i][0]['host']} "
+                        + "\n".join(f"\n{shown_path(pages[i][1])} ({pages[i][3]}), on {errors[i][0]['host']} "
                                     f"(pid {errors[i][0]['pid']}):\n{errors[i][1].rstrip()}" for i in failed))
     return [p[1] for p in pages]
-
-
-def _shown(path, root) -> str:
-    """``path`` relative to ``root`` when inside it, else as given."""
-    from pathlib import Path
-
-    path = Path(path)
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)

@@ -291,17 +291,11 @@ def study_task(config: RunConfig, depths, cached: RunResult | None = None, worke
     import platform
 
     from resnet_ode.training.runs import source_hash, train
+    from resnet_ode.util.environ import environment
 
-    old = os.environ.get("RESNET_ODE_WORKERS")
-    os.environ["RESNET_ODE_WORKERS"] = str(int(workers))
-    try:
+    with environment({"RESNET_ODE_WORKERS": int(workers)}):  # processes per run
         result = cached if cached is not None else train(config)
         rows = evaluate(result, depths)
-    finally:
-        if old is None:
-            os.environ.pop("RESNET_ODE_WORKERS", None)
-        else:
-            os.environ["RESNET_ODE_WORKERS"] = old
     if cached is None:
         result._model = None
     return {"result": None if cached is not None else result, "rows": rows,

@@ -22,7 +22,6 @@ computed by other code is refused
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import multiprocessing
 import os
@@ -37,6 +36,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 import numpy as np
 
 from resnet_ode.util import progress
+from resnet_ode.util.environ import environment
 from resnet_ode.util.validate import check_int
 
 #: Variables that fix the BLAS threads of a worker; it gets one (the workers share the cores).
@@ -213,7 +213,7 @@ def _executor(workers: int) -> ProcessPoolExecutor:
         # A worker reads the thread variables when it loads numpy, before any initializer
         # could set them; so they are set here while the executor spawns the workers (on submit).
         try:
-            with _environment({name: "1" for name in THREAD_VARS}):
+            with environment({name: "1" for name in THREAD_VARS}):
                 for started in [executor.submit(os.getpid) for _ in range(workers)]:
                     started.result()
             # The worker processes, kept here: the executor forgets them while it shuts down.
@@ -245,21 +245,6 @@ def _discard(workers: int, executor: ProcessPoolExecutor):
     for proc in procs:
         while proc.is_alive() and time.monotonic() < deadline:
             time.sleep(0.01)
-
-
-@contextlib.contextmanager
-def _environment(values: dict):
-    """``os.environ`` updated by ``values`` inside the block, restored after it."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _worker_init():
