@@ -13,8 +13,9 @@ def rng():
 
 @pytest.fixture
 def tmp_cache(tmp_path, monkeypatch):
-    """A run cache of its own for one test."""
+    """A run cache of its own for one test, and no published entries (an empty folder of its own)."""
     monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("RESNET_ODE_PUBLISHED", str(tmp_path / "published"))
     return tmp_path / "cache"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from resnet_ode.training.runs import _imported_files, _package_root
+from resnet_ode.util.codehash import imported_files as _imported_files, package_root as _package_root
 
 LAYERS = ["util", "core", "training", "studies", "book"]
 PKG = _package_root()

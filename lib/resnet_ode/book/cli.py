@@ -51,6 +51,8 @@ import threading
 from pathlib import Path
 
 from resnet_ode import __version__
+from resnet_ode.book import datacmds
+from resnet_ode.book.errors import UsageError
 from resnet_ode.book.pagetasks import PageError
 
 
@@ -60,10 +62,6 @@ _SCHEDULER_HELP = ("a Dask scheduler, e.g. tcp://127.0.0.1:8786, to train on its
 _PAGES_SCHEDULER_HELP = ("a Dask scheduler, e.g. tcp://127.0.0.1:8786: the missing runs train on its workers, then "
                          "the run pages execute there and are written here, instead of local processes "
                          "(default: $RESNET_ODE_SCHEDULER if set)")
-
-
-class UsageError(Exception):
-    """A mistake on the command line: reported as ``error: ...`` with exit status 2, before any compute."""
 
 
 class Interrupted(KeyboardInterrupt):
@@ -461,6 +459,8 @@ def main(argv=None):
     p = sub.add_parser("cache", help="inspect the cache (runs, surfaces, Hessians) or remove the files it wrote")
     p.add_argument("action", choices=["info", "clear"])
     p.set_defaults(func=cmd_cache)
+
+    datacmds.add_parsers(sub, _jobs, 2, _SCHEDULER_HELP)
 
     args = parser.parse_args(argv)
     previous = _install_signal_handlers()

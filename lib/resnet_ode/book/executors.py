@@ -19,7 +19,7 @@ one progress bar:
 
 A worker's result is only stored under the submitting process's cache key if
 the worker computed it with the same training code and numeric code paths
-(:func:`resnet_ode.training.runs.source_hash`, returned with every result and
+(:func:`resnet_ode.training.runs.code_identity`, returned with every result and
 checked by :func:`~resnet_ode.training.cluster.connect` on every worker present at the start); otherwise
 the command stops with an error naming the worker.
 
@@ -149,7 +149,7 @@ def train_task(config, workers: int = 1) -> dict:
     dict
         ``result``: the :class:`~resnet_ode.training.runs.RunResult` (its
         network left out, so it pickles small); ``source``: the worker's
-        :func:`~resnet_ode.training.runs.source_hash`; ``host``, ``pid``.
+        :func:`~resnet_ode.training.runs.code_identity`; ``host``, ``pid``.
     """
     from resnet_ode.training.runs import train
 
@@ -166,9 +166,9 @@ def store_run(config, reply: dict):
     this process's (nothing is stored). If another process stored the same
     run meanwhile, its entry is kept and returned.
     """
-    from resnet_ode.training.runs import RUNS, _decoder, _encode, cache_key, source_hash
+    from resnet_ode.training.runs import RUNS, _decoder, _encode, cache_key, code_identity, recipe
 
-    mine = source_hash()
+    mine = code_identity()
     if reply["source"] != mine:
         raise WorkerMismatch(_mismatch_text(f"the worker on {reply['host']} (pid {reply['pid']})",
                                             reply["source"], mine) + "; its result was not stored")
@@ -179,15 +179,16 @@ def store_run(config, reply: dict):
     def computed():
         return result
 
-    return RUNS.get_or_compute(key, computed, _encode, _decoder(config, key), expect={"config": config.to_dict()})
+    return RUNS.get_or_compute(key, computed, _encode, _decoder(config, key), expect={"config": config.to_dict()},
+                               recipe=recipe(config))
 
 
 def runs_missing(configs) -> list:
-    """The distinct runs of ``configs`` that have no cache entry, longest first."""
+    """The distinct runs of ``configs`` with neither a local nor a published entry, longest first."""
     from resnet_ode.book.notebooks import run_cost
     from resnet_ode.training.runs import RUNS, cache_key
 
-    missing = [c for c in dict.fromkeys(configs) if not RUNS.path(cache_key(c)).is_file()]
+    missing = [c for c in dict.fromkeys(configs) if RUNS.where(cache_key(c)) is None]
     missing.sort(key=lambda c: -run_cost(c))
     return missing
 

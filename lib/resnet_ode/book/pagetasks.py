@@ -32,11 +32,11 @@ def _resnet_ode_only_cached():
     get_or_compute = cache.Store.get_or_compute
     why = "a run page executed on a Dask worker reads the cache entries sent with it and computes nothing"
 
-    def only_cached(self, key, compute, encode, decode, expect=None):
+    def only_cached(self, key, compute, encode, decode, expect=None, recipe=None):
         def refuse():
             raise LookupError(f"{self.path(key).name} ({self.name}) is not among the cache entries sent with "
                               f"this page: {why}")
-        return get_or_compute(self, key, refuse, encode, decode, expect)
+        return get_or_compute(self, key, refuse, encode, decode, expect, recipe)
 
     def no_training(config, desc=None):
         raise LookupError(f"the run {config.label()} is not among the cache entries sent with this page: {why}")
@@ -75,7 +75,7 @@ def page_task(notebook: str, parameters: dict, title: str | None, entries: dict,
     name : str
         The page, for messages.
     source : str
-        The submitting process's :func:`~resnet_ode.training.runs.source_hash`:
+        The submitting process's :func:`~resnet_ode.training.runs.code_identity`:
         under another one the entries' keys would not be found, so the
         page is not executed.
     workers : int
@@ -151,9 +151,9 @@ def store_page(output, reply: dict):
     import nbformat
 
     from resnet_ode.book.notebooks import write_notebook
-    from resnet_ode.training.runs import source_hash
+    from resnet_ode.training.runs import code_identity
 
-    mine = source_hash()
+    mine = code_identity()
     if reply["source"] != mine:
         raise WorkerMismatch(_mismatch_text(f"the worker on {reply['host']} (pid {reply['pid']})",
                                             reply["source"], mine) + f"; the page {output} was not written")
@@ -193,15 +193,15 @@ def run_pages_on(executor, pages, desc: str = "run pages", workers: int = 1) -> 
         When a worker computes with other training code (see :func:`store_page`).
     """
     from resnet_ode.book.notebooks import shown_path
-    from resnet_ode.training.runs import RUNS, cache_key, source_hash
+    from resnet_ode.training.runs import RUNS, cache_key, code_identity
 
     pages = list(pages)
     train_runs_on(executor, [p[4] for p in pages], workers)
-    mine, texts, calls = source_hash(), {}, []
+    mine, texts, calls = code_identity(), {}, []
     for template, output, parameters, title, config in pages:
         if template not in texts:
             texts[template] = template.read_text()
-        entry = RUNS.path(cache_key(config))
+        entry = RUNS.where(cache_key(config)) or RUNS.path(cache_key(config))
         try:
             data = entry.read_bytes()
         except FileNotFoundError:

@@ -29,3 +29,13 @@ def equal_cost_states(nY: int, stages: int = 4) -> int:
     nY = check_int("nY", nY, min_value=2)
     stages = check_int("stages", stages, min_value=1)
     return stages * (nY - 1) + 1
+
+
+def run_cost(config) -> float:
+    """Rough relative cost of training the run ``config`` (to start the longest runs first).
+
+    Forward passes of the network (:func:`evaluations`) times the sweeps of
+    one iteration: the inner CG steps of Gauss-Newton, or one, plus two.
+    """
+    inner = config.cg_max_iter if config.optimizer == "gauss_newton" else 1
+    return evaluations(config) * config.max_iter * (inner + 2)

@@ -50,7 +50,7 @@ import numpy as np
 
 from resnet_ode.studies.evaluation import grid_accuracy
 from resnet_ode.studies.tidy import transfer_matrix
-from resnet_ode.training.runs import RunConfig, RunResult, cache_key, cached_result, source_hash
+from resnet_ode.training.runs import RunConfig, RunResult, cache_key, cached_result, code_identity
 from resnet_ode.util.storage import atomic_path, write_json
 
 #: At most this many runs in one study (a typo such as ``init_seed=range(10**6)`` is refused).
@@ -290,7 +290,7 @@ def study_task(config: RunConfig, depths, cached: RunResult | None = None, worke
     import os
     import platform
 
-    from resnet_ode.training.runs import source_hash, train
+    from resnet_ode.training.runs import code_identity, train
     from resnet_ode.util.environ import environment
 
     with environment({"RESNET_ODE_WORKERS": int(workers)}):  # processes per run
@@ -299,7 +299,7 @@ def study_task(config: RunConfig, depths, cached: RunResult | None = None, worke
     if cached is None:
         result._model = None
     return {"result": None if cached is not None else result, "rows": rows,
-            "source": source_hash(), "host": platform.node(), "pid": os.getpid()}
+            "source": code_identity(), "host": platform.node(), "pid": os.getpid()}
 
 
 def _light(result: RunResult) -> RunResult:
@@ -353,7 +353,7 @@ def run_study(spec: StudySpec, output, executor, store, workers: int = 1) -> dic
         calls.append((study_task, (c, depths, None if cached is None else _light(cached), workers), {}))
     replies = [None] * len(configs)
 
-    mine = source_hash()
+    mine = code_identity()
 
     def keep(i, reply):
         if reply["source"] != mine:  # its numbers are not those of this code (store() says so for a trained run)

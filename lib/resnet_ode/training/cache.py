@@ -65,11 +65,13 @@ import re
 import warnings
 import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from resnet_ode.util.paths import cache_dir
+from resnet_ode.util import provenance
+from resnet_ode.util.paths import cache_dir, published_dir
 from resnet_ode.util.storage import file_lock, write_json, write_npz
 
 #: Name of the marker file in the cache root.
@@ -91,30 +93,67 @@ class NotACache(Exception):
     """A folder :func:`clear` refuses: missing, or without the marker."""
 
 
+#: The manifest of the published entries, in :func:`resnet_ode.util.paths.published_dir`.
+MANIFEST = "manifest.json"
+#: Environment variable naming a file to which every lookup appends one line (see :func:`note_read`).
+READ_LOG_ENV = "RESNET_ODE_READ_LOG"
+
+
 def root() -> Path:
     """The cache root (not created here)."""
     return cache_dir()
 
 
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _manifest_at(path: str, mtime_ns: int, size: int) -> dict:
+    data = json.loads(Path(path).read_text())
+    return {e["file"]: e for e in data.get("entries", [])}
+
+
+def published_manifest(folder: Path | None = None) -> dict:
+    """File name -> manifest record of the published entries (empty when there are none)."""
+    path = Path(folder or published_dir()) / MANIFEST
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return {}
+    return _manifest_at(str(path), st.st_mtime_ns, st.st_size)
+
+
+def note_read(store: "Store", key: str, where: str):
+    """Append ``"<store> <key> <where>"`` to the file ``$RESNET_ODE_READ_LOG`` names, if set.
+
+    ``where`` is ``local`` (the local cache), ``published`` or ``computed``.
+    ``resnet-ode publish`` reads these lines to learn which entries the book
+    reads; ``resnet-ode publish --check`` fails on one computed or not
+    published. One ``write`` of a short line to a file opened for appending,
+    so processes writing at once do not mix their lines.
+    """
+    target = os.environ.get(READ_LOG_ENV)
+    if not target:
+        return
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, f"{store.name} {key} {where}\n".encode())
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        warnings.warn(f"resnet-ode cache: could not note a read in {target} ({exc})", CacheWarning, stacklevel=3)
+
+
 def make_key(**parts) -> str:
     """Hex key over ``parts`` (JSON-able): first 32 hex digits of SHA-256 of their sorted JSON."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:KEY_LENGTH]
-
-
-def code_digest(*paths: Path, extra: str = "") -> str:
-    """SHA-256 over the docstring-free syntax trees of ``paths`` and the string ``extra``.
-
-    The same reading of the source as :func:`resnet_ode.training.runs.source_hash`:
-    docstrings and comments do not count, what the code does does.
-    """
-    from resnet_ode.training.runs import _code_without_docs
-
-    h = hashlib.sha256()
-    for path in paths:
-        h.update(Path(path).name.encode() + b"\0")
-        h.update(_code_without_docs(Path(path).read_text()).encode() + b"\0")
-    h.update(extra.encode())
-    return h.hexdigest()
 
 
 def _reason(exc: BaseException) -> str:
@@ -186,6 +225,22 @@ class Store:
     def pattern(self) -> str:
         return rf"{re.escape(self.prefix)}-[0-9a-f]{{{KEY_LENGTH}}}{re.escape(self.suffix)}"
 
+    def published_path(self, key: str) -> Path:
+        return published_dir() / f"{self.prefix}-{key}{self.suffix}"
+
+    def where(self, key: str) -> Path | None:
+        """The file that serves ``key``: the local entry if present, else the published one if listed, else ``None``.
+
+        Only looks at names (no content check): for planning work, not for reading.
+        """
+        local = self.path(key)
+        if local.is_file():
+            return local
+        published = self.published_path(key)
+        if published.name in published_manifest() and published.is_file():
+            return published
+        return None
+
     # -- reading -------------------------------------------------------------
     def _load(self, path: Path):
         """``(arrays, meta)`` read eagerly; raises on a missing, truncated or corrupt file."""
@@ -224,17 +279,57 @@ class Store:
         except _READ_ERRORS as exc:
             return _MISSING, _reason(exc)
 
-    def read(self, key: str, decode, expect: dict | None = None):
-        """The stored value, or ``None`` when missing or bad (a bad entry is reported, left in place)."""
+    def _lookup_published(self, key: str, decode, expect: dict | None):
+        """Like :meth:`_lookup`, in the published entries; the file must also match the manifest's SHA-256."""
+        folder = published_dir()
+        name = self.path(key, folder).name
+        record = published_manifest(folder).get(name)
+        if record is None:
+            return _MISSING, None
+        path = folder / name
+        try:
+            if sha256_file(path) != record.get("sha256"):
+                return _MISSING, "its SHA-256 differs from the manifest's (edited or damaged)"
+        except FileNotFoundError:
+            return _MISSING, "listed in the manifest but the file is missing"
+        except OSError as exc:
+            return _MISSING, _reason(exc)
+        return self._lookup(path, key, decode, expect)
+
+    def _find(self, key: str, decode, expect: dict | None, stacklevel: int):
+        """The value from the local cache, else from the published entries; ``_MISSING`` if neither serves it.
+
+        A bad published entry is reported (it is never moved or changed);
+        a bad local one is left for the caller to set aside.
+        """
         path = self.path(key)
         value, reason = self._lookup(path, key, decode, expect)
-        if reason is not None:
-            warnings.warn(f"resnet-ode cache: unusable entry {path}: {reason}", CacheWarning, stacklevel=2)
+        if value is not _MISSING:
+            note_read(self, key, "local")
+            return value, None
+        pvalue, preason = self._lookup_published(key, decode, expect)
+        if pvalue is not _MISSING:
+            note_read(self, key, "published")
+            return pvalue, reason
+        if preason is not None:
+            warnings.warn(f"resnet-ode cache: unusable published entry {published_dir() / path.name}: {preason}; "
+                          "computing it instead", CacheWarning, stacklevel=stacklevel + 1)
+        return _MISSING, reason
+
+    def read(self, key: str, decode, expect: dict | None = None):
+        """The value from the local cache or the published entries, or ``None`` (a bad entry is reported, left in place)."""
+        value, reason = self._find(key, decode, expect, stacklevel=3)
+        if reason is not None and value is _MISSING:
+            warnings.warn(f"resnet-ode cache: unusable entry {self.path(key)}: {reason}", CacheWarning, stacklevel=2)
         return None if value is _MISSING else value
 
     # -- writing -------------------------------------------------------------
     def _set_aside(self, path: Path, reason: str):
+        # A second bad copy of the same entry never overwrites the first one set aside.
         dest = path.with_name(path.name + ".bad")
+        n = 1
+        while dest.exists() and n < 1000:
+            dest, n = path.with_name(f"{path.name}.{n}.bad"), n + 1
         try:
             os.replace(path, dest)
             where = f"moved to {dest.name}"
@@ -245,9 +340,11 @@ class Store:
         warnings.warn(f"resnet-ode cache: unusable entry {path}: {reason}; {where}; computing it again",
                       CacheWarning, stacklevel=3)
 
-    def _write(self, path: Path, key: str, value, encode):
+    def _write(self, path: Path, key: str, value, encode, recipe: dict | None):
         arrays, meta = encode(value)
-        meta = {"key": key, **meta}
+        meta = {"key": key, **meta, "provenance": provenance.record()}
+        if recipe is not None:
+            meta["recipe"] = recipe
         try:
             if self.suffix == ".npz":
                 write_npz(path, arrays, meta)
@@ -259,8 +356,14 @@ class Store:
             warnings.warn(f"resnet-ode cache: could not store {path} ({_reason(exc)}); "
                           "the result is computed and returned, but not cached", CacheWarning, stacklevel=3)
 
-    def get_or_compute(self, key: str, compute, encode, decode, expect: dict | None = None):
-        """The entry ``key`` if stored and valid, else ``compute()``, stored (when the cache is writable) and returned.
+    def get_or_compute(self, key: str, compute, encode, decode, expect: dict | None = None,
+                       recipe: dict | None = None):
+        """The entry ``key`` from the local cache or the published entries, else ``compute()``, stored and returned.
+
+        Lookup order: the local cache, then the published entries
+        (read-only, checked against the manifest's SHA-256), then compute.
+        A computed value is stored in the local cache (when it is writable),
+        with its ``recipe`` and provenance (:func:`resnet_ode.util.provenance.record`).
 
         Parameters
         ----------
@@ -273,20 +376,24 @@ class Store:
             :class:`BadEntry` (or ``ValueError``/``KeyError``/``TypeError``).
         expect : dict, optional
             Metadata items the entry must have recorded (e.g. the settings).
+        recipe : dict, optional
+            What recomputes the entry from nothing (JSON-able), stored with it
+            for ``resnet-ode verify``.
         """
         path = self.path(key)
-        value, reason = self._lookup(path, key, decode, expect)
+        value, _ = self._find(key, decode, expect, stacklevel=3)
         if value is not _MISSING:
             return value  # a hit takes no lock and writes nothing
         with _entry_lock(self.lock_path(key)):
             # Another process may have stored it while this one waited for the lock.
-            value, reason = self._lookup(path, key, decode, expect)
+            value, reason = self._find(key, decode, expect, stacklevel=3)
             if value is not _MISSING:
                 return value
             if reason is not None:
                 self._set_aside(path, reason)
             value = compute()
-            self._write(path, key, value, encode)
+            note_read(self, key, "computed")
+            self._write(path, key, value, encode, recipe)
         return value
 
 
@@ -329,7 +436,7 @@ def _classify(folder: Path) -> dict:
     for s in STORES:
         p = s.pattern()
         lock = rf"{re.escape(s.prefix)}-[0-9a-f]{{{KEY_LENGTH}}}\.lock"
-        rules += [(s.name, p), ("bad", p + r"\.bad"), ("working", lock), ("working", r"\." + p + r"\.\w+\.tmp")]
+        rules += [(s.name, p), ("bad", p + r"(\.\d+)?\.bad"), ("working", lock), ("working", r"\." + p + r"\.\w+\.tmp")]
     for path in sorted(folder.iterdir()):
         if path.name == MARKER:
             continue

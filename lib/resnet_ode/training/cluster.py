@@ -4,7 +4,7 @@
 or the environment variable :data:`SCHEDULER_ENV`) within
 :data:`CONNECT_TIMEOUT` seconds or raises :class:`SchedulerUnreachable`;
 checks that every worker present computes with this process's training code
-and numeric code paths (:func:`resnet_ode.training.runs.source_hash`, else
+and numeric code paths (:func:`resnet_ode.training.runs.code_identity`, else
 :class:`WorkerMismatch` naming the worker); and registers a worker plugin that
 gives glibc's ``malloc`` thresholds their usual values (:func:`tune_malloc`).
 The :class:`DaskExecutor` it returns runs calls ``(fn, args, kwargs)`` as
@@ -203,9 +203,9 @@ def _worker_settings():
 
 def check_workers(client):
     """Raise :class:`WorkerMismatch` if a worker of ``client`` has another training-code hash than this process."""
-    from resnet_ode.training.runs import source_hash
+    from resnet_ode.training.runs import code_identity
 
-    mine = source_hash()
+    mine = code_identity()
     theirs = client.run(_worker_identity)
     bad = {addr: ident for addr, ident in theirs.items() if ident["source"] != mine}
     if bad:
@@ -221,9 +221,9 @@ def _mismatch_text(who: str, theirs: str, mine: str, what: str = "training code 
 
 
 def _worker_identity() -> dict:
-    from resnet_ode.training.runs import source_hash
+    from resnet_ode.training.runs import code_identity
 
-    return {"source": source_hash(), "host": platform.node(), "pid": os.getpid()}
+    return {"source": code_identity(), "host": platform.node(), "pid": os.getpid()}
 
 
 #: Connections :func:`shared_executor` keeps, by scheduler address (closed when the process exits).

@@ -1,24 +1,21 @@
-"""Training runs: validated settings, training, and a cache keyed on the library source.
+"""Training runs through the cache: keys, entries and :func:`get_run`.
 
-A run is fully described by a :class:`RunConfig`. :func:`get_run` returns its
-result from the cache when an entry exists for the same settings *and* the
-same training code (the source of every package module a run imports, and the
-numpy/scipy versions); otherwise it trains and stores the result atomically.
-Editing the training code therefore invalidates every cached run, so the book
-never shows a result that the current code did not produce. Concurrent callers asking for the same run wait on a lock and
-then read the entry instead of training twice.
+A run is fully described by a :class:`~resnet_ode.training.trainer.RunConfig`
+(its settings and training are in :mod:`resnet_ode.training.trainer`, and
+re-exported here). :func:`get_run` returns its result from the local cache,
+else from the entries published with the book, else trains it and stores it
+atomically (:mod:`resnet_ode.training.cache`). A run's key covers its
+settings and :func:`source_hash`, the code that decides a run's values; so
+the book never shows a result that the current code did not produce, while
+editing the cache, the command line or a study invalidates nothing.
+Concurrent callers asking for the same run wait on a lock and then read the
+entry instead of training twice.
 """
 
 from __future__ import annotations
 
-import ast
-import dataclasses
 import hashlib
-import json
-import os
 import sys
-import time
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,409 +23,73 @@ import numpy as np
 import scipy
 
 from resnet_ode.core import optim
-from resnet_ode.core.activations import ACTIVATIONS
-from resnet_ode.core.data import Dataset, make_peaks_dataset
-from resnet_ode.core.integrators import METHODS as INTEGRATORS
-from resnet_ode.core.network import ResNetODE
-from resnet_ode.core.objectives import EXACT_CLASSIFIER_SOLVER, ClassifierSolverSettings, JointObjective, VarProObjective
 from resnet_ode.training.cache import RUNS, BadEntry, make_key, take_array, take_field
-from resnet_ode.util.validate import check_choice, check_float, check_int
+from resnet_ode.training.trainer import CLASSIFIER_SOLVERS, RunConfig, RunResult, train  # noqa: F401  (re-exported)
+from resnet_ode.util.codehash import code_without_docs, package_imports
+from resnet_ode.util.provenance import numerics
 
-#: Bump when the layout of a cache entry changes.
-CACHE_FORMAT = 1
+#: Bump when the layout of a cache entry changes. 2: entries carry a recipe and their provenance.
+CACHE_FORMAT = 2
 
-CLASSIFIER_SOLVERS = {"reference": ClassifierSolverSettings(), "exact": EXACT_CLASSIFIER_SOLVER}
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Every setting of one training run on Peaks, checked on construction.
-
-    Network
-        ``nY`` state times (>= 2), final time ``T`` (> 0), ``nt`` control times
-        (>= 2), width ``nc``, ``integrator``, ``activation``, ``bias``
-        ("outside" or "inside") and ``control`` ("interpolated" or
-        "per_step" for a standard ResNet with one weight set per step; then
-        ``nt`` is set to ``nY - 1``).
-    Data
-        ``data_seed`` and the points per class for training and validation.
-    Initial weights
-        ``init_seed`` and ``init_scale`` (``init_scale * U[0, 1)``).
-    Regularisation
-        ``alpha`` on the network weights, ``alpha_W`` on the classifier.
-    Optimiser
-        ``optimizer`` in :data:`resnet_ode.core.optim.METHODS`; ``objective``
-        "varpro" (classifier eliminated) or "joint"; ``max_iter``; Gauss-Newton
-        CG settings ``cg_tol`` and ``cg_max_iter``, ``max_step``,
-        ``hessian_shift``; ``classifier_solver`` ("reference" or "exact") and
-        ``warm_start`` for VarPro; ``lbfgs_memory``; ``learning_rate`` for Adam.
-
-    Raises
-    ------
-    TypeError, ValueError
-        Naming the parameter, its allowed values and the value given, before
-        any compute. Every number must be finite and lie in a range that
-        trains: ``T`` in (0, 1e4], ``init_scale`` in [0, 10],
-        ``learning_rate`` in (0, 10], ``max_step`` in (0, 100], ``alpha``,
-        ``alpha_W`` and ``hessian_shift`` in [0, 1000], at most 100 000
-        points per class.
-    """
-
-    nY: int = 32
-    T: float = 20.0
-    nt: int = 16
-    nc: int = 8
-    integrator: str = "euler"
-    activation: str = "tanh"
-    bias: str = "outside"
-    control: str = "interpolated"
-    data_seed: int = 0
-    n_train_per_class: int = 1000
-    n_val_per_class: int = 40
-    init_seed: int = 0
-    init_scale: float = 0.1
-    alpha: float = 5e-6
-    alpha_W: float = 1e-10
-    optimizer: str = "gauss_newton"
-    objective: str = "varpro"
-    max_iter: int = 40
-    cg_tol: float = 1e-2
-    cg_max_iter: int = 50
-    max_step: float = 1.0
-    hessian_shift: float = 1e-3
-    classifier_solver: str = "reference"
-    warm_start: bool = True
-    lbfgs_memory: int = 10
-    learning_rate: float = 1e-2
-
-    def __post_init__(self):
-        s = object.__setattr__
-        s(self, "nY", check_int("nY", self.nY, min_value=2, max_value=100_000))
-        s(self, "T", check_float("T", self.T, min_value=0.0, max_value=1e4, strict_min=True))
-        check_choice("control", self.control, ("interpolated", "per_step"))
-        if self.control == "per_step":
-            s(self, "nt", self.nY - 1)  # a standard ResNet: one weight set per step, nt is implied
-        else:
-            s(self, "nt", check_int("nt", self.nt, min_value=2, max_value=100_000))
-        s(self, "nc", check_int("nc", self.nc, min_value=1, max_value=1024))
-        check_choice("integrator", self.integrator, INTEGRATORS)
-        check_choice("activation", self.activation, ACTIVATIONS)
-        check_choice("bias", self.bias, ("outside", "inside"))
-        s(self, "data_seed", check_int("data_seed", self.data_seed, min_value=0))
-        s(self, "n_train_per_class", check_int("n_train_per_class", self.n_train_per_class,
-                                                     min_value=1, max_value=100_000))
-        s(self, "n_val_per_class", check_int("n_val_per_class", self.n_val_per_class, min_value=1, max_value=100_000))
-        s(self, "init_seed", check_int("init_seed", self.init_seed, min_value=0))
-        s(self, "init_scale", check_float("init_scale", self.init_scale, min_value=0.0, max_value=10.0))
-        s(self, "alpha", check_float("alpha", self.alpha, min_value=0.0, max_value=1e3))
-        s(self, "alpha_W", check_float("alpha_W", self.alpha_W, min_value=0.0, max_value=1e3))
-        check_choice("optimizer", self.optimizer, optim.METHODS)
-        check_choice("objective", self.objective, ("varpro", "joint"))
-        s(self, "max_iter", check_int("max_iter", self.max_iter, min_value=0, max_value=100_000))
-        s(self, "cg_tol", check_float("cg_tol", self.cg_tol, min_value=0.0, max_value=1.0, strict_min=True))
-        s(self, "cg_max_iter", check_int("cg_max_iter", self.cg_max_iter, min_value=1, max_value=100_000))
-        s(self, "max_step", check_float("max_step", self.max_step, min_value=0.0, max_value=100.0, strict_min=True))
-        s(self, "hessian_shift", check_float("hessian_shift", self.hessian_shift, min_value=0.0, max_value=1e3))
-        check_choice("classifier_solver", self.classifier_solver, CLASSIFIER_SOLVERS)
-        if not isinstance(self.warm_start, bool):
-            raise TypeError(f"warm_start must be True or False, got {self.warm_start!r}")
-        s(self, "lbfgs_memory", check_int("lbfgs_memory", self.lbfgs_memory, min_value=1, max_value=1000))
-        s(self, "learning_rate", check_float("learning_rate", self.learning_rate,
-                                                 min_value=0.0, max_value=10.0, strict_min=True))
-
-    def replace(self, **changes) -> "RunConfig":
-        """A copy with some settings changed (validated again)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def fields(cls) -> list[str]:
-        return [f.name for f in dataclasses.fields(cls)]
-
-    def model(self, workers: int | None = None) -> ResNetODE:
-        """The network these settings describe."""
-        return ResNetODE(
-            nY=self.nY, T=self.T, nt=self.nt, nc=self.nc, integrator=self.integrator,
-            activation=self.activation, bias=self.bias, control=self.control,
-            alpha=self.alpha, alpha_W=self.alpha_W, init_scale=self.init_scale,
-            workers=workers,
-        )
-
-    def dataset(self) -> Dataset:
-        return _dataset(self.n_train_per_class, self.n_val_per_class, self.data_seed)
-
-    def label(self) -> str:
-        """Short human-readable description, e.g. ``nY=32 T=20 nt=16 euler``."""
-        return f"nY={self.nY} T={self.T:g} nt={self.nt} {self.integrator}"
-
-
-@lru_cache(maxsize=8)
-def _dataset(n_train, n_val, seed):
-    return make_peaks_dataset(n_train, n_val, seed)
-
-
-@dataclass
-class RunResult:
-    """A trained run.
-
-    Attributes
-    ----------
-    config : RunConfig
-    theta : ndarray, shape (n_params,)
-        Trained network weights.
-    W : ndarray, shape (n_classes * (nc + 1),)
-        Trained classifier weights.
-    history : dict of str -> ndarray
-        Per-iteration history (keys of :data:`resnet_ode.core.optim.HISTORY_KEYS`).
-    train_seconds : float
-        Wall-clock training time when the run was computed.
-    message : str
-        The optimiser's stopping reason.
-    from_cache : bool
-        Whether this result was read from the cache.
-    """
-
-    config: RunConfig
-    theta: np.ndarray
-    W: np.ndarray
-    history: dict
-    train_seconds: float
-    message: str
-    from_cache: bool = False
-    key: str = ""
-    _model: object = field(default=None, repr=False)
-
-    @property
-    def model(self) -> ResNetODE:
-        if self._model is None:
-            self._model = self.config.model()
-        return self._model
-
-    def summary(self) -> str:
-        """Settings and final numbers as an aligned text table.
-
-        The training time is left out: it depends on the machine (print it
-        with :func:`resnet_ode.util.formatting.fmt_seconds` in a ``volatile`` cell).
-        """
-        c, f = self.config, self.final()
-        model = self.model
-        rows = [
-            ("state times nY (steps)", f"{c.nY} ({c.nY - 1})"),
-            ("final time T, step h", f"{c.T:g}, {model.ode.h:.4f}"),
-            ("control times nt", f"{model.ode.n_controls} ({c.control})"),
-            ("integrator, activation, bias", f"{c.integrator}, {c.activation}, {c.bias}"),
-            ("network weights", f"{model.n_params}"),
-            ("optimiser", f"{c.optimizer} on the {c.objective} objective, {f['iterations']} iterations"),
-            ("final objective", f"{f['objective']:.4f}"),
-            ("training accuracy", f"{f['train_accuracy']:.4f}"),
-            ("validation accuracy", f"{f['val_accuracy']:.4f}"),
-            ("stopped because", self.message),
-        ]
-        width = max(len(k) for k, _ in rows)
-        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
-
-    def final(self) -> dict:
-        """Final objective, accuracies and iteration count."""
-        h = self.history
-        return {
-            "objective": float(h["objective"][-1]),
-            "loss": float(h["loss"][-1]),
-            "train_accuracy": float(h["train_accuracy"][-1]),
-            "val_accuracy": float(h["val_accuracy"][-1]),
-            "iterations": int(h["iteration"][-1]),
-            "cg_steps": int(np.sum(h["cg_steps"])),
-        }
+#: Modules a run imports whose code decides no value, left out of :func:`source_hash`, with the reason.
+#: A mistake here is caught by ``resnet-ode verify``, which recomputes published runs bit for bit.
+NOT_VALUE_MODULES = {
+    "util/progress.py": "progress bars only",
+    "util/paths.py": "file locations only",
+    "util/storage.py": "atomic files and locks only",
+    "util/environ.py": "environment variables for a block only",
+}
 
 
 # ----------------------------------------------------------------------------
-# training
-# ----------------------------------------------------------------------------
-
-
-def train(config: RunConfig, desc: str | None = None) -> RunResult:
-    """Train the network described by ``config`` (no cache involved)."""
-    data = config.dataset()
-    model = config.model()
-    theta0 = model.init_params(config.init_seed)
-    if config.objective == "varpro":
-        objective = VarProObjective(
-            model, data.X_train, data.y_train, hessian_shift=config.hessian_shift,
-            warm_start=config.warm_start, solver=CLASSIFIER_SOLVERS[config.classifier_solver],
-        )
-    else:
-        objective = JointObjective(model, data.X_train, data.y_train, hessian_shift=config.hessian_shift)
-
-    def monitor(theta, W):
-        return model.accuracy(theta, W, data.X_val, data.y_val)
-
-    x0 = objective.initial_point(theta0)
-    desc = desc or config.label()
-    t0 = time.perf_counter()
-    if config.optimizer == "gauss_newton":
-        res = optim.gauss_newton(objective, x0, max_iter=config.max_iter, cg_tol=config.cg_tol,
-                                 cg_max_iter=config.cg_max_iter, max_step=config.max_step, monitor=monitor, desc=desc)
-    elif config.optimizer == "lbfgs":
-        res = optim.lbfgs(objective, x0, max_iter=config.max_iter, memory=config.lbfgs_memory, monitor=monitor,
-                          desc=desc)
-    elif config.optimizer == "adam":
-        res = optim.adam(objective, x0, max_iter=config.max_iter, lr=config.learning_rate, monitor=monitor, desc=desc)
-    else:
-        res = optim.gradient_descent(objective, x0, max_iter=config.max_iter, monitor=monitor, desc=desc)
-    seconds = time.perf_counter() - t0
-    _check_finite(config, res)
-    return RunResult(config, res.theta, res.W, res.history, seconds, res.message, _model=model)
-
-
-def _check_finite(config: RunConfig, res):
-    """Raise ``FloatingPointError`` naming the run and what went non-finite, if anything did."""
-    bad = []
-    for name in ("objective", "loss"):
-        values = np.asarray(res.history.get(name, []), dtype=float)
-        where = np.flatnonzero(~np.isfinite(values))
-        if where.size:
-            bad.append(f"{name} {values[where[0]]} at iteration {where[0]}")
-    for name, values in (("theta", res.theta), ("W", res.W)):
-        count = int(np.sum(~np.isfinite(values)))
-        if count:
-            bad.append(f"{count} of {np.size(values)} entries of {name}")
-    if bad:
-        defaults = RunConfig()
-        changed = ", ".join(f"{k}={v!r}" for k, v in config.to_dict().items() if getattr(defaults, k) != v)
-        raise FloatingPointError(
-            f"training run {config.label()} ({changed or 'default settings'}) went non-finite: {'; '.join(bad)}. "
-            "The result is not cached. A smaller init_scale, T or max_step usually avoids this.")
-
-
-# ----------------------------------------------------------------------------
-# cache
+# the code hash
 # ----------------------------------------------------------------------------
 
 
 def training_modules() -> list[Path]:
-    """Source files of this module and of every package module it imports, transitively.
+    """Source files whose code decides a run's values.
 
-    Found by reading the ``import`` statements (absolute ``resnet_ode.x.y``
-    and relative ones), including imports inside functions, so the set
-    follows the code without a list to maintain.
+    :mod:`resnet_ode.training.trainer` and every package module it imports,
+    transitively (read from the ``import`` statements, so the set follows
+    the code without a list to maintain), less :data:`NOT_VALUE_MODULES`.
     """
-    return package_imports(Path(__file__))
-
-
-def package_imports(start: Path) -> list[Path]:
-    """``start`` and every module of the package it imports, transitively (sorted paths)."""
-    pkg = _package_root()
-    seen, todo = set(), [Path(start).resolve()]
-    while todo:
-        path = todo.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        todo.extend(_imported_files(path, pkg))
-    return sorted(seen)
-
-
-def _package_root() -> Path:
-    return Path(__file__).resolve().parents[1]
-
-
-def _module_file(pkg: Path, parts) -> Path | None:
-    """The file of module ``resnet_ode.<parts>`` (a module or a subpackage's ``__init__``), if any."""
-    base = pkg.joinpath(*parts)
-    for cand in (base.with_suffix(".py"), base / "__init__.py"):
-        if parts and cand.is_file():
-            return cand
-    return None
-
-
-def _imported_files(path: Path, pkg: Path) -> list[Path]:
-    """Files of the package that the module at ``path`` imports (the modules and their packages)."""
-    package = list(path.relative_to(pkg).parts[:-1])   # the subpackage the module sits in
-    found = []
-    for node in ast.walk(ast.parse(path.read_text())):
-        targets = []
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
-                mod = base + (node.module.split(".") if node.module else [])
-            elif node.module and node.module.split(".")[0] == "resnet_ode":
-                mod = node.module.split(".")[1:]
-            else:
-                continue
-            targets.append(mod)
-            targets.extend(mod + [alias.name] for alias in node.names)   # "from pkg import module"
-        elif isinstance(node, ast.Import):
-            targets.extend(a.name.split(".")[1:] for a in node.names if a.name.split(".")[0] == "resnet_ode")
-        for mod in targets:
-            for k in range(1, len(mod) + 1):   # the module and the packages it sits in
-                f = _module_file(pkg, mod[:k])
-                if f is not None:
-                    found.append(f)
-    return found
-
-
-def _code_without_docs(source: str) -> str:
-    """The syntax tree of a module with docstrings removed (comments never enter it)."""
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-                    and isinstance(body[0].value.value, str):
-                node.body = body[1:] or [ast.Pass()]
-    return ast.dump(tree, annotate_fields=False)
-
-
-#: numpy ufuncs whose SIMD code path the training results depend on (see :func:`numerics`).
-_UFUNCS = "tanh|exp|log|add|subtract|multiply|divide|maximum|sqrt|square"
-
-
-@lru_cache(maxsize=1)
-def numerics() -> str:
-    """The machine's numeric code paths that decide a training run's last bits, as one string.
-
-    Training is chaotic in round-off: 40 Gauss-Newton iterations turn a
-    difference in the last bit of ``tanh`` into a difference in the second
-    digit of the final objective. Which bits come out depends on the SIMD
-    code path numpy dispatches to for each ufunc (AVX-512 on one machine,
-    AVX2 on another) and on the OpenBLAS kernels (``OPENBLAS_CORETYPE``).
-    ``make`` pins both (``NPY_DISABLE_CPU_FEATURES`` keeps numpy at its AVX2
-    paths, ``OPENBLAS_CORETYPE`` defaults to Haswell), so every x86-64
-    machine with AVX2 computes the same bits; this string is part of
-    :func:`source_hash`, so a run trained under other code paths (say, in a
-    Jupyter session without those variables) is never mistaken for the
-    book's.
-    """
-    from numpy.lib.introspect import opt_func_info
-
-    paths = opt_func_info(func_name=_UFUNCS, signature="float64")
-    current = {f"{name}/{sig}": info["current"] for name, sigs in sorted(paths.items())
-               for sig, info in sorted(sigs.items())}
-    blas = os.environ.get("OPENBLAS_CORETYPE", "auto")
-    return json.dumps({"numpy": current, "openblas_coretype": blas}, sort_keys=True)
+    here = Path(__file__).resolve()
+    pkg = here.parents[1]
+    return [p for p in package_imports(here.with_name("trainer.py"), pkg)
+            if p.relative_to(pkg).as_posix() not in NOT_VALUE_MODULES]
 
 
 @lru_cache(maxsize=1)
 def source_hash() -> str:
-    """SHA-256 over the training code (:func:`training_modules`), the Python, numpy and scipy versions and :func:`numerics`.
+    """SHA-256 over the code that decides a run's values (:func:`training_modules`) and the Python, numpy and scipy versions.
 
     What is hashed is each module's syntax tree without docstrings, so editing
     a docstring or a comment keeps cached runs valid, while any change to what
-    the code does invalidates every cached run. Editing a module only the
-    analysis uses (plotting, say) does not. The numeric code paths of the
-    machine are part of it because they change the results.
+    the code does invalidates every cached run. The machine's numeric code
+    paths are not part of it: they are provenance, recorded with each entry
+    (:mod:`resnet_ode.util.provenance`), so a reader on other hardware reads
+    the published runs instead of training runs that differ in round-off.
     """
-    pkg = _package_root()
+    pkg = Path(__file__).resolve().parents[1]
     h = hashlib.sha256()
     for path in training_modules():
         h.update(path.relative_to(pkg).as_posix().encode())
         h.update(b"\0")
-        h.update(_code_without_docs(path.read_text()).encode())
+        h.update(code_without_docs(path.read_text()).encode())
         h.update(b"\0")
     h.update(f"python={sys.version_info[:2]};numpy={np.__version__};scipy={scipy.__version__}".encode())
-    h.update(numerics().encode())
     return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_identity() -> str:
+    """:func:`source_hash` and the numeric code paths together: what a worker must share with the process it computes for.
+
+    A Dask worker or a pool process whose identity differs would store
+    results with other bits under the same keys, so the checks in
+    :mod:`resnet_ode.training.cluster` compare this, not the key's hash.
+    """
+    return hashlib.sha256((source_hash() + numerics()).encode()).hexdigest()
 
 
 def cache_key(config: RunConfig) -> str:
@@ -465,8 +126,11 @@ def _decoder(config: RunConfig, key: str):
         if len(set(lengths.values())) != 1 or len(next(iter(lengths.values()))) != 1 or \
                 lengths["objective"][0] == 0:
             raise BadEntry(f"history arrays differ in length or shape: {lengths}")
-        if not np.all(np.isfinite(history["objective"])):
-            raise BadEntry("recorded objective is not finite")
+        for name, values in (("theta", theta), ("W", W), ("recorded objective", history["objective"]),
+                             ("recorded loss", history["loss"])):
+            bad = int(np.sum(~np.isfinite(values)))
+            if bad:
+                raise BadEntry(f"{name} holds {bad} non-finite value(s)")
         seconds = take_field(meta, "train_seconds", "number")
         message = take_field(meta, "message", "text")
         return RunResult(config, theta, W, history, float(seconds), message, from_cache=True, key=key,
@@ -476,7 +140,7 @@ def _decoder(config: RunConfig, key: str):
 
 
 def cached_result(config: RunConfig) -> RunResult | None:
-    """The cached result for ``config`` under the current library source, or ``None`` (never trains)."""
+    """The result for ``config`` under the current code from the local cache or the published entries, or ``None`` (never trains)."""
     key = cache_key(config)
     return RUNS.read(key, _decoder(config, key), expect={"config": config.to_dict()})
 
@@ -512,7 +176,18 @@ def get_run(config: RunConfig, use_cache: bool = True, desc: str | None = None) 
         result.key = key
         return result
 
-    return RUNS.get_or_compute(key, compute, _encode, _decoder(config, key), expect={"config": config.to_dict()})
+    return RUNS.get_or_compute(key, compute, _encode, _decoder(config, key), expect={"config": config.to_dict()},
+                               recipe=recipe(config))
+
+
+def recipe(config: RunConfig) -> dict:
+    """What recomputes a run's entry from nothing (stored with it; ``resnet-ode verify`` follows it)."""
+    return {"config": config.to_dict()}
+
+
+def from_recipe(rec: dict) -> RunResult:
+    """The run a :func:`recipe` describes, read from the cache or the published entries, else trained."""
+    return get_run(RunConfig(**rec["config"]))
 
 
 def get_runs(configs, desc: str = "runs") -> list[RunResult]:

@@ -32,6 +32,15 @@ def cache_dir() -> Path:
     return Path(env) if env else repo_root() / "_build" / "cache"
 
 
+def published_dir() -> Path:
+    """Folder of the entries published with the book and their manifest (``RESNET_ODE_PUBLISHED`` or ``data/published``).
+
+    Read-only for every command but ``resnet-ode publish`` (see :mod:`resnet_ode.training.cache`).
+    """
+    env = os.environ.get("RESNET_ODE_PUBLISHED")
+    return Path(env).resolve() if env else repo_root() / "data" / "published"
+
+
 def numbers_dir() -> Path:
     """Folder the chapters write their key numbers to (``_build/numbers``)."""
     path = repo_root() / "_build" / "numbers"

@@ -200,7 +200,8 @@ def get_hessian_extremes(run, objective: str = "joint", use_cache: bool = True, 
 
     if not use_cache:
         return compute()
-    return HESSIANS.get_or_compute(key, compute, lambda result: ({}, {"result": result}), decode)
+    return HESSIANS.get_or_compute(key, compute, lambda result: ({}, {"result": result}), decode,
+                                   recipe={"run": run.config.to_dict(), "objective": objective, "settings": settings})
 
 
 #: What a stored result of :func:`get_hessian_extremes` must hold.

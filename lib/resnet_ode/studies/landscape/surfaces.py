@@ -19,7 +19,8 @@ import numpy as np
 from .batch import OBJECTIVES, BatchObjective
 from .directions import directions, resolve_bias_rule
 from .plane import evaluate_plane
-from resnet_ode.training.cache import SURFACES, BadEntry, code_digest, make_key, take_array, take_field
+from resnet_ode.training.cache import SURFACES, BadEntry, make_key, take_array, take_field
+from resnet_ode.util.codehash import code_digest
 from resnet_ode.util.validate import check_choice, check_int
 
 #: Bump when the layout of a stored surface changes.
@@ -255,5 +256,6 @@ def get_surface(run, spec: SurfaceSpec, use_cache: bool = True, batch_size: int 
         return compute()
     return SURFACES.get_or_compute(key, compute, _save_surface,
                                    lambda arrays, meta: _load_surface(arrays, meta, run, spec, key),
-                                   expect={"spec": spec.to_dict()})
+                                   expect={"spec": spec.to_dict()},
+                                   recipe={"run": run.config.to_dict(), "spec": spec.to_dict(), "data": "train"})
 

@@ -1,0 +1,151 @@
+"""The commands for the published data: ``resnet-ode publish`` and ``resnet-ode verify``.
+
+``publish`` makes ``data/published/`` hold exactly the cache entries the last
+build read (from the read logs under ``_build/reads/``, see
+:mod:`resnet_ode.training.published`), with their manifest; ``publish
+--check`` fails when the build computed or read an entry that is not
+published; ``publish --status`` says where the build's entries came from.
+
+``verify`` recomputes published entries from nothing
+(:mod:`resnet_ode.studies.verification`) and compares them bit for bit:
+``--all`` every entry (``make reproduce``), ``--sample`` a few chosen by a
+seed (``.ci/run`` passes the commit), ``--entry FILE`` named ones.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from resnet_ode.book.errors import UsageError
+
+
+def _usage(message: str):
+    return UsageError(message)
+
+
+def _executor(args):
+    """The executor of ``--scheduler`` / ``RESNET_ODE_SCHEDULER`` (checked now, before any work), else the local pool."""
+    from resnet_ode.book.executors import SchedulerUnreachable, WorkerMismatch, make_executor
+
+    try:
+        return make_executor(args.scheduler, args.jobs)
+    except (SchedulerUnreachable, WorkerMismatch) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_publish(args):
+    from resnet_ode.training import published
+
+    try:
+        reads = published.read_logs()
+    except ValueError as exc:
+        raise _usage(f"read logs: {exc}") from None
+    if not reads.where:
+        raise _usage(f"no read logs in {published.reads_dir()}: build the book first (`make book`, or "
+                     f"`{published.PUBLISH_COMMAND}`, which builds and publishes)")
+    if args.status:
+        print(published.status(reads))
+        return
+    if args.check:
+        problems = published.check(reads)
+        if problems:
+            print("error: the book read entries that are not published as they are:", file=sys.stderr)
+            for line in problems:
+                print(f"  {line}", file=sys.stderr)
+            raise SystemExit(1)
+        print(f"published data checked: all {len(reads.where)} entries the book read are published and match "
+              "the manifest")
+        return
+    try:
+        report = published.publish(reads)
+    except FileNotFoundError as exc:
+        raise _usage(str(exc)) from None
+    print(report.text())
+
+
+def _head_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "0"
+
+
+def cmd_verify(args):
+    from resnet_ode.core.costs import run_cost
+    from resnet_ode.studies import verification
+    from resnet_ode.training import published
+    from resnet_ode.training.trainer import RunConfig
+
+    records = published.entries()
+    if not records:
+        raise _usage(f"no published entries in {published.published_dir()}")
+    if args.entry:
+        by_file = {r["file"]: r for r in records}
+        unknown = [f for f in args.entry if f not in by_file]
+        if unknown:
+            raise _usage(f"--entry: not published: {', '.join(unknown)} (see {published.published_dir()}/manifest.json)")
+        chosen = [by_file[f] for f in args.entry]
+    elif args.all:
+        chosen = records
+    else:
+        seed_text = args.seed or _head_commit()
+        chosen = verification.sample(records, verification.seed_from(seed_text))
+        print(f"sample of {len(chosen)} of {len(records)} published entries (seed from {seed_text[:12]!r})")
+
+    def cost(r):
+        config = r["recipe"]["config"] if r["kind"] == "runs" else r["recipe"]["run"]
+        return run_cost(RunConfig(**config)) if r["kind"] == "runs" else 0.0
+
+    chosen = sorted(chosen, key=lambda r: (-cost(r), r["file"]))
+    try:
+        calls = [(verification.verify_task, (r, verification.task_inputs(r), 1), {}) for r in chosen]
+    except published.BadEntry as exc:
+        print(f"error: published entry unusable: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    results = [None] * len(chosen)
+    t0 = time.perf_counter()
+
+    def keep(i, result):
+        results[i] = result
+
+    with _executor(args) as executor:
+        executor.map(calls, f"verifying {len(chosen)} entries", on_result=keep)
+    for r in results:
+        print(verification.report_line(r))
+    bad = [r for r in results if not r["identical"]]
+    kinds = ", ".join(f"{sum(r['kind'] == k for r in results)} {k}" for k in ("runs", "surfaces", "hessians"))
+    print(f"{len(results) - len(bad)} of {len(results)} entries ({kinds}) recomputed identical to the published "
+          f"ones, in {time.perf_counter() - t0:.0f} s")
+    if bad:
+        other = sum(not r["same_numerics"] for r in bad)
+        note = (f" ({other} of them were computed under other numeric code paths, where bits are not expected "
+                "to match)") if other else ""
+        print(f"error: {len(bad)} recomputed entries differ from the published ones{note}", file=sys.stderr)
+        raise SystemExit(1)
+
+
+def add_parsers(sub, jobs_type, jobs_default: int, scheduler_help: str):
+    """The ``publish`` and ``verify`` subcommands."""
+    p = sub.add_parser("publish", help="publish the cache entries the last build read into data/published "
+                                       "(with their manifest), or check that it read only published ones")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--check", action="store_true",
+                       help="fail (exit 1) if the build computed or read an entry that is not published, or a "
+                            "published file differs from its manifest record")
+    group.add_argument("--status", action="store_true", help="say where the build's entries came from")
+    p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("verify", help="recompute published entries from nothing and compare them bit for bit")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--all", action="store_true", help="every published entry (make reproduce)")
+    group.add_argument("--entry", action="append", metavar="FILE", help="a published entry by file name (repeatable)")
+    group.add_argument("--sample", action="store_true",
+                       help="one deep run, one shallow run, one surface and one Hessian, drawn by --seed (default)")
+    p.add_argument("--seed", help="text the sample is drawn from (default: the current git commit)")
+    p.add_argument("--jobs", type=jobs_type, default=jobs_default,
+                   help=f"entries recomputed in parallel, >= 1 (default {jobs_default})")
+    p.add_argument("--scheduler", metavar="ADDRESS", help=scheduler_help)
+    p.set_defaults(func=cmd_verify, executes=True)
