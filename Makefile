@@ -37,7 +37,13 @@ export NPY_DISABLE_CPU_FEATURES := X86_V4 AVX512_ICL AVX512_SPR
 OPENBLAS_CORETYPE ?= Haswell
 export OPENBLAS_CORETYPE
 
-.PHONY: book test unit venv assets chromium sweep notebooks html clean
+# Every cache lookup of a build is noted in a read log (resnet_ode.training.cache.note_read): what the
+# book read, and whether it came from the local cache, the published entries (data/published) or was
+# computed. `make publish` publishes from these logs; `resnet-ode publish --check` (in .ci/run) fails
+# on an entry the book computed or read that is not published.
+READS := $(CURDIR)/_build/reads
+
+.PHONY: book test unit venv assets chromium sweep notebooks html clean publish reproduce check-data
 
 venv: $(STAMP)
 
@@ -74,8 +80,9 @@ chromium:
 # All training first (every run of every chapter, two at a time, longest first), then the run
 # pages, which read their runs from the cache; the chapter notebooks then train nothing.
 sweep: $(STAMP)
-	$(BIN)/resnet-ode train all
-	$(BIN)/resnet-ode sweep all
+	rm -rf $(READS) && mkdir -p $(READS)
+	RESNET_ODE_READ_LOG=$(READS)/train.log $(BIN)/resnet-ode train all
+	RESNET_ODE_READ_LOG=$(READS)/sweep.log $(BIN)/resnet-ode sweep all
 
 # Re-execute every committed notebook after changing the package, the way `resnet-ode rerun
 # <chapter> --defaults` does (so that a rerun and a rerun --defaults restore them byte for byte):
@@ -91,13 +98,33 @@ notebooks: $(STAMP)
 # Every notebook is executed afresh, two at a time, into Jupyter Book's execution cache
 # (emptied first), then the build renders them (_config.yml: execute_notebooks: cache).
 html: $(STAMP) $(MATHJAX)
-	$(BIN)/resnet-ode execute-book --jobs 2
+	mkdir -p $(READS)
+	RESNET_ODE_READ_LOG=$(READS)/notebooks.log $(BIN)/resnet-ode execute-book --jobs 2
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
 
 book: $(STAMP) $(MATHJAX)
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory sweep && $(MAKE) --no-print-directory html && \
+	$(BIN)/resnet-ode publish --status && \
 	echo "Built in $$(( $$(date +%s) - start )) s. Open $(CURDIR)/_build/html/index.html"
+
+# For contributors: after a change that alters results (training code, a chapter's parameters), build
+# the book (what is not published is computed), then make data/published hold exactly the entries the
+# book read, with their manifest. Commit data/published with the change.
+publish: book
+	$(BIN)/resnet-ode publish
+
+# Recompute every published entry from nothing, in this process's pool (or on a Dask cluster with
+# RESNET_ODE_SCHEDULER), and compare it bit for bit with the published one.
+reproduce: $(STAMP)
+	$(BIN)/resnet-ode verify --all
+
+# What .ci/run checks after `make test`: the book read only published, unchanged entries (a change of
+# the training code that was not published fails here), and a sample of them drawn from the commit
+# (a deep run, a shallow run, a surface, a Hessian) recomputed from nothing gives the same bits.
+check-data: $(STAMP)
+	$(BIN)/resnet-ode publish --check
+	$(BIN)/resnet-ode verify --sample --seed "$$(git rev-parse HEAD)"
 
 # The browser test checks the built pages, so the book is built first; its notebooks'
 # training runs then come from the run cache and nbval re-executes them cheaply.

@@ -203,7 +203,7 @@ def test_a_result_from_another_training_code_is_not_stored(cache):
 
 
 def test_a_study_uses_no_result_from_another_training_code(cache, tmp_path, monkeypatch):
-    monkeypatch.setattr(study, "source_hash", lambda: "f" * 64)  # this process's hash, as run_study sees it
+    monkeypatch.setattr(study, "code_identity", lambda: "f" * 64)  # this process's identity, as run_study sees it
     with pytest.raises(RuntimeError, match="computes with training code hash .*, this process with ffffffffffff"):
         run_study(StudySpec({"nY": [4]}, TINY), tmp_path / "out", LocalPool(1), store_run)
     assert not cache.exists() and not (tmp_path / "out").exists()
