@@ -126,7 +126,7 @@ def test_a_killed_worker_s_batch_runs_again_and_the_plane_is_unchanged(cluster, 
 
 def test_a_worker_with_other_landscape_code_is_refused(cluster, plane, monkeypatch):
     _, obj, theta, d1, d2, a = plane
-    monkeypatch.setattr(L.surfaces, "source_hash", lambda: "0" * 64)  # this process's code "changed"
+    monkeypatch.setattr(L.version, "code_identity", lambda: "0" * 64)  # this process's code "changed"
     with pytest.raises(WorkerMismatch, match="computes with landscape code digest .* this process with "
                                              "000000000000.*its surface values were not used"):
         L.evaluate_plane(obj, theta, d1, d2, a, a, scheduler=cluster.scheduler_address)

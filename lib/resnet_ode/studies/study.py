@@ -49,19 +49,13 @@ from pathlib import Path
 import numpy as np
 
 from resnet_ode.studies.evaluation import grid_accuracy
-from resnet_ode.studies.tidy import transfer_matrix
+from resnet_ode.studies.tidy import EVAL_COLUMNS, RUN_COLUMNS, columns, transfer_matrix  # noqa: F401  (the table's schema)
 from resnet_ode.training.runs import RunConfig, RunResult, cache_key, cached_result, code_identity
 from resnet_ode.util.storage import atomic_path, write_json
 
 #: At most this many runs in one study (a typo such as ``init_seed=range(10**6)`` is refused).
 MAX_RUNS = 100_000
 
-#: Run-level columns of the table after the settings, in order.
-RUN_COLUMNS = ("key", "final_objective", "final_loss", "train_accuracy", "val_accuracy", "iterations",
-               "train_seconds")
-#: Evaluation columns, last, in order.
-EVAL_COLUMNS = ("eval_nY", "eval_own", "eval_val_accuracy", "eval_grid_accuracy", "eval_grid_correct",
-                "eval_grid_n")
 
 
 # ----------------------------------------------------------------------------
@@ -381,11 +375,6 @@ def run_study(spec: StudySpec, output, executor, store, workers: int = 1) -> dic
 # ----------------------------------------------------------------------------
 # output
 # ----------------------------------------------------------------------------
-
-
-def columns() -> list[str]:
-    """The table's columns, in order: every RunConfig field, :data:`RUN_COLUMNS`, :data:`EVAL_COLUMNS`."""
-    return RunConfig.fields() + list(RUN_COLUMNS) + list(EVAL_COLUMNS)
 
 
 def to_table(rows):

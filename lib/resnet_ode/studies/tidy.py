@@ -50,13 +50,26 @@ def transfer_matrix(rows):
 CHANGE_THRESHOLD = 0.02
 
 
-def _check_columns(names, where: str):
-    from resnet_ode.studies.study import columns  # here: study imports this module
+#: Run-level columns of a study's table after the settings, in order.
+RUN_COLUMNS = ("key", "final_objective", "final_loss", "train_accuracy", "val_accuracy", "iterations",
+               "train_seconds")
+#: Evaluation columns, last, in order.
+EVAL_COLUMNS = ("eval_nY", "eval_own", "eval_val_accuracy", "eval_grid_accuracy", "eval_grid_correct",
+                "eval_grid_n")
 
+
+def columns() -> list[str]:
+    """A study table's columns, in order: every RunConfig field, :data:`RUN_COLUMNS`, :data:`EVAL_COLUMNS`."""
+    from resnet_ode.training.runs import RunConfig
+
+    return RunConfig.fields() + list(RUN_COLUMNS) + list(EVAL_COLUMNS)
+
+
+def _check_columns(names, where: str):
     unknown = sorted(set(names) - set(columns()) - {"transfer"})
     if unknown:
         raise ValueError(f"{where}: unknown column(s) {unknown}; allowed: the study table's columns "
-                         f"(resnet_ode.studies.study.columns()) and 'transfer'")
+                         f"(resnet_ode.studies.tidy.columns()) and 'transfer'")
 
 
 def select(rows, **settings) -> list[dict]:

@@ -79,6 +79,7 @@ from .directions import (
 from .hessian import HESSIAN_FIELDS, LANCZOS_NCV, get_hessian_extremes, hessian_extremes
 from .measures import curvature_measures, grid_hessian, local_minima, slice_nonconvex_share
 from .plane import PlaneTask, evaluate_plane
+from . import version
 from .surfaces import (
     SURFACE_FORMAT,
     VALUE_MODULES,

@@ -14,7 +14,8 @@ import time
 import numpy as np
 
 from .batch import OBJECTIVES, BatchObjective
-from .surfaces import SURFACE_FORMAT, source_hash
+from .surfaces import SURFACE_FORMAT
+from .version import source_hash
 from resnet_ode.core.objectives import JointObjective
 from resnet_ode.training.cache import HESSIANS, make_key, take_field
 from resnet_ode.util.validate import check_choice, check_float, check_int

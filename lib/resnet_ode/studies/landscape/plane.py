@@ -15,7 +15,7 @@ chapter's kernel) the plane is sent to the workers once
 workers write nothing, the surface is stored by the calling process (its
 cache entry is written as for a surface computed here). Every batch also
 returns the worker's landscape-code digest
-(:func:`resnet_ode.studies.landscape.surfaces.source_hash`), and a value
+(:func:`resnet_ode.studies.landscape.version.code_identity`), and a value
 computed by other code is refused
 (:class:`resnet_ode.training.cluster.WorkerMismatch`).
 """
@@ -165,7 +165,7 @@ def _in_workers(task: PlaneTask, batches: list, workers: int, out: list, bar):
 def _on_dask(task: PlaneTask, batches: list, address: str, out: list, desc: str):
     """``out[k] = task(batches[k])`` computed by the workers of the Dask scheduler at ``address``."""
     from resnet_ode.training.cluster import WorkerMismatch, _mismatch_text, shared_executor
-    from resnet_ode.studies.landscape.surfaces import source_hash
+    from resnet_ode.studies.landscape.version import code_identity as source_hash
 
     executor = shared_executor(address)
     mine = source_hash()
@@ -187,7 +187,7 @@ def _on_dask(task: PlaneTask, batches: list, address: str, out: list, desc: str)
 
 @functools.lru_cache(maxsize=1)
 def _worker_digest() -> tuple:
-    from resnet_ode.studies.landscape.surfaces import source_hash
+    from resnet_ode.studies.landscape.version import code_identity as source_hash
 
     return source_hash(), platform.node(), os.getpid()
 

@@ -19,16 +19,12 @@ import numpy as np
 from .batch import OBJECTIVES, BatchObjective
 from .directions import directions, resolve_bias_rule
 from .plane import evaluate_plane
+from .version import VALUE_MODULES, source_hash  # noqa: F401  (re-exported)
 from resnet_ode.training.cache import SURFACES, BadEntry, make_key, take_array, take_field
-from resnet_ode.util.codehash import code_digest
 from resnet_ode.util.validate import check_choice, check_int
 
 #: Bump when the layout of a stored surface changes.
 SURFACE_FORMAT = 1
-
-#: The modules of this package whose code decides the stored values (surfaces and Hessian extremes):
-#: :func:`source_hash` digests them. The others (the measures, the package's ``__init__``) do not.
-VALUE_MODULES = ("batch", "directions", "hessian", "plane", "surfaces")
 
 
 
@@ -140,18 +136,6 @@ def landscapes_dir() -> Path:
     from resnet_ode.training.cache import root
 
     return root()
-
-
-def source_hash() -> str:
-    """SHA-256 over the code of :data:`VALUE_MODULES` without docstrings and the training code's hash.
-
-    The training code's hash is :func:`resnet_ode.training.runs.source_hash` (it covers
-    the objectives, losses and classifier solver the landscapes evaluate).
-    """
-    from resnet_ode.training.runs import source_hash as training_hash
-
-    here = Path(__file__).resolve().parent
-    return code_digest(*(here / f"{name}.py" for name in sorted(VALUE_MODULES)), extra=training_hash())
 
 
 def surface_key(run_key: str, spec: SurfaceSpec, data_key: str = "train") -> str:
