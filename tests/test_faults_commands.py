@@ -13,6 +13,7 @@ afterwards completes, training only what is missing.
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -606,3 +607,45 @@ def test_every_chapter_parameter_has_a_check():
         params = chapter_parameters(REPO / sweep.notebook)
         assert set(sweep.parameters) == set(params), sweep.name
         assert sweep.validate(params) == sweep.configs(params)
+
+
+# ----------------------------------------------------------------------------
+# paths from the environment and the command line
+# ----------------------------------------------------------------------------
+
+#: A run that trains in a second or two.
+QUICK_RUN = ["--set", "nY=3", "--set", "nt=2", "--set", "max_iter=2", "--set", "n_train_per_class=5",
+             "--set", "n_val_per_class=2"]
+
+
+@pytest.mark.parametrize("name", ["RESNET_ODE_CACHE", "RESNET_ODE_ROOT"])
+def test_relative_paths_from_the_environment_are_made_absolute_for_the_kernels(name, tmp_path, monkeypatch):
+    """What the command hands to its kernels (which run in the page's folder) is the folder it was started in."""
+    seen = {}
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "book/templates").mkdir(parents=True)
+    shutil.copy(REPO / "book/templates/peaks-run.ipynb", tmp_path / "book/templates")
+    monkeypatch.setenv("RESNET_ODE_ROOT", str(tmp_path))
+    monkeypatch.setenv(name, ".")
+    monkeypatch.setattr(notebooks, "execute_template",
+                        lambda template, output, params: seen.update(os.environ) or output)
+    assert cli.main(["run", *QUICK_RUN]) == 0
+    assert seen[name] == str(tmp_path)
+    assert os.environ[name] == "."  # as it was, after the command
+
+
+def test_relative_cache_of_a_run_lands_where_the_command_started_not_in_book(repo):
+    """``RESNET_ODE_CACHE=mycache resnet-ode run`` wrote book/chapter3/runs/mycache/ and ``cache info`` saw nothing."""
+    page = "book/chapter3/runs/" + cli.run_page_name(RunConfig(nY=3, nt=2, max_iter=2, n_train_per_class=5,
+                                                             n_val_per_class=2))
+    done = subprocess.run([*COMMAND, "run", *QUICK_RUN], cwd=repo, env=_env(repo, RESNET_ODE_CACHE="mycache"),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    status = _git(repo, "status", "--porcelain", "--untracked-files=all").splitlines()
+    assert [line for line in status if "book/" in line] == [f"?? {page}"], status
+    assert list((repo / "mycache").glob("run-*.npz")), status
+    info = subprocess.run([*COMMAND, "cache", "info"], cwd=repo, env=_env(repo, RESNET_ODE_CACHE="mycache"),
+                          capture_output=True, text=True, timeout=120)
+    assert info.returncode == 0, info.stderr
+    assert info.stdout.startswith(f"cache {repo / 'mycache'}\n")
+    assert re.search(r"runs\s+1 entries", info.stdout), info.stdout
