@@ -13,6 +13,7 @@ afterwards completes, training only what is missing.
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -203,6 +204,22 @@ def _kernel(proc):
     return lambda: any("ipykernel" in cmd for _, _, cmd in _descendants(proc.pid))
 
 
+def _connected(proc, count=2):
+    """True once ``count`` worker processes below the command hold their connection to the pool (they train).
+
+    A worker opens no socket before its connection to the pool, so an open socket is the observable
+    state "connected"; nothing here depends on how long anything takes.
+    """
+    def sockets(pid):
+        try:
+            return any(os.readlink(fd).startswith("socket:") for fd in Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            return False
+
+    return lambda: sum("resnet_ode.core.parallel" in cmd and sockets(pid)
+                       for pid, _, cmd in _descendants(proc.pid)) >= count
+
+
 def _interrupt(proc, signum, group):
     """Send ``signum`` (to the process group, as a terminal does, or to the process); return (status, seconds, stderr, processes)."""
     procs = _descendants(proc.pid)
@@ -222,9 +239,16 @@ def _interrupt(proc, signum, group):
     return proc.returncode, time.monotonic() - t0, err, procs
 
 
+def _gone(procs, timeout=30.0) -> list:
+    """Wait until none of ``procs`` runs (a process killed is gone once the kernel has ended it); those still alive."""
+    deadline = time.monotonic() + timeout
+    while _alive(procs) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _alive(procs)
+
+
 def _assert_clean(root, procs, allow_modified=()):
-    time.sleep(0.3)
-    survivors = _alive(procs)
+    survivors = _gone(procs)
     for pid, _ in survivors:
         os.kill(pid, signal.SIGKILL)
     assert not survivors, f"processes left running after the command ended: {survivors}"
@@ -254,8 +278,7 @@ def test_ctrl_c_stops_run_and_the_same_command_then_completes(repo):
     """SIGINT to the process group during training: status 130 at once, kernel and workers gone, page as committed."""
     page = "book/chapter3/runs/" + cli.run_page_name(RunConfig(nY=64, max_iter=40, n_train_per_class=100))
     proc = _start(repo, ["run", *LONG_RUN], RESNET_ODE_WORKERS="2")
-    _wait_for(proc, _training(proc, 2), "training started")
-    time.sleep(0.5)
+    _wait_for(proc, _connected(proc, 2), "training started")
     status, seconds, err, procs = _interrupt(proc, signal.SIGINT, group=True)
     print(f"SIGINT -> exit in {seconds:.2f} s")
     assert status == 130, err
@@ -303,21 +326,21 @@ def test_sigterm_stops_a_parallel_sweep_and_resume_trains_only_what_is_missing(r
 
 
 @pytest.mark.parametrize("args, signum, group, started", [
-    (["execute", "book/chapter3/state-layers.ipynb"], signal.SIGINT, True, "kernel"),
-    (["rerun", "3.1", "--jobs", "1", "--set", "max_iter=30"], signal.SIGTERM, False, "training"),
-], ids=["execute-SIGINT", "rerun-SIGTERM"])
+    (["execute", "book/chapter3/state-layers.ipynb"], signal.SIGINT, True, "connected"),
+    (["rerun", "3.1", "--jobs", "1", "--set", "max_iter=30"], signal.SIGTERM, False, "connected"),
+    (["rerun", "3.1", "--jobs", "1", "--set", "max_iter=30"], signal.SIGTERM, False, "starting"),
+    (["execute", "book/chapter3/state-layers.ipynb"], signal.SIGINT, True, "starting"),
+], ids=["execute-SIGINT", "rerun-SIGTERM", "rerun-SIGTERM-starting", "execute-SIGINT-starting"])
 def test_interrupt_stops_execute_and_rerun(repo, args, signum, group, started):
     """The chapter page (training in its kernel) and a rerun (training its runs first): stopped, nothing written,
     nothing left."""
     before = {p: p.read_bytes() for p in (repo / "book").rglob("*.ipynb")}
     toc = (repo / "_toc.yml").read_bytes()
     proc = _start(repo, args, RESNET_ODE_WORKERS="2")
-    if started == "kernel":
-        _wait_for(proc, _kernel(proc), "a kernel started")
-        time.sleep(3.0)  # the kernel imports the package and starts training
-    else:  # a rerun trains every run of the chapter before it executes a page
-        _wait_for(proc, _training(proc, 2), "training started")
-        time.sleep(0.5)
+    # The chapter page trains in its kernel, a rerun trains every run of the chapter before it executes a page:
+    # either way the signal comes once worker processes are connected and training ("connected"), or as soon as
+    # they exist, while they may still be starting and connecting to a parent being stopped ("starting").
+    _wait_for(proc, _connected(proc, 2) if started == "connected" else _training(proc, 1), "training started")
     status, seconds, err, procs = _interrupt(proc, signum, group)
     print(f"{args[0]}: {signal.Signals(signum).name} -> exit in {seconds:.2f} s")
     assert status == 128 + signum, err
@@ -325,6 +348,129 @@ def test_interrupt_stops_execute_and_rerun(repo, args, signum, group, started):
     _assert_clean(repo, procs)
     assert {p: p.read_bytes() for p in (repo / "book").rglob("*.ipynb")} == before
     assert (repo / "_toc.yml").read_bytes() == toc
+
+
+# ----------------------------------------------------------------------------
+# worker start-up while the parent is being stopped (each case forced, not timed)
+# ----------------------------------------------------------------------------
+
+
+def _worker(address, authkey="00" * 16, **popen):
+    env = dict(os.environ, RESNET_ODE_AUTHKEY=authkey)
+    return subprocess.run([sys.executable, "-m", "resnet_ode.core.parallel", str(address)], env=env,
+                          capture_output=True, text=True, timeout=120, **popen)
+
+
+@pytest.mark.parametrize("parent", ["gone", "closes", "other-key"])
+def test_a_worker_whose_parent_is_gone_exits_quietly(parent, tmp_path):
+    """A worker started as its pool was being stopped: socket removed, connection closed, not its pool. It used to
+    end in a ConnectionRefusedError / FileNotFoundError / EOFError traceback on the command's terminal."""
+    import threading
+    from multiprocessing.connection import Listener
+
+    folder = Path(tempfile.mkdtemp(prefix="w-", dir="/tmp"))  # AF_UNIX paths are short
+    address = folder / "pool.sock"
+    key = os.urandom(16)
+    try:
+        if parent == "gone":  # the socket is removed with the pool
+            done = _worker(address)
+        else:
+            listener = Listener(str(address), family="AF_UNIX", authkey=key)
+            if parent == "closes":  # the parent takes the connection and dies before the handshake
+                threading.Thread(target=lambda: listener._listener.accept().close(), daemon=True).start()
+            else:  # another pool's socket: the handshake fails
+                def refuse():
+                    with contextlib.suppress(Exception):
+                        listener.accept()
+
+                threading.Thread(target=refuse, daemon=True).start()
+                key = os.urandom(16)
+            done = _worker(address, key.hex())
+            listener.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_a_pool_interrupted_while_its_workers_start_leaves_nothing(monkeypatch, tmp_path):
+    """Ctrl-C while the pool waits for its workers: every worker started is killed, the socket's folder removed."""
+    from resnet_ode.core import parallel
+
+    started = []
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    class Interrupted(parallel.Listener):
+        def accept(self):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(parallel.subprocess, "Popen", popen)
+    monkeypatch.setattr(parallel, "Listener", Interrupted)
+    monkeypatch.setattr(tempfile, "tempdir", str(Path(tempfile.mkdtemp(prefix="p-", dir="/tmp"))))
+    with pytest.raises(KeyboardInterrupt):
+        parallel.WorkerPool(2)
+    assert len(started) == 2
+    assert [p.wait(timeout=60) for p in started] == [-signal.SIGKILL] * 2
+    assert not list(Path(tempfile.tempdir).iterdir()), "the pool's socket folder was left behind"
+    shutil.rmtree(tempfile.tempdir, ignore_errors=True)
+
+
+def test_ctrl_c_while_a_worker_starts_is_left_to_its_caller(tmp_path):
+    """SIGINT delivered to each worker the moment it exists (before its interpreter runs a line): the pool starts
+    and computes. The worker used to die of a KeyboardInterrupt traceback, and the pool waited for it for ever."""
+    script = tmp_path / "pool.py"
+    script.write_text(
+        "import os, signal, subprocess\n"
+        "from resnet_ode.core import parallel\n"
+        "real = subprocess.Popen\n"
+        "def popen(*a, **k):\n"
+        "    p = real(*a, **k)\n"
+        "    os.kill(p.pid, signal.SIGINT)\n"
+        "    return p\n"
+        "parallel.subprocess.Popen = popen\n"
+        "pool = parallel.WorkerPool(2)\n"
+        "for w in range(2):\n"
+        "    pool.send(w, 'forward', 0, 0, None, None)\n"
+        "    try:\n"
+        "        pool.receive(w)\n"
+        "    except parallel.WorkerError as exc:\n"
+        "        assert 'KeyError' in str(exc)\n"
+        "pool.close()\n"
+        "print('ok')\n")
+    env = dict(os.environ, TMPDIR=tempfile.mkdtemp(prefix="c-", dir="/tmp"))
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120,
+                          preexec_fn=_default_signals)
+    shutil.rmtree(env["TMPDIR"], ignore_errors=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
+
+
+def test_a_stopped_pool_worker_ends_the_processes_it_started(tmp_path):
+    """SIGTERM to a worker of the local pool: it kills its kernels and also the worker processes of a run it trains
+    itself (before, they were left to find their parent gone, or to start without one)."""
+    script = tmp_path / "stop.py"
+    script.write_text(
+        "import os, signal, subprocess, sys, time\n"
+        "from resnet_ode.book.processes import pool_worker_init\n"
+        "pool_worker_init()\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], stdout=subprocess.DEVNULL)\n"
+        "print(child.pid, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "time.sleep(600)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          preexec_fn=_default_signals)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    psutil = pytest.importorskip("psutil")
+    try:
+        child = psutil.Process(int(done.stdout.split()[0]))
+    except psutil.NoSuchProcess:
+        return  # gone already
+    gone, alive = psutil.wait_procs([child], timeout=30)
+    for proc in alive:
+        proc.kill()
+    assert not alive, "the pool worker's child survived it"
 
 
 def test_temporary_notebooks_are_written_outside_the_book(tmp_path, monkeypatch):
@@ -461,3 +607,45 @@ def test_every_chapter_parameter_has_a_check():
         params = chapter_parameters(REPO / sweep.notebook)
         assert set(sweep.parameters) == set(params), sweep.name
         assert sweep.validate(params) == sweep.configs(params)
+
+
+# ----------------------------------------------------------------------------
+# paths from the environment and the command line
+# ----------------------------------------------------------------------------
+
+#: A run that trains in a second or two.
+QUICK_RUN = ["--set", "nY=3", "--set", "nt=2", "--set", "max_iter=2", "--set", "n_train_per_class=5",
+             "--set", "n_val_per_class=2"]
+
+
+@pytest.mark.parametrize("name", ["RESNET_ODE_CACHE", "RESNET_ODE_ROOT"])
+def test_relative_paths_from_the_environment_are_made_absolute_for_the_kernels(name, tmp_path, monkeypatch):
+    """What the command hands to its kernels (which run in the page's folder) is the folder it was started in."""
+    seen = {}
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "book/templates").mkdir(parents=True)
+    shutil.copy(REPO / "book/templates/peaks-run.ipynb", tmp_path / "book/templates")
+    monkeypatch.setenv("RESNET_ODE_ROOT", str(tmp_path))
+    monkeypatch.setenv(name, ".")
+    monkeypatch.setattr(notebooks, "execute_template",
+                        lambda template, output, params: seen.update(os.environ) or output)
+    assert cli.main(["run", *QUICK_RUN]) == 0
+    assert seen[name] == str(tmp_path)
+    assert os.environ[name] == "."  # as it was, after the command
+
+
+def test_relative_cache_of_a_run_lands_where_the_command_started_not_in_book(repo):
+    """``RESNET_ODE_CACHE=mycache resnet-ode run`` wrote book/chapter3/runs/mycache/ and ``cache info`` saw nothing."""
+    page = "book/chapter3/runs/" + cli.run_page_name(RunConfig(nY=3, nt=2, max_iter=2, n_train_per_class=5,
+                                                             n_val_per_class=2))
+    done = subprocess.run([*COMMAND, "run", *QUICK_RUN], cwd=repo, env=_env(repo, RESNET_ODE_CACHE="mycache"),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    status = _git(repo, "status", "--porcelain", "--untracked-files=all").splitlines()
+    assert [line for line in status if "book/" in line] == [f"?? {page}"], status
+    assert list((repo / "mycache").glob("run-*.npz")), status
+    info = subprocess.run([*COMMAND, "cache", "info"], cwd=repo, env=_env(repo, RESNET_ODE_CACHE="mycache"),
+                          capture_output=True, text=True, timeout=120)
+    assert info.returncode == 0, info.stderr
+    assert info.stdout.startswith(f"cache {repo / 'mycache'}\n")
+    assert re.search(r"runs\s+1 entries", info.stdout), info.stdout

@@ -217,7 +217,7 @@ def cmd_study(args):
 
     spec = _checked(lambda: build_spec(args.grid, args.set, args.file))
     configs = _checked(spec.configs)
-    output = Path(args.output) if args.output else repo_root() / "_build" / "study"
+    output = Path(args.output).absolute() if args.output else repo_root() / "_build" / "study"
     if output.exists() and not output.is_dir():
         raise UsageError(f"--output must name a folder, got the file {output}")
     with _executor(args) as executor:
@@ -322,7 +322,7 @@ def cmd_run(args):
     if not template.is_file():
         raise UsageError(f"{template} not found: run resnet-ode from the repository, or set RESNET_ODE_ROOT to it")
     if args.output:
-        output = Path(args.output)
+        output = Path(args.output).absolute()
         if output.suffix != ".ipynb" or output.is_dir():
             raise UsageError(f"--output must name a notebook file ending in .ipynb, got {args.output!r}")
         if output.resolve() == template.resolve():
@@ -347,7 +347,8 @@ def cmd_execute(args):
         except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
             raise UsageError(f"{name} is not a readable notebook ({type(exc).__name__}: {exc})") from None
     for path in args.notebooks:
-        print(execute_in_place(path, timeout=args.timeout))
+        execute_in_place(Path(path).absolute(), timeout=args.timeout)
+        print(path)
 
 
 def cmd_execute_book(args):
@@ -357,17 +358,18 @@ def cmd_execute_book(args):
     from resnet_ode.util.paths import repo_root
 
     t0 = time.perf_counter()
+    cache = Path(args.cache).absolute() if args.cache else repo_root() / "_build" / ".jupyter_cache"
     try:
-        check_book_cache(repo_root() / args.cache)
+        check_book_cache(cache)
     except ValueError as exc:
         raise UsageError(f"--cache: {exc}") from None
     paths = toc_notebooks()
     try:
-        execute_into_book_cache(paths, repo_root() / args.cache, jobs=args.jobs, timeout=args.timeout)
+        execute_into_book_cache(paths, cache, jobs=args.jobs, timeout=args.timeout)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
-    print(f"{len(paths)} notebooks executed into {args.cache} in {time.perf_counter() - t0:.0f} s")
+    print(f"{len(paths)} notebooks executed into {cache} in {time.perf_counter() - t0:.0f} s")
 
 
 def cmd_cache(args):
@@ -451,7 +453,8 @@ def main(argv=None):
 
     p = sub.add_parser("execute-book", help="execute the notebooks of the table of contents in parallel into the "
                                             "Jupyter Book execution cache (make html does this before the build)")
-    p.add_argument("--cache", default="_build/.jupyter_cache", help="the cache folder (_config.yml: execute.cache)")
+    p.add_argument("--cache", help="the cache folder (_config.yml: execute.cache; default _build/.jupyter_cache in the "
+                                   "repository; a relative path is taken from the current folder)")
     p.add_argument("--jobs", type=_jobs, default=2, help="notebooks executed in parallel, >= 1 (default 2)")
     p.add_argument("--timeout", type=_timeout, default=3600, help="seconds per cell")
     p.set_defaults(func=cmd_execute_book, executes=True)
@@ -464,8 +467,11 @@ def main(argv=None):
 
     args = parser.parse_args(argv)
     previous = _install_signal_handlers()
-    try:
-        with _command_scratch(getattr(args, "executes", False)):
+    from resnet_ode.util.environ import environment
+    from resnet_ode.util.paths import absolute_environment
+
+    try:  # paths from the environment: taken from the folder the command was started in, once, for every process
+        with environment(absolute_environment()), _command_scratch(getattr(args, "executes", False)):
             try:
                 args.func(args)
             except UsageError as exc:
@@ -532,10 +538,14 @@ class _command_scratch:
 
     Exported as ``RESNET_ODE_TMPDIR`` (so that sweep workers use it too);
     removed with everything in it when the command ends, however it ends.
-    Nothing temporary is written into ``book/``.
+    Nothing temporary is written into ``book/``. The system's temporary
+    folder of every process the command starts (``TMPDIR``: kernel
+    connection files, the worker pools' sockets) is a folder of its own too,
+    removed with it: a kernel killed while it started its workers cannot
+    leave its socket's folder behind.
     """
 
-    _VARS = ("RESNET_ODE_TMPDIR",)
+    _VARS = ("RESNET_ODE_TMPDIR", "TMPDIR")
 
     def __init__(self, active: bool):
         self.active = active
@@ -555,13 +565,17 @@ class _command_scratch:
             self.folder = Path(tempfile.mkdtemp(prefix=f"resnet-ode-{os.getpid()}-", dir=base))
         except OSError:  # a read-only checkout: the system's temporary folder
             self.folder = Path(tempfile.mkdtemp(prefix=f"resnet-ode-{os.getpid()}-"))
+        # Short (an AF_UNIX socket's path may not exceed 108 bytes): in the system's temporary folder.
+        self.systmp = tempfile.mkdtemp(prefix=f"resnet-ode-{os.getpid()}-")
         os.environ["RESNET_ODE_TMPDIR"] = str(self.folder)
+        os.environ["TMPDIR"] = self.systmp
         return self.folder
 
     def __exit__(self, *exc):
         if self.folder is None:
             return False
         shutil.rmtree(self.folder, ignore_errors=True)
+        shutil.rmtree(self.systmp, ignore_errors=True)
         for key, value in self.saved.items():
             if value is None:
                 os.environ.pop(key, None)

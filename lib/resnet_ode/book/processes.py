@@ -102,6 +102,8 @@ def kernel_manager_class():
                     await super().start_kernel(**kwargs)
                 finally:
                     self.resnet_ode_launching = False
+                    if _STOPPING.is_set():  # stopped while it launched: the kernel goes at once
+                        _kill_kernel(self)
 
         _TRACKED_KM = TrackedKernelManager
     return _TRACKED_KM
@@ -149,23 +151,27 @@ def kill_kernels():
     jupyter_client starts each kernel in a session of its own, so the
     kernel's process group holds the kernel and the worker processes of
     :mod:`resnet_ode.core.parallel` it started, and nothing else. A kernel being
-    launched at this moment is waited for (at most 2 s) and killed too. The
-    connection files of these kernels are removed.
+    launched at this moment is waited for until its process exists (at most
+    30 s) and killed too; one launched later, while this process is stopping,
+    kills itself (``TrackedKernelManager.start_kernel``). The connection files
+    of these kernels are removed.
     """
-    deadline = time.monotonic() + 2.0
-
-    def process(km):
-        return getattr(getattr(km, "provisioner", None), "process", None)
-
+    deadline = time.monotonic() + 30.0
     for km in list(_KERNELS):
-        proc = process(km)
-        while proc is None and getattr(km, "resnet_ode_launching", False) and time.monotonic() < deadline:
+        while _kernel_process(km) is None and getattr(km, "resnet_ode_launching", False) \
+                and time.monotonic() < deadline:
             time.sleep(0.02)
-            proc = process(km)
-        if proc is None or proc.poll() is not None:
-            with contextlib.suppress(Exception):
-                km.cleanup_connection_file()
-            continue
+        _kill_kernel(km)
+
+
+def _kernel_process(km):
+    return getattr(getattr(km, "provisioner", None), "process", None)
+
+
+def _kill_kernel(km):
+    """Kill the kernel of ``km`` with its process group (its workers) if it runs; remove its connection file."""
+    proc = _kernel_process(km)
+    if proc is not None and proc.poll() is None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             pgid = os.getpgid(proc.pid)
             if pgid == proc.pid and pgid != os.getpgrp():
@@ -175,8 +181,8 @@ def kill_kernels():
         _KERNELS.discard(km)
         with contextlib.suppress(Exception):
             proc.wait(timeout=5)
-        with contextlib.suppress(Exception):
-            km.cleanup_connection_file()
+    with contextlib.suppress(Exception):
+        km.cleanup_connection_file()
 
 
 def in_thread(fn, *args, **kwargs):
@@ -224,6 +230,9 @@ def _pool_worker_stop(signum, frame):
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _STOPPING.set()
     kill_kernels()
+    # The worker processes of a run trained here (resnet_ode.core.parallel), also one being started.
+    with contextlib.suppress(Exception):
+        _kill_all(_descendants([os.getpid()]))
     os._exit(128 + signum)
 
 

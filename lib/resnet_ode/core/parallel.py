@@ -34,7 +34,12 @@ import sys
 import tempfile
 import traceback
 import weakref
+from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Listener
+
+if __name__ == "__main__":  # a worker: Ctrl-C is its caller's to handle, also while numpy loads
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by WorkerPool until it got here
 
 import numpy as np
 
@@ -127,13 +132,27 @@ class WorkerPool:
         env = dict(os.environ, **{k: "1" for k in _THREAD_VARS})
         env["RESNET_ODE_AUTHKEY"] = authkey.hex()
         self.procs, self.conns = [], []
-        with Listener(address, family="AF_UNIX", authkey=authkey) as listener:
-            for _ in range(self.n):
-                self.procs.append(subprocess.Popen([sys.executable, "-m", "resnet_ode.core.parallel", address], env=env,
-                                                   stdin=subprocess.DEVNULL))
-            for _ in range(self.n):
-                self.conns.append(listener.accept())
-        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            with Listener(address, family="AF_UNIX", authkey=authkey) as listener:
+                for _ in range(self.n):
+                    # Started with Ctrl-C blocked (inherited), so that one arriving while the worker's
+                    # interpreter starts is not a KeyboardInterrupt there; the worker ignores it.
+                    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                    try:
+                        self.procs.append(subprocess.Popen([sys.executable, "-m", "resnet_ode.core.parallel", address],
+                                                           env=env, stdin=subprocess.DEVNULL))
+                    finally:
+                        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                for _ in range(self.n):
+                    self.conns.append(listener.accept())
+        except BaseException:  # interrupted while starting: no worker outlives the pool
+            for proc in self.procs:
+                proc.kill()
+            for conn in self.conns:
+                conn.close()
+            raise
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         self._tokens = itertools.count()
         self._pending = [[] for _ in range(self.n)]
 
@@ -361,5 +380,15 @@ def _forget(pool, token, workers):
         pool.post(w, "forget", token)
 
 
+def _connect_to_caller(address: str, authkey: str):
+    """The connection to the pool that started this worker; ``None`` if it is gone (stopped while this one started)."""
+    try:
+        return Client(address, family="AF_UNIX", authkey=bytes.fromhex(authkey))
+    except (OSError, EOFError, AuthenticationError):
+        return None
+
+
 if __name__ == "__main__":
-    _worker_main(Client(sys.argv[1], family="AF_UNIX", authkey=bytes.fromhex(os.environ["RESNET_ODE_AUTHKEY"])))
+    _caller = _connect_to_caller(sys.argv[1], os.environ["RESNET_ODE_AUTHKEY"])
+    if _caller is not None:  # else nobody to work for: end quietly
+        _worker_main(_caller)

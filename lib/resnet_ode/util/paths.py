@@ -27,9 +27,27 @@ def cache_dir() -> Path:
     """Root of the cache of every store (``RESNET_ODE_CACHE`` or ``_build/cache``).
 
     Not created here: only a write to the cache creates it (see :mod:`resnet_ode.training.cache`).
+    A relative ``RESNET_ODE_CACHE`` is taken from the working folder (``resnet-ode``
+    makes it absolute once, from the folder it was started in, before any kernel starts
+    in another folder: :func:`absolute_environment`).
     """
     env = os.environ.get("RESNET_ODE_CACHE")
-    return Path(env) if env else repo_root() / "_build" / "cache"
+    return Path(env).absolute() if env else repo_root() / "_build" / "cache"
+
+
+#: Variables naming folders; :func:`absolute_environment` makes them absolute.
+PATH_VARS = ("RESNET_ODE_CACHE", "RESNET_ODE_ROOT", "RESNET_ODE_TMPDIR")
+
+
+def absolute_environment() -> dict:
+    """The variables of :data:`PATH_VARS` that are set to a relative path, each made absolute from the working folder.
+
+    For :func:`resnet_ode.util.environ.environment` at the start of a command: every
+    process it starts (kernels, which run in a page's folder, and workers) then gets
+    the same absolute folders.
+    """
+    return {name: os.path.abspath(os.path.expanduser(os.environ[name])) for name in PATH_VARS
+            if os.environ.get(name) and not os.path.isabs(os.environ[name])}
 
 
 def published_dir() -> Path:
