@@ -36,7 +36,7 @@ def cache_dir() -> Path:
 
 
 #: Variables naming folders; :func:`absolute_environment` makes them absolute.
-PATH_VARS = ("RESNET_ODE_CACHE", "RESNET_ODE_ROOT", "RESNET_ODE_TMPDIR")
+PATH_VARS = ("RESNET_ODE_CACHE", "RESNET_ODE_ROOT", "RESNET_ODE_TMPDIR", "RESNET_ODE_PUBLISHED", "RESNET_ODE_READ_LOG")
 
 
 def absolute_environment() -> dict:
@@ -56,7 +56,7 @@ def published_dir() -> Path:
     Read-only for every command but ``resnet-ode publish`` (see :mod:`resnet_ode.training.cache`).
     """
     env = os.environ.get("RESNET_ODE_PUBLISHED")
-    return Path(env).resolve() if env else repo_root() / "data" / "published"
+    return Path(env).absolute() if env else repo_root() / "data" / "published"
 
 
 def numbers_dir() -> Path:
