@@ -193,7 +193,7 @@ def test_verify_command_exit_status(book, capsys):
     _publish_tiny(book)
     assert main(["verify", "--all", "--jobs", "1"]) == 0
     out = capsys.readouterr().out
-    assert "1 of 1 entries (1 runs, 0 surfaces, 0 hessians) recomputed identical" in out
+    assert "1 of 1 entries (1 runs, 0 surfaces, 0 hessians, 0 analyses) recomputed identical" in out
     entry = next(book["published"].glob("run-*.npz"))
     data = bytearray(entry.read_bytes())
     data[-10] ^= 1
@@ -232,11 +232,12 @@ def _record(kind, nY=8, name="x"):
 def test_sample_has_a_deep_and_a_shallow_run_a_surface_and_a_hessian_and_follows_the_seed():
     records = [_record("runs", n, str(i)) for i, n in enumerate([4, 8, 16, 32, 64, 128, 256, 256])]
     records += [_record("surfaces", 8, str(i)) for i in range(10)] + [_record("hessians", 8, str(i)) for i in range(5)]
+    records += [_record("analyses", 8, str(i)) for i in range(3)]
     picks = {}
     for seed in range(20):
         chosen = verification.sample(records, seed)
         kinds = [r["kind"] for r in chosen]
-        assert kinds == ["runs", "runs", "surfaces", "hessians"]
+        assert kinds == ["runs", "runs", "surfaces", "hessians", "analyses"]
         assert chosen[0]["recipe"]["config"]["nY"] >= 128 and chosen[1]["recipe"]["config"]["nY"] <= 8
         assert verification.sample(records, seed) == chosen
         picks[seed] = tuple(r["file"] for r in chosen)
@@ -281,3 +282,53 @@ def test_a_non_finite_weight_is_set_aside_and_retrained(book):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert get_run(cfg).from_cache
+
+
+def test_a_stored_analysis_is_computed_once_published_and_verified(book, monkeypatch):
+    """The grid cross-evaluation of two tiny runs: computed, stored, served from the published entries, recomputed."""
+    from resnet_ode.studies import evaluation, memo
+
+    trained = [get_run(RunConfig(**{**TINY, "nY": n})) for n in (3, 4)]
+    calls = []
+    original = memo.ANALYSES["cross_grid_accuracy"]
+    monkeypatch.setitem(memo.ANALYSES, "cross_grid_accuracy", memo.Analysis(
+        original.name, lambda runs, **p: calls.append(p) or original.compute(runs, **p), original.modules,
+        original.module))
+    first = evaluation.cross_grid_accuracy(trained, n=16)
+    assert first.correct.shape == (2, 2) and first.n == 256 and len(calls) == 1
+    direct = evaluation._cross_grid_accuracy(trained, n=16, chunk=evaluation.GRID_CHUNK)
+    assert np.array_equal(first.correct, direct["correct"])
+    again = evaluation.cross_grid_accuracy(trained, n=16)
+    assert np.array_equal(again.correct, first.correct) and len(calls) == 1  # from the cache
+    report = published.publish(published.read_logs())
+    assert sum(name.startswith("analysis-") for name in report.added) == 1
+    shutil.rmtree(book["cache"])
+    served = evaluation.cross_grid_accuracy(trained, n=16)
+    assert np.array_equal(served.correct, first.correct) and len(calls) == 1  # from the published entry
+    # another parameter is another entry
+    evaluation.cross_grid_accuracy(trained, n=8)
+    assert len(calls) == 2
+    (record,) = [r for r in published.entries() if r["kind"] == "analyses"]
+    assert record["recipe"]["analysis"] == "cross_grid_accuracy" and record["recipe"]["params"]["n"] == 16
+    result = verification.verify_task(record, verification.task_inputs(record))
+    assert result["identical"], result
+    assert len(calls) == 3  # the verification computed it afresh
+
+
+def test_an_analysis_key_follows_its_code_and_its_runs(book, monkeypatch):
+    from resnet_ode.studies import memo
+
+    trained = [get_run(RunConfig(**TINY))]
+    key = memo.analysis_key("cross_grid_accuracy", trained, {"n": 16})
+    assert key != memo.analysis_key("cross_grid_accuracy", trained, {"n": 8})
+    other = [get_run(RunConfig(**{**TINY, "init_seed": 1}))]
+    assert key != memo.analysis_key("cross_grid_accuracy", other, {"n": 16})
+    monkeypatch.setattr(memo.Analysis, "source_hash", lambda self: "changed")
+    assert key != memo.analysis_key("cross_grid_accuracy", trained, {"n": 16})
+
+
+def test_an_analysis_recipe_may_only_name_the_package_s_studies():
+    from resnet_ode.studies import memo
+
+    with pytest.raises(ValueError, match="not part of resnet_ode.studies"):
+        memo.recompute({"analysis": "x", "module": "os", "params": {}}, [])

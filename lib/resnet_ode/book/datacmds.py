@@ -116,7 +116,7 @@ def cmd_verify(args):
     for r in results:
         print(verification.report_line(r))
     bad = [r for r in results if not r["identical"]]
-    kinds = ", ".join(f"{sum(r['kind'] == k for r in results)} {k}" for k in ("runs", "surfaces", "hessians"))
+    kinds = ", ".join(f"{sum(r['kind'] == k for r in results)} {k}" for k in ("runs", "surfaces", "hessians", "analyses"))
     print(f"{len(results) - len(bad)} of {len(results)} entries ({kinds}) recomputed identical to the published "
           f"ones, in {time.perf_counter() - t0:.0f} s")
     if bad:
@@ -143,7 +143,7 @@ def add_parsers(sub, jobs_type, jobs_default: int, scheduler_help: str):
     group.add_argument("--all", action="store_true", help="every published entry (make reproduce)")
     group.add_argument("--entry", action="append", metavar="FILE", help="a published entry by file name (repeatable)")
     group.add_argument("--sample", action="store_true",
-                       help="one deep run, one shallow run, one surface and one Hessian, drawn by --seed (default)")
+                       help="one deep run, one shallow run, one surface, one Hessian and one analysis, drawn by --seed (default)")
     p.add_argument("--seed", help="text the sample is drawn from (default: the current git commit)")
     p.add_argument("--jobs", type=jobs_type, default=jobs_default,
                    help=f"entries recomputed in parallel, >= 1 (default {jobs_default})")

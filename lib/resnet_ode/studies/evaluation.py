@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from resnet_ode.core.data import DOMAIN, GRID_SIZE, peaks_grid
+from resnet_ode.studies import memo
 from resnet_ode.studies.aggregate import off_diagonal_mean  # noqa: F401 - part of this module's interface
 from resnet_ode.studies.uncertainty import LEVEL, Estimate, wilson_bounds
 
@@ -96,20 +97,26 @@ def confusion_matrix(y_true, y_pred, n_classes: int = 5) -> np.ndarray:
 
 
 def cross_prediction_maps(results, n: int = 128, domain=DOMAIN) -> np.ndarray:
-    """Prediction maps of every run's weights under every run's network.
+    """Prediction maps of every run's weights under every run's network (stored: :func:`resnet_ode.studies.memo.stored`).
 
     Returns
     -------
     ndarray of int, shape (k, k, n, n)
         ``[i, j]``: weights of run ``i``, network of run ``j``.
     """
-    X, _ = grid_points(n, domain)
+    domain = [float(domain[0]), float(domain[1])]
+    return memo.stored("cross_prediction_maps", results, n=int(n), domain=domain)["maps"]
+
+
+@memo.register("cross_prediction_maps", ("studies/evaluation.py",))
+def _cross_prediction_maps(results, n: int, domain) -> dict:
+    X, _ = grid_points(n, tuple(domain))
     k = len(results)
     maps = np.empty((k, k, n, n), dtype=int)
     for i, trained in enumerate(results):
         for j, evaluator in enumerate(results):
             maps[i, j] = evaluator.model.predict(trained.theta, trained.W, X).reshape(n, n)
-    return maps
+    return {"maps": maps}
 
 
 def feature_discrepancy(results, X) -> np.ndarray:
@@ -247,5 +254,11 @@ def cross_grid_accuracy(results, n: int = GRID_SIZE, chunk: int = GRID_CHUNK) ->
         in the network of run ``j``; ``.accuracy`` is the matrix of
         accuracies, ``.bounds()`` its Wilson bounds.
     """
+    out = memo.stored("cross_grid_accuracy", results, n=int(n), chunk=int(chunk))
+    return AccuracyCounts(out["correct"], int(out["n"]))
+
+
+@memo.register("cross_grid_accuracy", ("studies/evaluation.py",))
+def _cross_grid_accuracy(results, n: int, chunk: int) -> dict:
     X, y = _labelled_grid(n)
-    return AccuracyCounts(_correct_under(results, [r.model for r in results], X, y, int(chunk)), int(y.size))
+    return {"correct": _correct_under(results, [r.model for r in results], X, y, chunk), "n": np.array(y.size)}

@@ -74,16 +74,23 @@ def task_inputs(record: dict, folder=None) -> dict:
     arrays, meta = published.load_published(record, folder)
     inputs = {"expected_arrays": {k: v for k, v in arrays.items() if not k.endswith(TIMING_FIELDS)},
               "expected_meta": meta}
-    if record["kind"] != "runs":
-        run_cfg = RunConfig(**record["recipe"]["run"])
-        from resnet_ode.training.runs import cache_key
-
-        run_record = published.published_manifest(folder).get(f"run-{cache_key(run_cfg)}.npz")
-        if run_record is None:
-            raise published.BadEntry(f"{record['file']}: its run ({run_cfg.label()}) is not published")
-        run_arrays, _ = published.load_published(run_record, folder)
-        inputs["theta"], inputs["W"] = run_arrays["theta"], run_arrays["W"]
+    if record["kind"] == "analyses":
+        inputs["runs"] = [_published_weights(config, record, folder) for config in record["recipe"]["runs"]]
+    elif record["kind"] != "runs":
+        inputs["theta"], inputs["W"] = _published_weights(record["recipe"]["run"], record, folder)
     return inputs
+
+
+def _published_weights(config: dict, record: dict, folder=None):
+    """``(theta, W)`` of the published run with settings ``config``, which ``record`` needs."""
+    from resnet_ode.training.runs import cache_key
+
+    cfg = RunConfig(**config)
+    run_record = published.published_manifest(folder).get(f"run-{cache_key(cfg)}.npz")
+    if run_record is None:
+        raise published.BadEntry(f"{record['file']}: its run ({cfg.label()}) is not published")
+    run_arrays, _ = published.load_published(run_record, folder)
+    return run_arrays["theta"], run_arrays["W"]
 
 
 def verify_task(record: dict, inputs: dict, workers: int = 1) -> dict:
@@ -103,6 +110,13 @@ def verify_task(record: dict, inputs: dict, workers: int = 1) -> dict:
             comparison = _compare_arrays(inputs["expected_arrays"], _run_arrays(result))
             comparison += _compare_fields({"message": inputs["expected_meta"].get("message")},
                                           {"message": result.message})
+        elif kind == "analyses":
+            from resnet_ode.studies import memo
+            from resnet_ode.training.trainer import RunResult
+
+            trained = [RunResult(RunConfig(**c), theta, W, {}, 0.0, "") for c, (theta, W) in
+                       zip(rec["runs"], inputs["runs"])]
+            comparison = _compare_arrays(inputs["expected_arrays"], memo.recompute(rec, trained))
         else:
             config = RunConfig(**rec["run"])
             model = config.model()
@@ -143,7 +157,7 @@ def _compare_fields(expected: dict, got: dict) -> list[dict]:
 
 
 def sample(records: list[dict], seed: int) -> list[dict]:
-    """A sample CI can afford that still exercises every kind: one deep run, one shallow run, one surface, one Hessian.
+    """A sample CI can afford that still exercises every kind: one deep and one shallow run, one surface, one Hessian, one analysis.
 
     "Deep" is drawn from the runs whose number of state layers is in the top
     quarter of those published, "shallow" from the bottom quarter; the draw
@@ -159,7 +173,7 @@ def sample(records: list[dict], seed: int) -> list[dict]:
         shallow = runs[int(rng.integers(q))]
         if shallow is not chosen[0]:
             chosen.append(shallow)
-    for kind in ("surfaces", "hessians"):
+    for kind in ("surfaces", "hessians", "analyses"):
         pool = sorted((r for r in records if r["kind"] == kind), key=lambda r: r["file"])
         if pool:
             chosen.append(pool[int(rng.integers(len(pool)))])

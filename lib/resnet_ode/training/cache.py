@@ -400,7 +400,8 @@ class Store:
 RUNS = Store("runs", "run", ".npz")
 SURFACES = Store("surfaces", "surface", ".npz")
 HESSIANS = Store("hessians", "hessian", ".json")
-STORES = (RUNS, SURFACES, HESSIANS)
+ANALYSES = Store("analyses", "analysis", ".npz")
+STORES = (RUNS, SURFACES, HESSIANS, ANALYSES)
 
 
 def _prepare_root(folder: Path):

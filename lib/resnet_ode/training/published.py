@@ -88,7 +88,7 @@ def _compute_seconds(store: Store, meta: dict) -> float | None:
     """The seconds the entry took to compute, as the entry records them."""
     if store.name == "runs":
         value = meta.get("train_seconds")
-    elif store.name == "surfaces":
+    elif store.name in ("surfaces", "analyses"):
         value = meta.get("seconds")
     else:
         value = (meta.get("result") or {}).get("seconds")
