@@ -236,6 +236,19 @@ def grid_accuracy(model, theta, W, n: int = GRID_SIZE, chunk: int = GRID_CHUNK) 
     return AccuracyCounts(_count_correct(model, theta, W, X, y, int(chunk)), int(y.size))
 
 
+def run_grid_accuracy(run, n: int = GRID_SIZE, chunk: int = GRID_CHUNK) -> AccuracyCounts:
+    """:func:`grid_accuracy` of a trained run in its own network, stored (:func:`resnet_ode.studies.memo.stored`)."""
+    out = memo.stored("grid_accuracy", [run], n=int(n), chunk=int(chunk))
+    return AccuracyCounts(int(out["correct"]), int(out["n"]))
+
+
+@memo.register("grid_accuracy", ("studies/evaluation.py",))
+def _run_grid_accuracy(results, n: int, chunk: int) -> dict:
+    (run,) = results
+    X, y = _labelled_grid(n)
+    return {"correct": np.array(_count_correct(run.model, run.theta, run.W, X, y, chunk)), "n": np.array(y.size)}
+
+
 def cross_grid_accuracy(results, n: int = GRID_SIZE, chunk: int = GRID_CHUNK) -> AccuracyCounts:
     """Grid accuracy of every run's weights under every run's network (see :func:`cross_accuracy`).
 
