@@ -2,7 +2,8 @@
 #   make book   - create .venv with the pinned packages, install MathJax from npm, run the
 #                 experiments, build the HTML book (prints the path of index.html)
 #   make test   - the same set-up plus Chromium, then build the book, then unit tests, nbval
-#                 over every committed notebook and the browser test of the built pages
+#                 over every committed notebook (compared with the book build's executions) and
+#                 the browser test of the built pages
 PYTHON ?= python3
 NPM    ?= npm
 VENV   := .venv
@@ -37,7 +38,7 @@ export NPY_DISABLE_CPU_FEATURES := X86_V4 AVX512_ICL AVX512_SPR
 OPENBLAS_CORETYPE ?= Haswell
 export OPENBLAS_CORETYPE
 
-.PHONY: book test unit venv assets chromium sweep notebooks html clean
+.PHONY: book test unit nbval venv assets chromium sweep notebooks html clean
 
 venv: $(STAMP)
 
@@ -71,8 +72,7 @@ $(MATHJAX): $(NODE_STAMP)
 chromium:
 	bash tools/install-chromium.sh
 
-# All training first (every run of every chapter, two at a time, longest first), then the run
-# pages, which read their runs from the cache; the chapter notebooks then train nothing.
+# All training first, then the run pages re-executed in place (what `make notebooks` starts with).
 sweep: $(STAMP)
 	$(BIN)/resnet-ode train all
 	$(BIN)/resnet-ode sweep all
@@ -88,32 +88,47 @@ notebooks: $(STAMP)
 	$(BIN)/resnet-ode execute book/chapter2/background.ipynb book/chapter3/peaks-data.ipynb \
 		book/templates/peaks-run.ipynb book/chapter4/conclusions.ipynb
 
-# Every notebook is executed afresh, two at a time, into Jupyter Book's execution cache
-# (emptied first), then the build renders them (_config.yml: execute_notebooks: cache).
+# Jobs at a time: every core this process may use (nproc follows the CPU affinity); resnet-ode's
+# --jobs defaults to the same and gives each job cores // jobs worker processes.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+# The notebooks whose stamp changed (their code cells, the package code, the environment, the numbers
+# they read) are executed, JOBS at a time, into Jupyter Book's execution cache, where their executed
+# copies are kept; the others are not executed again. The build then renders the cache
+# (_config.yml: execute_notebooks: cache). `resnet-ode execute-book --force` executes every notebook.
 html: $(STAMP) $(MATHJAX)
-	$(BIN)/resnet-ode execute-book --jobs 2
+	$(BIN)/resnet-ode execute-book --jobs $(JOBS)
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
 
+# All training first (every run of every chapter, JOBS at a time, longest first), then every notebook
+# that changed since the last build is executed once (the run pages read their runs from the cache).
 book: $(STAMP) $(MATHJAX)
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory sweep && $(MAKE) --no-print-directory html && \
+	$(BIN)/resnet-ode train all --jobs $(JOBS) && $(MAKE) --no-print-directory html && \
 	echo "Built in $$(( $$(date +%s) - start )) s. Open $(CURDIR)/_build/html/index.html"
 
-# The browser test checks the built pages, so the book is built first; its notebooks'
-# training runs then come from the run cache and nbval re-executes them cheaply.
-# nbval compares every output except those of cells tagged volatile (wall-clock times), with
-# no sanitiser. RESNET_ODE_DURATION_SCALE=1000 multiplies every printed duration, so a time
-# that leaked into a compared output changes its digits and fails the check on any machine.
+# The book first (the browser test checks the built pages; it executes only what changed), then the
+# tests. nbval compares every committed notebook with its execution by the book build
+# (--nbval-executed, conftest.py: nbval's items, tags and comparison; stderr and cells tagged
+# volatile not compared), so no notebook is executed twice; a notebook whose execution is older
+# than its code, the package or the environment fails. `make nbval` executes them all again instead.
 test: $(STAMP) chromium
 	$(MAKE) --no-print-directory book
-	RESNET_ODE_DURATION_SCALE=1000 $(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile \
-		--nbval --nbval-current-env --nbval-cell-timeout 3600 tests book
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadfile \
+		--nbval --nbval-current-env --nbval-executed _build/.jupyter_cache tests book
+
+# nbval executing every committed notebook afresh (no book build), with every printed duration
+# multiplied by 1000 (RESNET_ODE_DURATION_SCALE), so that a time that leaked into a compared
+# output (or the width of a column) changes its digits and fails on any machine.
+nbval: $(STAMP)
+	RESNET_ODE_DURATION_SCALE=1000 $(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadfile \
+		--nbval --nbval-current-env --nbval-cell-timeout 3600 book
 
 # The package's tests alone, without building the book, nbval or the browser (well under a
 # minute): derivative checks, unit and fault-injection tests. Tests marked slow (end to end
 # over a whole chapter page, needing the book's runs) are left to `make test`.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile -m "not slow" tests --ignore=tests/test_browser.py
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadfile -m "not slow" tests --ignore=tests/test_browser.py
 
 clean:
 	rm -rf _build
