@@ -38,7 +38,7 @@ export NPY_DISABLE_CPU_FEATURES := X86_V4 AVX512_ICL AVX512_SPR
 OPENBLAS_CORETYPE ?= Haswell
 export OPENBLAS_CORETYPE
 
-.PHONY: book test unit nbval venv assets chromium sweep notebooks html clean
+.PHONY: book test unit nbval train venv assets chromium sweep notebooks html clean
 
 venv: $(STAMP)
 
@@ -88,9 +88,10 @@ notebooks: $(STAMP)
 	$(BIN)/resnet-ode execute book/chapter2/background.ipynb book/chapter3/peaks-data.ipynb \
 		book/templates/peaks-run.ipynb book/chapter4/conclusions.ipynb
 
-# Jobs at a time: every core this process may use (nproc follows the CPU affinity); resnet-ode's
-# --jobs defaults to the same and gives each job cores // jobs worker processes.
-JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Jobs at a time: every core this process may use (nproc follows the CPU affinity; it would also
+# follow the OMP_NUM_THREADS=1 exported above, hence env -u); resnet-ode's --jobs defaults to the
+# same and gives each job cores // jobs worker processes.
+JOBS ?= $(shell env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 2)
 
 # The notebooks whose stamp changed (their code cells, the package code, the environment, the numbers
 # they read) are executed, JOBS at a time, into Jupyter Book's execution cache, where their executed
@@ -104,8 +105,11 @@ html: $(STAMP) $(MATHJAX)
 # that changed since the last build is executed once (the run pages read their runs from the cache).
 book: $(STAMP) $(MATHJAX)
 	@start=$$(date +%s); \
-	$(BIN)/resnet-ode train all --jobs $(JOBS) && $(MAKE) --no-print-directory html && \
+	$(MAKE) --no-print-directory train && $(MAKE) --no-print-directory html && \
 	echo "Built in $$(( $$(date +%s) - start )) s. Open $(CURDIR)/_build/html/index.html"
+
+train: $(STAMP)
+	$(BIN)/resnet-ode train all --jobs $(JOBS)
 
 # The book first (the browser test checks the built pages; it executes only what changed), then the
 # tests. nbval compares every committed notebook with its execution by the book build
