@@ -2,7 +2,8 @@
 #   make book   - create .venv with the pinned packages, install MathJax from npm, run the
 #                 experiments, build the HTML book (prints the path of index.html)
 #   make test   - the same set-up plus Chromium, then build the book, then unit tests, nbval
-#                 over every committed notebook and the browser test of the built pages
+#                 over every committed notebook (compared with the book build's executions) and
+#                 the browser test of the built pages
 PYTHON ?= python3
 NPM    ?= npm
 VENV   := .venv
@@ -43,7 +44,7 @@ export OPENBLAS_CORETYPE
 # on an entry the book computed or read that is not published.
 READS := $(CURDIR)/_build/reads
 
-.PHONY: book test unit venv assets chromium sweep notebooks html clean publish reproduce check-data
+.PHONY: book test unit nbval train venv assets chromium sweep notebooks html clean publish reproduce check-data
 
 venv: $(STAMP)
 
@@ -77,12 +78,10 @@ $(MATHJAX): $(NODE_STAMP)
 chromium:
 	bash tools/install-chromium.sh
 
-# All training first (every run of every chapter, two at a time, longest first), then the run
-# pages, which read their runs from the cache; the chapter notebooks then train nothing.
+# All training first, then the run pages re-executed in place (what `make notebooks` starts with).
 sweep: $(STAMP)
-	rm -rf $(READS) && mkdir -p $(READS)
-	RESNET_ODE_READ_LOG=$(READS)/train.log $(BIN)/resnet-ode train all
-	RESNET_ODE_READ_LOG=$(READS)/sweep.log $(BIN)/resnet-ode sweep all
+	$(BIN)/resnet-ode train all
+	$(BIN)/resnet-ode sweep all
 
 # Re-execute every committed notebook after changing the package, the way `resnet-ode rerun
 # <chapter> --defaults` does (so that a rerun and a rerun --defaults restore them byte for byte):
@@ -95,52 +94,77 @@ notebooks: $(STAMP)
 	$(BIN)/resnet-ode execute book/chapter2/background.ipynb book/chapter3/peaks-data.ipynb \
 		book/templates/peaks-run.ipynb book/chapter4/conclusions.ipynb
 
-# Every notebook is executed afresh, two at a time, into Jupyter Book's execution cache
-# (emptied first), then the build renders them (_config.yml: execute_notebooks: cache).
+# Jobs at a time: every core this process may use (nproc follows the CPU affinity; it would also
+# follow the OMP_NUM_THREADS=1 exported above, hence env -u); resnet-ode's --jobs defaults to the
+# same and gives each job cores // jobs worker processes.
+JOBS ?= $(shell env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 2)
+
+# The notebooks whose stamp changed (their code cells, the package code, the environment, the numbers
+# they read) are executed, JOBS at a time, into Jupyter Book's execution cache, where their executed
+# copies are kept; the others are not executed again. The build then renders the cache
+# (_config.yml: execute_notebooks: cache). `resnet-ode execute-book --force` executes every notebook.
 html: $(STAMP) $(MATHJAX)
 	mkdir -p $(READS)
-	RESNET_ODE_READ_LOG=$(READS)/notebooks.log $(BIN)/resnet-ode execute-book --jobs 2
+	RESNET_ODE_READ_LOG=$(READS)/notebooks.log $(BIN)/resnet-ode execute-book --jobs $(JOBS) $(EXECUTE_FLAGS)
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
 
+# All training first (every run of every chapter, JOBS at a time, longest first), then every notebook
+# that changed since the last build is executed once (the run pages read their runs from the cache).
 book: $(STAMP) $(MATHJAX)
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory sweep && $(MAKE) --no-print-directory html && \
+	rm -rf $(READS) && mkdir -p $(READS) && \
+	$(MAKE) --no-print-directory train && $(MAKE) --no-print-directory html && \
 	$(BIN)/resnet-ode publish --status && \
 	echo "Built in $$(( $$(date +%s) - start )) s. Open $(CURDIR)/_build/html/index.html"
 
-# For contributors: after a change that alters results (training code, a chapter's parameters), build
-# the book (what is not published is computed), then make data/published hold exactly the entries the
-# book read, with their manifest. Commit data/published with the change.
-publish: book
+train: $(STAMP)
+	mkdir -p $(READS)
+	RESNET_ODE_READ_LOG=$(READS)/train.log $(BIN)/resnet-ode train all --jobs $(JOBS)
+
+# For contributors: after a change that alters results (training code, a chapter's parameters), train
+# what is not published, execute every notebook (so that every read is logged), then make
+# data/published hold exactly the entries the book read, with their manifest. Commit data/published.
+publish: $(STAMP) $(MATHJAX)
+	rm -rf $(READS) && mkdir -p $(READS)
+	$(MAKE) --no-print-directory train
+	$(MAKE) --no-print-directory html EXECUTE_FLAGS=--force
 	$(BIN)/resnet-ode publish
 
-# Recompute every published entry from nothing, in this process's pool (or on a Dask cluster with
+# Recompute every published entry from nothing, in local processes (or on a Dask cluster with
 # RESNET_ODE_SCHEDULER), and compare it bit for bit with the published one.
 reproduce: $(STAMP)
-	$(BIN)/resnet-ode verify --all
+	$(BIN)/resnet-ode verify --all --jobs $(JOBS)
 
 # What .ci/run checks after `make test`: the book read only published, unchanged entries (a change of
 # the training code that was not published fails here), and a sample of them drawn from the commit
-# (a deep run, a shallow run, a surface, a Hessian) recomputed from nothing gives the same bits.
+# (a deep run, a shallow run, a surface, a Hessian, an analysis) recomputed from nothing gives the
+# same bits.
 check-data: $(STAMP)
 	$(BIN)/resnet-ode publish --check
-	$(BIN)/resnet-ode verify --sample --seed "$$(git rev-parse HEAD)"
+	$(BIN)/resnet-ode verify --sample --seed "$$(git rev-parse HEAD)" --jobs $(JOBS)
 
-# The browser test checks the built pages, so the book is built first; its notebooks'
-# training runs then come from the run cache and nbval re-executes them cheaply.
-# nbval compares every output except those of cells tagged volatile (wall-clock times), with
-# no sanitiser. RESNET_ODE_DURATION_SCALE=1000 multiplies every printed duration, so a time
-# that leaked into a compared output changes its digits and fails the check on any machine.
+# The book first (the browser test checks the built pages; it executes only what changed), then the
+# tests. nbval compares every committed notebook with its execution by the book build
+# (--nbval-executed, conftest.py: nbval's items, tags and comparison; stderr and cells tagged
+# volatile not compared), so no notebook is executed twice; a notebook whose execution is older
+# than its code, the package or the environment fails. `make nbval` executes them all again instead.
 test: $(STAMP) chromium
 	$(MAKE) --no-print-directory book
-	RESNET_ODE_DURATION_SCALE=1000 $(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile \
-		--nbval --nbval-current-env --nbval-cell-timeout 3600 tests book
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadfile \
+		--nbval --nbval-current-env --nbval-executed _build/.jupyter_cache tests book
+
+# nbval executing every committed notebook afresh (no book build), with every printed duration
+# multiplied by 1000 (RESNET_ODE_DURATION_SCALE), so that a time that leaked into a compared
+# output (or the width of a column) changes its digits and fails on any machine.
+nbval: $(STAMP)
+	RESNET_ODE_DURATION_SCALE=1000 $(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadfile \
+		--nbval --nbval-current-env --nbval-cell-timeout 3600 book
 
 # The package's tests alone, without building the book, nbval or the browser (well under a
 # minute): derivative checks, unit and fault-injection tests. Tests marked slow (end to end
 # over a whole chapter page, needing the book's runs) are left to `make test`.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile -m "not slow" tests --ignore=tests/test_browser.py
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadfile -m "not slow" tests --ignore=tests/test_browser.py
 
 clean:
 	rm -rf _build

@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from resnet_ode.book import notebooks
+from resnet_ode.book import bookcache, notebooks
 from resnet_ode.training.cache import RUNS
 from resnet_ode.book.experiments import (CODE_NT, REFERENCE_CG, SWEEPS, state_layer_runs, state_layer_trains,
                                     stability_trains)
@@ -85,11 +85,11 @@ def test_run_cost_orders_longest_first():
 
 
 def test_toc_lists_every_notebook_and_conclusions_run_last():
-    paths = notebooks.toc_notebooks()
+    paths = bookcache.toc_notebooks()
     rel = [str(p.relative_to(REPO)) for p in paths]
     assert "book/chapter3/state-layers.ipynb" in rel and "book/chapter4/conclusions.ipynb" in rel
     assert all(p.suffix == ".ipynb" and p.is_file() for p in paths)
-    stages = notebooks.execution_stages(paths)
+    stages = bookcache.execution_stages(paths)
     assert [p.name for p in stages[-1]] == ["conclusions.ipynb"]
     assert sum(len(s) for s in stages) == len(paths)
 
@@ -107,7 +107,7 @@ def test_execute_into_book_cache_stores_outputs_jupyter_book_matches(tmp_path):
 
     a = _notebook(tmp_path / "a.ipynb", "from pathlib import Path\nPath('a.txt').write_text('1')\nprint(6 * 7)")
     b = _notebook(tmp_path / "b.ipynb", "print(open('a.txt').read())  # read_numbers( runs after a")
-    done = notebooks.execute_into_book_cache([b, a], tmp_path / "cache", jobs=2)
+    done = bookcache.execute_into_book_cache([b, a], tmp_path / "cache", jobs=2)
     assert done == [a, b]                                        # b reads what a wrote, so it runs later
     cache = get_cache(str(tmp_path / "cache"))
     for path, text in ((a, "42\n"), (b, "1\n")):
@@ -120,7 +120,7 @@ def test_execute_into_book_cache_names_the_notebook_that_raises(tmp_path):
     good = _notebook(tmp_path / "good.ipynb", "x = 1")
     bad = _notebook(tmp_path / "bad.ipynb", "raise ValueError('broken on purpose')")
     with pytest.raises(RuntimeError, match="bad.ipynb raised an exception:(.|\\n)*broken on purpose"):
-        notebooks.execute_into_book_cache([good, bad], tmp_path / "cache", jobs=2)
+        bookcache.execute_into_book_cache([good, bad], tmp_path / "cache", jobs=2)
 
 
 def test_execute_into_book_cache_never_empties_a_folder_it_did_not_write(tmp_path):
@@ -129,11 +129,11 @@ def test_execute_into_book_cache_never_empties_a_folder_it_did_not_write(tmp_pat
     (mine / "keep.txt").write_text("mine")
     nb = _notebook(tmp_path / "a.ipynb", "x = 1")
     with pytest.raises(ValueError, match="notes is not a Jupyter Book execution cache"):
-        notebooks.execute_into_book_cache([nb], mine)
+        bookcache.execute_into_book_cache([nb], mine)
     assert (mine / "keep.txt").read_text() == "mine"
     # A real cache (or no folder yet) is emptied and refilled.
-    notebooks.execute_into_book_cache([nb], tmp_path / "cache", jobs=1)
-    notebooks.execute_into_book_cache([nb], tmp_path / "cache", jobs=1)
+    bookcache.execute_into_book_cache([nb], tmp_path / "cache", jobs=1)
+    bookcache.execute_into_book_cache([nb], tmp_path / "cache", jobs=1)
     assert (tmp_path / "cache" / "global.db").is_file()
 
 

@@ -160,6 +160,17 @@ def _jobs(text: str) -> int:
     return _count(text, "runs at a time", 256)
 
 
+def _jobs_help(what: str, cores: int) -> str:
+    return f"{what}, >= 1 (default: the cores this process may use, {cores} here; each gets cores // jobs workers)"
+
+
+def _default_jobs() -> int:
+    """The default of ``--jobs``: every core this process may use (each job then gets ``cores // jobs`` workers)."""
+    from resnet_ode.book.executors import available_cores
+
+    return available_cores()
+
+
 def _timeout(text: str) -> int:
     return _count(text, "seconds per cell", 10**7)
 
@@ -211,7 +222,7 @@ def cmd_train(args):
 
 
 def cmd_study(args):
-    from resnet_ode.book.executors import LocalPool, store_run
+    from resnet_ode.book.executors import LocalPool, store_run, workers_per_job
     from resnet_ode.studies.study import build_spec, run_study
     from resnet_ode.util.paths import repo_root
 
@@ -221,7 +232,7 @@ def cmd_study(args):
     if output.exists() and not output.is_dir():
         raise UsageError(f"--output must name a folder, got the file {output}")
     with _executor(args) as executor:
-        workers = max(1, (os.cpu_count() or 2) // max(1, args.jobs)) if isinstance(executor, LocalPool) else 1
+        workers = workers_per_job(args.jobs) if isinstance(executor, LocalPool) else 1
         done = run_study(spec, output, executor, store_run, workers=workers)
     print(f"{len(configs)} runs ({done['trained']} trained, {len(configs) - done['trained']} from the cache), "
           f"{len(done['rows'])} rows:")
@@ -354,7 +365,7 @@ def cmd_execute(args):
 def cmd_execute_book(args):
     import time
 
-    from resnet_ode.book.notebooks import check_book_cache, execute_into_book_cache, toc_notebooks
+    from resnet_ode.book.bookcache import book_notebooks, check_book_cache, execute_into_book_cache
     from resnet_ode.util.paths import repo_root
 
     t0 = time.perf_counter()
@@ -363,13 +374,14 @@ def cmd_execute_book(args):
         check_book_cache(cache)
     except ValueError as exc:
         raise UsageError(f"--cache: {exc}") from None
-    paths = toc_notebooks()
+    paths = book_notebooks()
     try:
-        execute_into_book_cache(paths, cache, jobs=args.jobs, timeout=args.timeout)
+        done = execute_into_book_cache(paths, cache, jobs=args.jobs, timeout=args.timeout, force=args.force)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
-    print(f"{len(paths)} notebooks executed into {cache} in {time.perf_counter() - t0:.0f} s")
+    print(f"{len(done)} of {len(paths)} notebooks executed into {cache} in {time.perf_counter() - t0:.0f} s "
+          f"({len(paths) - len(done)} unchanged since their last execution)")
 
 
 def cmd_cache(args):
@@ -401,18 +413,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="resnet-ode", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
+    cores = _default_jobs()
 
     p = sub.add_parser("sweep", help="execute chapters' run pages through papermill (their current parameters), "
                                      "here or on a Dask cluster")
     p.add_argument("chapter", nargs="+", help="chapters, e.g. 3.1 3.2, or all")
-    p.add_argument("--jobs", type=_jobs, default=2, help="runs executed in parallel on this machine, >= 1 (default 2)")
+    p.add_argument("--jobs", type=_jobs, default=cores, help=_jobs_help("runs executed in parallel on this machine", cores))
     p.add_argument("--scheduler", metavar="ADDRESS", help=_PAGES_SCHEDULER_HELP)
     p.set_defaults(func=cmd_sweep, executes=True)
 
     p = sub.add_parser("train", help="train every run the chapters need (their current parameters) that is not in "
                                      "the cache, longest first, in parallel")
     p.add_argument("chapter", nargs="+", help="chapters, e.g. 3.1 3.2, or all")
-    p.add_argument("--jobs", type=_jobs, default=2, help="runs trained in parallel, >= 1 (default 2)")
+    p.add_argument("--jobs", type=_jobs, default=cores, help=_jobs_help("runs trained in parallel", cores))
     p.add_argument("--scheduler", metavar="ADDRESS", help=_SCHEDULER_HELP)
     p.set_defaults(func=cmd_train, executes=True)
 
@@ -424,7 +437,7 @@ def main(argv=None):
     p.add_argument("--file", help="the grid and settings from a TOML, YAML or JSON file (tables 'grid' and 'set'); "
                                   "--grid and --set replace its entries")
     p.add_argument("--output", metavar="DIR", help="folder of the results (default _build/study)")
-    p.add_argument("--jobs", type=_jobs, default=2, help="runs trained in parallel on this machine (default 2)")
+    p.add_argument("--jobs", type=_jobs, default=cores, help=_jobs_help("runs trained in parallel on this machine", cores))
     p.add_argument("--scheduler", metavar="ADDRESS", help=_SCHEDULER_HELP)
     p.set_defaults(func=cmd_study, executes=True)
 
@@ -435,7 +448,7 @@ def main(argv=None):
     p.add_argument("--set", action="append", metavar="NAME=VALUE",
                    help="a run setting applied to every run of the chapter, e.g. T=10 (repeatable)")
     p.add_argument("--defaults", action="store_true", help="start from the chapter's default parameters")
-    p.add_argument("--jobs", type=_jobs, default=2, help="runs executed in parallel on this machine, >= 1 (default 2)")
+    p.add_argument("--jobs", type=_jobs, default=cores, help=_jobs_help("runs executed in parallel on this machine", cores))
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help=_PAGES_SCHEDULER_HELP[:-1] + "; the chapter page itself executes here)")
     p.set_defaults(func=cmd_rerun, executes=True)
@@ -455,8 +468,10 @@ def main(argv=None):
                                             "Jupyter Book execution cache (make html does this before the build)")
     p.add_argument("--cache", help="the cache folder (_config.yml: execute.cache; default _build/.jupyter_cache in the "
                                    "repository; a relative path is taken from the current folder)")
-    p.add_argument("--jobs", type=_jobs, default=2, help="notebooks executed in parallel, >= 1 (default 2)")
+    p.add_argument("--jobs", type=_jobs, default=cores, help=_jobs_help("notebooks executed in parallel", cores))
     p.add_argument("--timeout", type=_timeout, default=3600, help="seconds per cell")
+    p.add_argument("--force", action="store_true", help="execute every notebook, also those unchanged since their "
+                                                        "last execution")
     p.set_defaults(func=cmd_execute_book, executes=True)
 
     p = sub.add_parser("cache", help="inspect the cache (runs, surfaces, Hessians) or remove the files it wrote")

@@ -52,6 +52,24 @@ from resnet_ode.util import progress
 from resnet_ode.util.environ import environment
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system tells it, else ``os.cpu_count()``).
+
+    The default of every command's ``--jobs``.
+    """
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity on this system (macOS, Windows)
+        return max(1, os.cpu_count() or 1)
+
+
+def workers_per_job(jobs: int, cores: int | None = None) -> int:
+    """Worker processes per run (``RESNET_ODE_WORKERS``) when ``jobs`` run at once: ``jobs x workers <= cores``, at least 1."""
+    return max(1, (available_cores() if cores is None else int(cores)) // max(1, int(jobs)))
+
+
 class LocalPool:
     """``jobs`` worker processes of this machine (the default executor).
 

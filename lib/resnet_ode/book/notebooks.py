@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from resnet_ode.book.executors import LocalPool
+from resnet_ode.book.executors import LocalPool, workers_per_job
 from resnet_ode.book.experiments import notebook_parameters
 from resnet_ode.book.processes import (
     in_thread,
@@ -108,8 +108,9 @@ def execute_template(template, output, parameters: dict, workers: int | None = N
 
     The kernel runs in ``output``'s folder; ``workers`` sets
     ``RESNET_ODE_WORKERS`` for it (processes per run); ``title``, if given,
-    becomes the page's heading (:func:`set_title`). The executed notebook is
-    the one :func:`execute_page` returns, written by :func:`write_notebook`.
+    becomes the page's heading (:func:`set_title`). The notebook is executed
+    by :func:`execute_notebook`, cleaned (:func:`clean_notebook`) and written
+    by :func:`write_notebook`.
 
     Returns
     -------
@@ -121,34 +122,44 @@ def execute_template(template, output, parameters: dict, workers: int | None = N
         os.environ["RESNET_ODE_WORKERS"] = str(workers)
     output.parent.mkdir(parents=True, exist_ok=True)  # the kernel's working folder
     with scratch_path(output.stem) as folder:
-        nb = execute_page(template, folder / output.name, parameters, cwd=output.parent, title=title)
+        nb = clean_notebook(execute_notebook(template, folder / output.name, parameters, cwd=output.parent))
+        if title is not None:
+            set_title(nb, title)
         write_notebook(nb, output, folder)
     return output
 
 
-def execute_page(template, scratch, parameters: dict, cwd=None, title: str | None = None, kernel_manager=None):
-    """Execute ``template`` with ``parameters`` by papermill and return it cleaned, as the run pages are written.
+def execute_notebook(source, scratch, parameters: dict | None = None, cwd=None, timeout: int | None = None,
+                     kernel_manager=None):
+    """Execute a notebook and return it as executed: the one execution of every path.
 
-    The one execution of both paths: :func:`execute_template` (this
-    machine, the kernel in the page's folder) and
-    :func:`resnet_ode.book.pagetasks.page_task` (a Dask worker, the kernel
-    in a private folder with an environment of its own).
+    Run pages (:func:`execute_template` here,
+    :func:`resnet_ode.book.pagetasks.page_task` on a Dask worker), a chapter
+    rerun (:func:`execute_chapter`), a page executed in place
+    (:func:`execute_in_place`) and the book's notebooks for Jupyter Book
+    (:func:`resnet_ode.book.bookcache.execute_into_book_cache`) all execute
+    through it: papermill (over nbclient), from a helper thread so that
+    Ctrl-C reaches the command (:func:`resnet_ode.book.processes.in_thread`),
+    with kernels the command can kill. The result is not cleaned: the run
+    pages and the committed notebooks go through :func:`clean_notebook`, the
+    book renders what was executed (the outputs of ``volatile`` cells too).
 
     Parameters
     ----------
-    template : str or Path
-        The parameterised notebook.
+    source : str, Path or nbformat.NotebookNode
+        The notebook (a notebook object is written next to ``scratch`` first).
     scratch : str or Path
         The file papermill writes the notebook to after every cell (in a
         scratch folder, never the page itself).
-    parameters : dict
-        Injected by papermill.
+    parameters : dict, optional
+        Injected by papermill (none when empty or ``None``: an injected cell
+        already in ``source`` stays).
     cwd : str or Path, optional
         The kernel's working folder, set by papermill (it changes this
         process's working folder while the notebook executes); ``None``
         leaves it to ``kernel_manager``.
-    title : str, optional
-        The page's heading (:func:`set_title`).
+    timeout : int, optional
+        Seconds per cell (``None``: no limit).
     kernel_manager : type, optional
         A jupyter_client kernel manager class; default
         :func:`resnet_ode.book.processes.kernel_manager_class`.
@@ -156,7 +167,7 @@ def execute_page(template, scratch, parameters: dict, cwd=None, title: str | Non
     Returns
     -------
     nbformat.NotebookNode
-        The executed notebook after :func:`clean_notebook` (and :func:`set_title`).
+        The executed notebook.
 
     Raises
     ------
@@ -165,16 +176,18 @@ def execute_page(template, scratch, parameters: dict, cwd=None, title: str | Non
     """
     import papermill
 
+    scratch = Path(scratch)
+    if isinstance(source, nbformat.NotebookNode):
+        path = scratch.with_name(f"source-{scratch.name}")
+        nbformat.write(source, path)
+        source = path
     in_thread(
         papermill.execute_notebook,
-        str(template), str(scratch), parameters=parameters, cwd=None if cwd is None else str(cwd),
-        kernel_name="python3", progress_bar=False, log_output=False,
+        str(source), str(scratch), parameters=parameters or {}, cwd=None if cwd is None else str(cwd),
+        kernel_name="python3", progress_bar=False, log_output=False, execution_timeout=timeout,
         kernel_manager_class=kernel_manager or kernel_manager_class(),
     )
-    nb = clean_notebook(nbformat.read(scratch, as_version=4))
-    if title is not None:
-        set_title(nb, title)
-    return nb
+    return nbformat.read(scratch, as_version=4)
 
 
 def write_notebook(nb, output, folder=None) -> Path:
@@ -228,19 +241,11 @@ def set_title(nb, title: str):
 
 
 def execute_in_place(path, timeout: int = 3600):
-    """Execute a notebook in its own folder and save it (atomically) with its outputs."""
-    from nbclient import NotebookClient
-
+    """Execute a notebook in its own folder (:func:`execute_notebook`) and save it cleaned, atomically, with its outputs."""
     path = Path(path)
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}},
-                            kernel_manager_class=kernel_manager_class())
-    in_thread(client.execute)
-    clean_notebook(nb)
     with scratch_path(path.stem) as folder:
-        nbformat.write(nb, folder / path.name)
-        publish(folder / path.name, path)
+        nb = clean_notebook(execute_notebook(path, folder / path.name, cwd=path.parent, timeout=timeout))
+        write_notebook(nb, path, folder)
     return path
 
 
@@ -310,7 +315,7 @@ def run_sweeps(pairs, jobs: int = 2, executor=None):
         run_pages_on(executor, [(*tasks[i], configs_of[i]) for i in order], f"sweep {names}")
         return [t[1] for t in tasks]
     jobs = executor.jobs if executor is not None else jobs
-    workers = max(1, (os.cpu_count() or 2) // max(1, jobs))
+    workers = workers_per_job(jobs)
     LocalPool(jobs).map([(execute_template, tasks[i][:3], {"workers": workers, "title": tasks[i][3]}) for i in order],
                         f"sweep {names}")
     return [t[1] for t in tasks]
@@ -345,34 +350,27 @@ def train_runs(configs, jobs: int = 2) -> int:
     from resnet_ode.book.executors import runs_missing
 
     missing = runs_missing(configs)
-    workers = max(1, (os.cpu_count() or 2) // max(1, jobs))
+    workers = workers_per_job(jobs)
     LocalPool(jobs, initializer=_train_worker_init, initargs=(workers,)).map(
         [(_train_one, (c,), {}) for c in missing], "training runs")
     return len(missing)
 
 
 def execute_chapter(notebook, parameters: dict, timeout: int = 3600):
-    """Execute a chapter notebook in place with papermill, injecting ``parameters``.
+    """Execute a chapter notebook in place (:func:`execute_notebook`), injecting ``parameters``.
 
     Parameters equal to the notebook's defaults are not injected, and an
     injected cell from an earlier rerun is dropped first, so rerunning with
     the defaults restores the original notebook.
     """
-    import papermill
-
     notebook = Path(notebook)
     nb = nbformat.read(notebook, as_version=4)
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     defaults = notebook_parameters(nb, tags=("parameters",))
     inject = {k: v for k, v in parameters.items() if k not in defaults or defaults[k] != v}
     with scratch_path(notebook.stem) as folder:
-        src, out = folder / "source.ipynb", folder / notebook.name
-        nbformat.write(nb, src)
-        in_thread(papermill.execute_notebook, str(src), str(out), parameters=inject, cwd=str(notebook.parent),
-                   kernel_name="python3", progress_bar=False, execution_timeout=timeout,
-                   kernel_manager_class=kernel_manager_class())
-        nbformat.write(clean_notebook(nbformat.read(out, as_version=4)), out)
-        publish(out, notebook)
+        done = execute_notebook(nb, folder / notebook.name, inject, cwd=notebook.parent, timeout=timeout)
+        write_notebook(clean_notebook(done), notebook, folder)
     return notebook
 
 
@@ -427,124 +425,3 @@ def _find_entry(node, file):
             if found is not None:
                 return found
     return None
-
-
-# ----------------------------------------------------------------------------
-# Executing the book's notebooks for Jupyter Book, in parallel
-# ----------------------------------------------------------------------------
-
-
-def toc_notebooks(toc_path=None) -> list[Path]:
-    """The notebooks (``.ipynb``) listed in the table of contents, in its order."""
-    import yaml
-
-    root = repo_root()
-    toc = yaml.safe_load(Path(toc_path or root / "_toc.yml").read_text())
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("file", "root") and isinstance(value, str):
-                    path = root / value
-                    path = path if path.suffix else path.with_suffix(".ipynb")
-                    if path.suffix == ".ipynb" and path.is_file():
-                        found.append(path)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc)
-    return list(dict.fromkeys(found))
-
-
-def execution_stages(paths) -> list[list[Path]]:
-    """``paths`` in two stages: notebooks that read other chapters' numbers (``read_numbers``) run last.
-
-    Within a stage the larger notebooks (more code cells) come first, so
-    that parallel jobs finish together.
-    """
-    first, last = [], []
-    for path in paths:
-        nb = nbformat.read(path, as_version=4)
-        code = [c.source for c in nb.cells if c.cell_type == "code"]
-        (last if any("read_numbers(" in src for src in code) else first).append((len(code), path))
-    order = lambda items: [p for _, p in sorted(items, key=lambda item: -item[0])]  # noqa: E731
-    return [stage for stage in (order(first), order(last)) if stage]
-
-
-def _execute_for_cache(path: Path, timeout: int):
-    """Execute a notebook (in its folder) the way MyST-NB does; returns ``(notebook, seconds, error text)``."""
-    from jupyter_cache.executors.utils import single_nb_execution
-
-    nb = nbformat.read(path, as_version=4)
-    result = single_nb_execution(nb, cwd=str(path.parent), timeout=timeout, allow_errors=False, meta_override=True)
-    return result.nb, result.time, (result.exc_string if result.err is not None else None)
-
-
-def check_book_cache(cache_path) -> Path:
-    """``cache_path`` if it can be emptied safely: absent, empty, or a Jupyter cache (it has ``global.db``).
-
-    Raises
-    ------
-    ValueError
-        Naming the folder, if it holds anything else: emptying the cache
-        removes the whole folder, and a mistyped path must never remove a
-        folder the build did not write.
-    """
-    path = Path(cache_path)
-    if path.exists() and (not path.is_dir() or (any(path.iterdir()) and not (path / "global.db").is_file())):
-        raise ValueError(f"{path} is not a Jupyter Book execution cache (no global.db in it); "
-                         "refusing to empty it. Give the folder of execute.cache in _config.yml")
-    return path
-
-
-def execute_into_book_cache(paths, cache_path, jobs: int = 2, timeout: int = 3600) -> list[Path]:
-    """Execute notebooks ``jobs`` at a time and store them in the Jupyter Book execution cache.
-
-    Jupyter Book (``execute_notebooks: cache``) then renders their outputs
-    instead of executing them one after another on one core. The cache is
-    emptied first, so every build executes every notebook afresh under the
-    current library (nothing stale is shown). Notebooks that read other
-    chapters' numbers run after all others (:func:`execution_stages`).
-
-    Raises
-    ------
-    ValueError
-        If ``cache_path`` holds something other than a Jupyter cache
-        (:func:`check_book_cache`); nothing is executed or removed.
-    RuntimeError
-        If a notebook raises; the error names it and shows its traceback.
-    """
-    from jupyter_cache import get_cache
-    from jupyter_cache.base import CacheBundleIn
-
-    paths = [Path(p).resolve() for p in paths]
-    cache = get_cache(str(check_book_cache(cache_path)))
-    cache.clear_cache()
-    stages = execution_stages(paths)
-    done, seconds_of = [], {}
-    for k, stage in enumerate(stages, 1):
-        results = {}
-
-        def keep(i, value, stage=stage, results=results):
-            nb, seconds, error = value
-            path = stage[i]
-            if error is not None:
-                raise RuntimeError(f"{shown_path(path)} raised an exception:\n{error}")
-            results[path] = (nb, seconds)
-
-        LocalPool(jobs).map([(_execute_for_cache, (path, timeout), {}) for path in stage],
-                            f"executing notebooks ({k}/{len(stages)})", on_result=keep)
-        for path in stage:  # one writer for the cache's database
-            nb, seconds = results[path]
-            cache.cache_notebook_bundle(CacheBundleIn(nb, str(path), data={"execution_seconds": seconds}),
-                                        check_validity=False, overwrite=True)
-            done.append(path)
-            seconds_of[path] = seconds
-    from resnet_ode.book.sitedata import record_execution
-
-    record_execution(seconds_of)
-    return done

@@ -96,7 +96,7 @@ def page_task(notebook: str, parameters: dict, title: str | None, entries: dict,
 
     import nbformat
 
-    from resnet_ode.book.notebooks import execute_page
+    from resnet_ode.book.notebooks import clean_notebook, execute_notebook, set_title
     from resnet_ode.book.processes import isolated_kernel_manager_class
 
     identity = _worker_identity()
@@ -119,7 +119,9 @@ def page_task(notebook: str, parameters: dict, title: str | None, entries: dict,
         env = {"RESNET_ODE_CACHE": cache, "RESNET_ODE_WORKERS": int(workers), "RESNET_ODE_ROOT": work,
                "RESNET_ODE_TMPDIR": work, "IPYTHONDIR": ipython}
         kernel = isolated_kernel_manager_class(env, cwd=work, folder=folder)
-        nb = execute_page(template, folder / "page.ipynb", parameters, title=title, kernel_manager=kernel)
+        nb = clean_notebook(execute_notebook(template, folder / "page.ipynb", parameters, kernel_manager=kernel))
+        if title is not None:
+            set_title(nb, title)
         reply["notebook"] = nbformat.writes(nb)
     except Exception as exc:  # noqa: BLE001 - handed to the submitting process, which names the page
         if type(exc).__name__ == "PapermillExecutionError":
