@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from resnet_ode.book import bookcache, notebooks
+from resnet_ode.book import bookcache, notebooks, sweeps
 from resnet_ode.training.cache import RUNS
 from resnet_ode.book.experiments import (CODE_NT, REFERENCE_CG, SWEEPS, state_layer_runs, state_layer_trains,
                                     stability_trains)
@@ -60,10 +60,10 @@ def _tiny(**changes):
 
 def test_train_runs_trains_what_is_missing_in_parallel_and_caches_it(tmp_cache):
     configs = [_tiny(init_seed=s) for s in range(3)]
-    assert notebooks.train_runs(configs[:1], jobs=1) == 1
-    assert notebooks.train_runs(configs + configs, jobs=2) == 2      # repeats once, the cached one not again
+    assert sweeps.train_runs(configs[:1], jobs=1) == 1
+    assert sweeps.train_runs(configs + configs, jobs=2) == 2      # repeats once, the cached one not again
     assert all(cached_result(c) is not None for c in configs)
-    assert notebooks.train_runs(configs, jobs=2) == 0
+    assert sweeps.train_runs(configs, jobs=2) == 0
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -72,7 +72,7 @@ def test_train_runs_stops_on_a_failing_run_and_caches_nothing_for_it(tmp_cache):
     object.__setattr__(bad, "init_scale", 1e200)   # RunConfig refuses it; forced to reach the training-time check
     ok = _tiny(init_seed=5)
     with pytest.raises(FloatingPointError):
-        notebooks.train_runs([bad, ok], jobs=2)
+        sweeps.train_runs([bad, ok], jobs=2)
     assert not RUNS.path(cache_key(bad)).exists()
 
 

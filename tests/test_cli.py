@@ -13,9 +13,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from resnet_ode.book import cli, notebooks
+from resnet_ode.book import cli, notebooks, sweeps
 from resnet_ode.book.experiments import SWEEPS, chapter_parameters, notebook_parameters, state_layer_runs
-from resnet_ode.book.notebooks import execute_template, run_parameters, update_toc
+from resnet_ode.book.notebooks import execute_template, run_parameters
+from resnet_ode.book.sweeps import update_toc
 from resnet_ode.training.runs import RunConfig, cache_key
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,7 +27,7 @@ def _forbid(monkeypatch, *names):
         raise AssertionError("compute started")
 
     for name in names:
-        monkeypatch.setattr(notebooks, name, fail)
+        monkeypatch.setattr(sweeps if hasattr(sweeps, name) else notebooks, name, fail)
 
 
 @pytest.mark.parametrize(

@@ -27,10 +27,10 @@ import pyarrow.parquet as pq
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from resnet_ode.book import cli, executors, notebooks, pagetasks
+from resnet_ode.book import cli, executors, notebooks, pagetasks, sweeps
 from resnet_ode.book.executors import LocalPool, connect, store_run, train_runs_on
 from resnet_ode.book.experiments import RUN_TEMPLATE, ChapterSweep
-from resnet_ode.book.notebooks import run_sweeps
+from resnet_ode.book.sweeps import run_sweeps
 from resnet_ode.studies import study
 from resnet_ode.studies.study import StudySpec, run_study
 from resnet_ode.training.runs import RUNS, RunConfig, cache_key, cached_result, train
@@ -106,8 +106,6 @@ def test_train_runs_on_dask_stores_what_training_here_gives(cluster, tmp_path, m
 
 
 def test_the_train_command_sends_runs_to_the_scheduler(cluster, tmp_path, monkeypatch, capsys):
-    from resnet_ode.book import notebooks
-
     configs = (RunConfig(nY=4, init_seed=5, **TINY), RunConfig(nY=8, init_seed=5, **TINY))
 
     class Chapter:
@@ -118,7 +116,7 @@ def test_the_train_command_sends_runs_to_the_scheduler(cluster, tmp_path, monkey
         raise AssertionError("the local pool trained")
 
     monkeypatch.setattr(cli, "_validated_chapters", lambda chapters: [(Chapter(), {}, configs)])
-    monkeypatch.setattr(notebooks, "train_runs", local_pool_used)
+    monkeypatch.setattr(sweeps, "train_runs", local_pool_used)
     monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("RESNET_ODE_SCHEDULER", cluster.scheduler_address)
     assert cli.main(["train", "all"]) == 0
@@ -316,7 +314,7 @@ def test_an_unreachable_scheduler_stops_sweep_and_rerun_before_any_work(command,
         raise AssertionError("work started")
 
     for name in ("run_sweeps", "run_sweep", "train_runs", "execute_template", "execute_chapter", "update_toc"):
-        monkeypatch.setattr(notebooks, name, fail)
+        monkeypatch.setattr(sweeps if hasattr(sweeps, name) else notebooks, name, fail)
     monkeypatch.setattr(executors, "train_runs_on", fail)
     for name in ("train_runs_on", "run_pages_on"):
         monkeypatch.setattr(pagetasks, name, fail)
@@ -356,7 +354,7 @@ def test_rerun_sends_runs_and_pages_to_the_scheduler_and_executes_the_chapter_he
 
     monkeypatch.setattr(cli, "_sweep_or_exit", lambda name: sweep)
     for name in ("train_runs", "execute_template"):
-        monkeypatch.setattr(notebooks, name, local_work)
+        monkeypatch.setattr(sweeps if hasattr(sweeps, name) else notebooks, name, local_work)
     monkeypatch.setattr(notebooks, "execute_chapter", lambda path, params: executed.append(
         (path, params, os.environ.get("RESNET_ODE_SCHEDULER"))))  # its kernel's landscape planes go there too
     monkeypatch.delenv("RESNET_ODE_SCHEDULER", raising=False)

@@ -69,7 +69,7 @@ def test_costs_follow_the_tableau_and_the_equal_cost_pairs_match():
     from resnet_ode.core.costs import equal_cost_states, evaluations, step_evaluations
     from resnet_ode.book.experiments import runge_kutta_runs
     from resnet_ode.core.integrators import METHODS
-    from resnet_ode.book.notebooks import run_cost
+    from resnet_ode.core.costs import run_cost
     from resnet_ode.training.runs import RunConfig
 
     for name, method in METHODS.items():

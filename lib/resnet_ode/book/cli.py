@@ -188,7 +188,7 @@ def _validated_chapters(chapters) -> list:
 
 
 def cmd_sweep(args):
-    from resnet_ode.book.notebooks import run_sweeps
+    from resnet_ode.book.sweeps import run_sweeps
 
     pairs = [(sweep, configs) for sweep, _, configs in _validated_chapters(args.chapter)]
     with _executor(args) as executor:
@@ -209,7 +209,7 @@ def _executor(args):
 
 def cmd_train(args):
     from resnet_ode.book.executors import LocalPool, train_runs_on
-    from resnet_ode.book.notebooks import train_runs
+    from resnet_ode.book.sweeps import train_runs
 
     configs = list(dict.fromkeys(c for sweep, params, _ in _validated_chapters(args.chapter)
                                  for c in _checked(lambda: sweep.all_runs(params))))
@@ -248,7 +248,8 @@ def cmd_rerun(args):
 
     from resnet_ode.book.executors import SCHEDULER_ENV, LocalPool, train_runs_on
     from resnet_ode.book.experiments import chapter_parameters, notebook_parameters
-    from resnet_ode.book.notebooks import execute_chapter, run_sweep, train_runs, update_toc
+    from resnet_ode.book.notebooks import execute_chapter
+    from resnet_ode.book.sweeps import run_sweep, train_runs, update_toc
     from resnet_ode.util.environ import environment
     from resnet_ode.util.paths import repo_root
 
@@ -478,7 +479,7 @@ def main(argv=None):
     p.add_argument("action", choices=["info", "clear"])
     p.set_defaults(func=cmd_cache)
 
-    datacmds.add_parsers(sub, _jobs, 2, _SCHEDULER_HELP)
+    datacmds.add_parsers(sub, _jobs, cores, _jobs_help, _SCHEDULER_HELP)
 
     args = parser.parse_args(argv)
     previous = _install_signal_handlers()

@@ -42,6 +42,9 @@ def cmd_publish(args):
         reads = published.read_logs()
     except ValueError as exc:
         raise _usage(f"read logs: {exc}") from None
+    if not reads.where and args.status:
+        print("entries read: none (no notebook was executed and nothing trained)")
+        return
     if not reads.where:
         raise _usage(f"no read logs in {published.reads_dir()}: build the book first (`make book`, or "
                      f"`{published.PUBLISH_COMMAND}`, which builds and publishes)")
@@ -74,6 +77,7 @@ def _head_commit() -> str:
 
 
 def cmd_verify(args):
+    from resnet_ode.book.executors import workers_per_job
     from resnet_ode.core.costs import run_cost
     from resnet_ode.studies import verification
     from resnet_ode.training import published
@@ -101,7 +105,8 @@ def cmd_verify(args):
 
     chosen = sorted(chosen, key=lambda r: (-cost(r), r["file"]))
     try:
-        calls = [(verification.verify_task, (r, verification.task_inputs(r), 1), {}) for r in chosen]
+        workers = workers_per_job(args.jobs)
+        calls = [(verification.verify_task, (r, verification.task_inputs(r), workers), {}) for r in chosen]
     except published.BadEntry as exc:
         print(f"error: published entry unusable: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
@@ -127,7 +132,7 @@ def cmd_verify(args):
         raise SystemExit(1)
 
 
-def add_parsers(sub, jobs_type, jobs_default: int, scheduler_help: str):
+def add_parsers(sub, jobs_type, jobs_default: int, jobs_help, scheduler_help: str):
     """The ``publish`` and ``verify`` subcommands."""
     p = sub.add_parser("publish", help="publish the cache entries the last build read into data/published "
                                        "(with their manifest), or check that it read only published ones")
@@ -146,6 +151,6 @@ def add_parsers(sub, jobs_type, jobs_default: int, scheduler_help: str):
                        help="one deep run, one shallow run, one surface, one Hessian and one analysis, drawn by --seed (default)")
     p.add_argument("--seed", help="text the sample is drawn from (default: the current git commit)")
     p.add_argument("--jobs", type=jobs_type, default=jobs_default,
-                   help=f"entries recomputed in parallel, >= 1 (default {jobs_default})")
+                   help=jobs_help("entries recomputed in parallel", jobs_default))
     p.add_argument("--scheduler", metavar="ADDRESS", help=scheduler_help)
     p.set_defaults(func=cmd_verify, executes=True)

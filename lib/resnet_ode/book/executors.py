@@ -203,7 +203,7 @@ def store_run(config, reply: dict):
 
 def runs_missing(configs) -> list:
     """The distinct runs of ``configs`` with neither a local nor a published entry, longest first."""
-    from resnet_ode.book.notebooks import run_cost
+    from resnet_ode.core.costs import run_cost
     from resnet_ode.training.runs import RUNS, cache_key
 
     missing = [c for c in dict.fromkeys(configs) if RUNS.where(cache_key(c)) is None]
