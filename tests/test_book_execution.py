@@ -6,6 +6,7 @@ import nbformat
 import pytest
 
 from resnet_ode.book import bookcache, notebooks, sweeps
+from resnet_ode.core.costs import run_cost
 from resnet_ode.training.cache import RUNS
 from resnet_ode.book.experiments import (CODE_NT, REFERENCE_CG, SWEEPS, state_layer_runs, state_layer_trains,
                                     stability_trains)
@@ -77,8 +78,8 @@ def test_train_runs_stops_on_a_failing_run_and_caches_nothing_for_it(tmp_cache):
 
 
 def test_run_cost_orders_longest_first():
-    assert notebooks.run_cost(_tiny(nY=65)) > notebooks.run_cost(_tiny(nY=9))
-    assert notebooks.run_cost(_tiny(nY=9, integrator="rk4")) == 4 * notebooks.run_cost(_tiny(nY=9))
+    assert run_cost(_tiny(nY=65)) > run_cost(_tiny(nY=9))
+    assert run_cost(_tiny(nY=9, integrator="rk4")) == 4 * run_cost(_tiny(nY=9))
 
 
 # -- executing the book's notebooks -------------------------------------------------------------------------
