@@ -671,3 +671,31 @@ def test_cache_warning_in_the_kernel_of_run_reaches_the_terminal_once(repo):
     assert lines[0].startswith(f"warning: resnet-ode cache: unusable entry {entry}: ") and "computing it again" in lines[0]
     assert entry.with_name(entry.name + ".bad").is_file()
 
+
+def test_a_kernel_shut_down_gets_no_ctrl_c(tmp_path, monkeypatch):
+    """jupyter_client sent SIGINT before every shutdown; a kernel answering a message at that moment printed
+    "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel." on the command's terminal after a clean run."""
+    from resnet_ode.book import processes
+
+    monkeypatch.setenv("RESNET_ODE_TMPDIR", str(tmp_path))
+    km = processes.kernel_manager_class()(kernel_name="python3")
+    sent = []
+    real = km._async_signal_kernel
+
+    async def record(signum):
+        sent.append(signum)
+        await real(signum)
+
+    km._async_signal_kernel = record
+
+    async def start_and_stop():
+        await km.start_kernel()
+        proc = km.provisioner.process
+        await km.shutdown_kernel()
+        return proc
+
+    import asyncio
+
+    proc = asyncio.run(start_and_stop())
+    assert proc.wait(timeout=30) is not None  # it ended
+    assert signal.SIGINT not in sent
