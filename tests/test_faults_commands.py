@@ -649,3 +649,53 @@ def test_relative_cache_of_a_run_lands_where_the_command_started_not_in_book(rep
     assert info.returncode == 0, info.stderr
     assert info.stdout.startswith(f"cache {repo / 'mycache'}\n")
     assert re.search(r"runs\s+1 entries", info.stdout), info.stdout
+
+
+# ----------------------------------------------------------------------------
+# warnings a kernel raises reach the terminal
+# ----------------------------------------------------------------------------
+
+
+def test_cache_warning_in_the_kernel_of_run_reaches_the_terminal_once(repo):
+    """A damaged entry set aside inside the kernel of ``resnet-ode run``: the command said nothing, status 0."""
+    first = subprocess.run([*COMMAND, "run", *QUICK_RUN], cwd=repo, env=_env(repo), capture_output=True, text=True,
+                           timeout=300)
+    assert first.returncode == 0 and "warning" not in first.stderr, first.stderr
+    (entry,) = (repo.parent / "cache").glob("run-*.npz")
+    entry.write_bytes(entry.read_bytes()[:-100])  # truncated
+    again = subprocess.run([*COMMAND, "run", *QUICK_RUN], cwd=repo, env=_env(repo), capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    lines = again.stderr.strip().splitlines()
+    assert len(lines) == 1, again.stderr
+    assert lines[0].startswith(f"warning: resnet-ode cache: unusable entry {entry}: ") and "computing it again" in lines[0]
+    assert entry.with_name(entry.name + ".bad").is_file()
+
+
+def test_a_kernel_shut_down_gets_no_ctrl_c(tmp_path, monkeypatch):
+    """jupyter_client sent SIGINT before every shutdown; a kernel answering a message at that moment printed
+    "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel." on the command's terminal after a clean run."""
+    from resnet_ode.book import processes
+
+    monkeypatch.setenv("RESNET_ODE_TMPDIR", str(tmp_path))
+    km = processes.kernel_manager_class()(kernel_name="python3")
+    sent = []
+    real = km._async_signal_kernel
+
+    async def record(signum):
+        sent.append(signum)
+        await real(signum)
+
+    km._async_signal_kernel = record
+
+    async def start_and_stop():
+        await km.start_kernel()
+        proc = km.provisioner.process
+        await km.shutdown_kernel()
+        return proc
+
+    import asyncio
+
+    proc = asyncio.run(start_and_stop())
+    assert proc.wait(timeout=30) is not None  # it ended
+    assert signal.SIGINT not in sent

@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import re
 import shutil
 import signal
 import sys
@@ -342,6 +343,26 @@ def cmd_run(args):
     else:
         output = root / "book" / "chapter3" / "runs" / run_page_name(config)
     print(execute_template(template, output, run_parameters(config, template)))
+    _report_cache_warnings(output)
+
+
+#: How a :class:`resnet_ode.training.cache.CacheWarning` a kernel raised reads in its notebook (``warnings``' format).
+_CACHE_WARNING_RE = re.compile(r"^.*?:\d+: CacheWarning: (.*)$", re.MULTILINE)
+
+
+def _report_cache_warnings(page):
+    """Print on this terminal, once each, the cache warnings the kernel of ``page`` raised (an entry set aside, a
+    result not stored): otherwise they would only be inside the notebook."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(page, as_version=4)
+    except Exception:  # noqa: BLE001 - the page was just written; nothing to add if it cannot be read
+        return
+    texts = [out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+             if out.get("output_type") == "stream" and out.get("name") == "stderr"]
+    for message in dict.fromkeys(m.strip() for text in texts for m in _CACHE_WARNING_RE.findall(text)):
+        print(f"warning: {message}", file=sys.stderr)
 
 
 def cmd_execute(args):

@@ -105,6 +105,14 @@ def kernel_manager_class():
                     if _STOPPING.is_set():  # stopped while it launched: the kernel goes at once
                         _kill_kernel(self)
 
+            async def _async_interrupt_kernel(self):
+                # jupyter_client sends SIGINT before asking a kernel to shut down; a kernel that is just
+                # answering a message then prints "KeyboardInterrupt caught in kernel" on the command's
+                # terminal. The shutdown request, then SIGTERM and SIGKILL, end it without.
+                if getattr(self, "shutting_down", False):
+                    return
+                await super()._async_interrupt_kernel()
+
         _TRACKED_KM = TrackedKernelManager
     return _TRACKED_KM
 
