@@ -165,7 +165,7 @@ def train_task(config, workers: int = 1) -> dict:
     Returns
     -------
     dict
-        ``result``: the :class:`~resnet_ode.training.runs.RunResult` (its
+        ``result``: the :class:`~resnet_ode.training.trainer.RunResult` (its
         network left out, so it pickles small); ``source``: the worker's
         :func:`~resnet_ode.training.runs.code_identity`; ``host``, ``pid``.
     """

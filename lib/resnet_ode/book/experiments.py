@@ -81,7 +81,7 @@ CODE_NT = 8
 def standard_resnet_config(n_layers: int, T: float, **changes) -> RunConfig:
     """A standard ResNet: ``n_layers`` forward-Euler steps of size ``T / n_layers``, one weight set each.
 
-    In the notation of :class:`~resnet_ode.training.runs.RunConfig` this is ``control="per_step"`` with
+    In the notation of :class:`~resnet_ode.training.trainer.RunConfig` this is ``control="per_step"`` with
     ``nY = n_layers + 1`` state times.
     """
     return RunConfig(**{"nY": int(n_layers) + 1, "T": T, "nc": 8, "control": "per_step", **changes})
@@ -270,7 +270,7 @@ def int_list_param(lo: int, hi: int | None = None, min_distinct: int = 1) -> Cal
 
 
 def run_changes_param(name, value):
-    """Check of a ``changes`` parameter: a dict of :class:`~resnet_ode.training.runs.RunConfig` settings.
+    """Check of a ``changes`` parameter: a dict of :class:`~resnet_ode.training.trainer.RunConfig` settings.
 
     The values are checked when the runs are made (by ``RunConfig``), with
     the same messages as ``--set``.

@@ -16,7 +16,7 @@ tested implementation.
   :func:`group_row_means` and :func:`pair_by_seed`: runs grouped by
   (integrator, nY) and compared seed by seed (Chapter 3.4).
 
-Runs may be :class:`resnet_ode.training.runs.RunResult` objects or plain records
+Runs may be :class:`resnet_ode.training.trainer.RunResult` objects or plain records
 (dicts with the run's settings and final numbers, as the chapters write them
 to ``_build/numbers``).
 """
@@ -235,14 +235,14 @@ def run_record(run, settings=RECORD_SETTINGS, **extra) -> dict:
     ----------
     run : RunResult
     settings : sequence of str
-        Names of :class:`~resnet_ode.training.runs.RunConfig` settings to copy.
+        Names of :class:`~resnet_ode.training.trainer.RunConfig` settings to copy.
     **extra
         Further entries (e.g. ``grid_accuracy=...``), added last.
 
     Returns
     -------
     dict
-        ``settings``, then :meth:`resnet_ode.training.runs.RunResult.final` (objective,
+        ``settings``, then :meth:`resnet_ode.training.trainer.RunResult.final` (objective,
         accuracies, ...), ``train_seconds``, then ``extra``. Every function of
         this module accepts such records in place of the runs.
     """
@@ -283,7 +283,7 @@ def group_means(runs, metrics=("objective", "train_accuracy", "val_accuracy"), k
     ----------
     runs : iterable of RunResult or dict
     metrics : sequence of str
-        Keys of :meth:`resnet_ode.training.runs.RunResult.final` (or of the records).
+        Keys of :meth:`resnet_ode.training.trainer.RunResult.final` (or of the records).
     key : callable
     order : sequence, optional
         The group keys in the wanted order (default: first appearance).

@@ -44,7 +44,7 @@ class Analysis:
     module: str = ""   # where it is registered: importing it registers it again (for recomputing)
 
     def source_hash(self) -> str:
-        """SHA-256 over the code of :attr:`modules` (paths relative to the package) and the training code's hash."""
+        """SHA-256 over the code of ``modules`` (paths relative to the package) and the training code's hash."""
         from resnet_ode.training.runs import source_hash as training_hash
 
         pkg = package_root()

@@ -178,7 +178,7 @@ def plot_time_grids(axes, run, depths, entry=(0, 0)):
         Left: the grids, one row for the control times and one per depth.
         Right: the weight ``K[entry](t)`` of ``run`` at its control times,
         its linear interpolant, and the values each depth's Euler steps use.
-    run : resnet_ode.training.runs.RunResult
+    run : resnet_ode.training.trainer.RunResult
         A trained network with interpolated control (its ``T`` and ``nt``
         set the grids).
     depths : sequence of int

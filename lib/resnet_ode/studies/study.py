@@ -3,7 +3,7 @@
 A study is a :class:`StudySpec`: fixed settings (``--set``) and a grid of
 values per varied setting (``--grid``); its runs are every combination, in
 the order of the grid (the last setting varies fastest). Every name is a
-field of :class:`resnet_ode.training.runs.RunConfig` and every run is
+field of :class:`resnet_ode.training.trainer.RunConfig` and every run is
 validated before any compute (:meth:`StudySpec.configs`).
 
 :func:`run_study` trains the runs that are not in the run cache (so a study
@@ -118,7 +118,7 @@ class StudySpec:
     grid : dict of str -> list
         Varied settings and their values (each list non-empty, no repeats).
     fixed : dict of str -> value
-        Settings shared by every run; the others keep the defaults of :class:`~resnet_ode.training.runs.RunConfig`.
+        Settings shared by every run; the others keep the defaults of :class:`~resnet_ode.training.trainer.RunConfig`.
     """
 
     grid: dict = field(default_factory=dict)
@@ -253,7 +253,7 @@ def evaluate(result: RunResult, depths) -> list[dict]:
     Returns
     -------
     list of dict
-        The :data:`EVAL_COLUMNS` of each evaluation, own depth included, by ``eval_nY``.
+        The :data:`resnet_ode.studies.tidy.EVAL_COLUMNS` of each evaluation, own depth included, by ``eval_nY``.
     """
     config = result.config
     data = config.dataset()
@@ -308,7 +308,7 @@ def _light(result: RunResult) -> RunResult:
 
 
 def run_rows(result: RunResult, key: str) -> dict:
-    """The settings and :data:`RUN_COLUMNS` of one trained network."""
+    """The settings and :data:`resnet_ode.studies.tidy.RUN_COLUMNS` of one trained network."""
     f = result.final()
     return {**result.config.to_dict(), "key": key, "final_objective": f["objective"], "final_loss": f["loss"],
             "train_accuracy": f["train_accuracy"], "val_accuracy": f["val_accuracy"],
@@ -378,7 +378,7 @@ def run_study(spec: StudySpec, output, executor, store, workers: int = 1) -> dic
 
 
 def to_table(rows):
-    """The rows as a ``pyarrow.Table`` with :func:`columns` and types taken from the settings."""
+    """The rows as a ``pyarrow.Table`` with :func:`resnet_ode.studies.tidy.columns` and types taken from the settings."""
     import pyarrow as pa
 
     names = columns()

@@ -28,7 +28,7 @@ from resnet_ode.training.trainer import RunConfig, train
 from resnet_ode.util.environ import environment
 from resnet_ode.util.provenance import numerics
 
-#: History columns that measure time, not results: never compared.
+#: History columns that measure time, not results (never compared).
 TIMING_FIELDS = ("seconds",)
 
 
@@ -99,7 +99,7 @@ def verify_task(record: dict, inputs: dict, workers: int = 1) -> dict:
     Returns
     -------
     dict
-        ``file``, ``kind``, ``arrays`` (from :func:`_compare_arrays`),
+        ``file``, ``kind``, ``arrays`` (one record per array or field compared),
         ``identical`` (every array and result field equal), ``same_numerics``
         (the recorded code paths are this process's), ``host``, ``pid``.
     """

@@ -30,7 +30,7 @@ Keys
     of the key's parts. A run's parts are its settings, the training-code
     hash :func:`resnet_ode.training.runs.source_hash` (syntax trees without
     docstrings) and the entry format; a surface's or a Hessian's are the
-    run's key, their own settings and :func:`code_digest` of
+    run's key, their own settings and :func:`resnet_ode.util.codehash.code_digest` of
     the landscape modules that decide values (``resnet_ode.studies.landscape.surfaces.VALUE_MODULES``) combined with the training-code hash.
 
 Writing

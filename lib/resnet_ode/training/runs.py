@@ -28,7 +28,7 @@ from resnet_ode.training.trainer import CLASSIFIER_SOLVERS, RunConfig, RunResult
 from resnet_ode.util.codehash import code_without_docs, package_imports
 from resnet_ode.util.provenance import numerics
 
-#: Bump when the layout of a cache entry changes. 2: entries carry a recipe and their provenance.
+#: Bump when the layout of a cache entry changes (format 2 added the recipe and the provenance).
 CACHE_FORMAT = 2
 
 #: Modules a run imports whose code decides no value, left out of :func:`source_hash`, with the reason.

@@ -59,13 +59,13 @@ def file_lock(path: Path):
 
 
 def write_npz(path: Path, arrays: dict, meta: dict) -> Path:
-    """Write arrays and a JSON-able ``meta`` dict to one ``.npz`` file, atomically."""
+    """Write arrays and a JSON-able ``meta`` dict to one compressed ``.npz`` file (deflate), atomically."""
     import io
 
     import numpy as np
 
     buf = io.BytesIO()
-    np.savez(buf, **arrays, meta=np.array(json.dumps(meta)))
+    np.savez_compressed(buf, **arrays, meta=np.array(json.dumps(meta)))
     with atomic_path(path) as tmp:
         tmp.write_bytes(buf.getvalue())
     return Path(path)

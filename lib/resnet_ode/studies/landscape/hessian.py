@@ -162,11 +162,11 @@ def get_hessian_extremes(run, objective: str = "joint", use_cache: bool = True, 
     The result (with the ``seconds`` it took) is kept as JSON in the cache
     (:mod:`resnet_ode.training.cache`), ``hessian-<key>.json``, keyed by the run's cache key,
     ``objective``, ``settings`` and the landscape code
-    (:func:`resnet_ode.studies.landscape.surfaces.source_hash`).
+    (:func:`resnet_ode.studies.landscape.version.source_hash`).
 
     Parameters
     ----------
-    run : resnet_ode.training.runs.RunResult
+    run : resnet_ode.training.trainer.RunResult
     objective : {"joint", "varpro"}
     use_cache : bool
         ``False`` computes afresh and stores nothing.

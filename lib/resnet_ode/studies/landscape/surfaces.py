@@ -139,7 +139,7 @@ def landscapes_dir() -> Path:
 
 
 def surface_key(run_key: str, spec: SurfaceSpec, data_key: str = "train") -> str:
-    """Hex key of a surface: the run's cache key, the settings, the data, the landscape code (:func:`source_hash`)."""
+    """Hex key of a surface: the run's cache key, the settings, the data, the landscape code (:func:`resnet_ode.studies.landscape.version.source_hash`)."""
     return make_key(run=run_key, spec=spec.to_dict(), data=data_key, source=source_hash(), format=SURFACE_FORMAT)
 
 
@@ -203,7 +203,7 @@ def get_surface(run, spec: SurfaceSpec, use_cache: bool = True, batch_size: int 
 
     Parameters
     ----------
-    run : resnet_ode.training.runs.RunResult
+    run : resnet_ode.training.trainer.RunResult
         Its ``theta`` is the centre; its ``W`` the fixed classifier of the
         joint objective.
     spec : SurfaceSpec
@@ -220,7 +220,7 @@ def get_surface(run, spec: SurfaceSpec, use_cache: bool = True, batch_size: int 
         atomically, under a lock; an unusable entry is reported, moved aside
         and computed again), the key covering the run's cache key (its
         settings and the training code), the spec and the landscape code
-        (:func:`source_hash`), so a changed run or library never reuses a
+        (:func:`resnet_ode.studies.landscape.version.source_hash`), so a changed run or library never reuses a
         stale surface.
     """
     from resnet_ode.training.runs import cache_key
