@@ -699,3 +699,99 @@ def test_a_kernel_shut_down_gets_no_ctrl_c(tmp_path, monkeypatch):
     proc = asyncio.run(start_and_stop())
     assert proc.wait(timeout=30) is not None  # it ended
     assert signal.SIGINT not in sent
+
+
+# ----------------------------------------------------------------------------
+# a Dask address that is not a Dask scheduler
+# ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def impostors():
+    """Local servers that are not Dask schedulers: one silent, one HTTP server, one talking another protocol."""
+    import socket
+    import threading
+
+    replies = {"silent": None, "http": b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+               "talking": b"SSH-2.0-OpenSSH_9.0\r\n" + b"\xff" * 64}
+    servers, stop = {}, threading.Event()
+
+    def serve(sock, reply):
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            if reply is not None and reply.startswith(b"HTTP"):
+                conn.settimeout(5)
+                with contextlib.suppress(OSError):
+                    conn.recv(65536)  # an HTTP server waits for the request
+            if reply is not None and not reply.startswith(b"HTTP"):
+                conn.sendall(reply)
+            servers.setdefault("open", []).append(conn)  # kept open: a hang would show
+
+    for name, reply in replies.items():
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        servers[name] = (sock, f"tcp://127.0.0.1:{sock.getsockname()[1]}")
+        threading.Thread(target=serve, args=(sock, reply), daemon=True).start()
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        closed = f"tcp://127.0.0.1:{free.getsockname()[1]}"
+    yield {"closed": closed, **{name: servers[name][1] for name in replies}}
+    stop.set()
+    for name in replies:
+        servers[name][0].close()
+    for conn in servers.get("open", []):
+        conn.close()
+
+
+SCHEDULER_CASES = {"closed": "cannot reach the Dask scheduler at {address} within 5 s",
+                   "silent": "the server at {address} sent no Dask handshake within 5 s",
+                   "http": "the server at {address} sent no Dask handshake within 5 s",
+                   "talking": "the server at {address} does not speak Dask's protocol",
+                   "garbage": "'garbage' is not a Dask scheduler address (missing port",
+                   "http-url": "'http://127.0.0.1:8787' is not a Dask scheduler address (unknown scheme 'http'",
+                   "no-port": "'tcp://127.0.0.1' is not a Dask scheduler address",
+                   "port-out-of-range": "'tcp://127.0.0.1:70000' is not a Dask scheduler address"}
+LITERAL = {"garbage": "garbage", "http-url": "http://127.0.0.1:8787", "no-port": "tcp://127.0.0.1",
+           "port-out-of-range": "tcp://127.0.0.1:70000"}
+
+
+@pytest.mark.parametrize("case", SCHEDULER_CASES)
+def test_a_scheduler_address_that_is_no_dask_scheduler_is_one_error_line_within_5_s(case, impostors, repo):
+    """An HTTP server hung the command (stopped after 60 s), another protocol ended in a 54-line traceback
+    (ArrayMemoryError), a malformed address took 13 s and left nine lines of Client.__del__ noise."""
+    import threading
+
+    from resnet_ode.training.cluster import CONNECT_TIMEOUT, SchedulerUnreachable, connect
+
+    import distributed  # noqa: F401 - loaded before the clock starts: the 5 s are for the scheduler to answer
+    import distributed.comm.registry  # noqa: F401
+
+    address = LITERAL.get(case) or impostors[case]
+    box = {}
+
+    def attempt():
+        t0 = time.monotonic()
+        try:
+            connect(address).close()
+        except Exception as exc:  # noqa: BLE001 - checked below
+            box["error"] = exc
+        box["seconds"] = time.monotonic() - t0
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), f"connect({address!r}) still waiting after 60 s"
+    assert isinstance(box.get("error"), SchedulerUnreachable), box
+    assert box["seconds"] < CONNECT_TIMEOUT + 2.0, box  # its stated 5 s, plus the time to say so
+    # The command: one error line, status 2, nothing after it (run as a user would, in a process of its own).
+    done = subprocess.run([*COMMAND, "train", "3.1", "--scheduler", address], cwd=repo, env=_env(repo),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(
+        "error: " + SCHEDULER_CASES[case].format(address=address)), done.stderr
+    assert "--scheduler" in done.stderr and "RESNET_ODE_SCHEDULER" in done.stderr
+
