@@ -530,6 +530,9 @@ def test_rerun_checks_every_chapter_parameter_before_training_or_writing(repo):
     (["rerun", "3.4", "--param", "ref_steps=0"], "error: Chapter 3.4: ref_steps must be an integer in [1, 100000]"),
     (["rerun", "3.1", "--param", "changes={'Tfinal': 1}"], "error: Chapter 3.1: changes: unknown run setting"),
     (["rerun", "3.1", "--param", "depths=[8, 16"], "error: --param depths: '[8, 16' is not a Python literal"),
+    (["rerun", "3.1", "--param", "changes=None", "--set", "T=10"],
+     "error: Chapter 3.1: changes must be a dict of run settings for --set to add to, got None"),
+    (["rerun", "3.1", "--param", "changes=[1]", "--set", "T=10"], "error: Chapter 3.1: changes must be a dict"),
     (["rerun", "3.9"], "error: unknown chapter '3.9'"),
     (["sweep", "3.9"], "error: unknown chapter '3.9'"),
     (["execute", "/nonexistent.ipynb"], "error: /nonexistent.ipynb: no such notebook file"),
@@ -795,3 +798,75 @@ def test_a_scheduler_address_that_is_no_dask_scheduler_is_one_error_line_within_
         "error: " + SCHEDULER_CASES[case].format(address=address)), done.stderr
     assert "--scheduler" in done.stderr and "RESNET_ODE_SCHEDULER" in done.stderr
 
+
+# ----------------------------------------------------------------------------
+# resources failing: a kernel killed, a full disk, outputs that cannot be written
+# ----------------------------------------------------------------------------
+
+
+def test_a_kernel_killed_from_outside_is_one_error_line_and_status_1(repo):
+    """``kill -9`` of the kernel (what the out-of-memory killer does) ended in a 30-line DeadKernelError traceback."""
+    page = repo / "book/chapter3/runs" / cli.run_page_name(RunConfig(nY=64, max_iter=40, n_train_per_class=100))
+    committed = page.read_bytes()
+    proc = _start(repo, ["run", *LONG_RUN], RESNET_ODE_WORKERS="2")
+    _wait_for(proc, _connected(proc, 2), "training started")
+    (kernel,) = [pid for pid, _, cmd in _descendants(proc.pid) if "ipykernel" in cmd]
+    os.kill(kernel, signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: a notebook's kernel died while it executed"), err
+    assert "run the same command again" in lines[0].lower()
+    assert page.read_bytes() == committed
+
+
+def test_a_full_disk_is_one_error_line_and_status_1(tmp_path, monkeypatch, capsys):
+    """``OSError: [Errno 28] No space left on device`` while the page is written: a traceback after the work."""
+    import errno
+
+    import nbformat
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(args[-1]))
+
+    monkeypatch.setenv("RESNET_ODE_ROOT", str(REPO))
+    monkeypatch.setattr(notebooks, "execute_page", lambda *a, **k: nbformat.v4.new_notebook())
+    monkeypatch.setattr(notebooks, "publish", full)
+    output = tmp_path / "out.ipynb"
+    assert cli.main(["run", "--output", str(output)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: no space left to write {output} (No space left on device)")
+    assert "free space" in err and not output.exists()
+
+
+@pytest.mark.parametrize("output, problem", [
+    ("a-file/out.ipynb", "a-file is a file, not a folder"),
+    ("/sys/out.ipynb", "cannot create files in /sys"),
+    ("/proc/new/out.ipynb", "cannot create files in /proc"),
+])
+def test_an_unwritable_output_stops_run_before_any_work(output, problem, repo):
+    """An unwritable ``--output`` was found after the notebook had run (FileNotFoundError traceback)."""
+    (repo / "a-file").write_text("not a folder")
+    _git(repo, "add", "a-file")
+    _git(repo, "-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-q", "-m", "a file")
+    t0 = time.monotonic()
+    done = subprocess.run([*COMMAND, "run", *QUICK_RUN, "--output", output], cwd=repo, env=_env(repo),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: --output file ") and problem in done.stderr
+    assert "nothing was run" in done.stderr
+    assert not (repo.parent / "cache").exists() or not _run_entries(repo), "the run trained before the check"
+    assert _git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_unwritable_run_pages_stop_sweep_before_any_work(repo):
+    """The folder of the run pages is a file: the sweep used to train every run, then fail writing the first page."""
+    runs = repo / "book/chapter3/runs"
+    shutil.rmtree(runs)
+    runs.write_text("not a folder")
+    done = subprocess.run([*COMMAND, "sweep", "3.1"], cwd=repo, env=_env(repo), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"error: the folder of the run pages {runs}: it is a file, not a folder")
+    assert not (repo.parent / "cache").exists() or not _run_entries(repo)

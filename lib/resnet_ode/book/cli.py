@@ -67,6 +67,54 @@ class UsageError(Exception):
     """A mistake on the command line: reported as ``error: ...`` with exit status 2, before any compute."""
 
 
+class CommandFailed(Exception):
+    """Something the command needs failed (a folder it cannot write, a disk that is full, a kernel that died):
+    reported as one ``error: ...`` line with exit status 1."""
+
+
+def _check_writable(path, what: str) -> Path:
+    """Raise :class:`CommandFailed` unless a file can be created at ``path`` (a folder: in it), before any work.
+
+    Nothing is created: a test file goes into the nearest folder that exists and is removed at once.
+    """
+    import tempfile
+
+    path = Path(path).absolute()
+    is_file = what.endswith("file")
+    existing = path.parent if is_file else path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    problem = None
+    if is_file and path.is_dir():
+        problem = "it is a folder"
+    elif not is_file and path.exists() and not path.is_dir():
+        problem = "it is a file, not a folder"
+    elif not existing.is_dir():
+        problem = f"{existing} is a file, not a folder"
+    else:
+        try:
+            with tempfile.TemporaryFile(dir=existing):
+                pass
+        except OSError as exc:
+            problem = f"cannot create files in {existing}: {exc.strerror or exc}"
+    if problem:
+        raise CommandFailed(f"{what} {path}: {problem}; nothing was run. Give a path in a folder you can write to")
+    return path
+
+
+def _os_error_text(exc: OSError) -> str:
+    """One line for an ``OSError`` that ended a command: what failed and what to do."""
+    import errno
+
+    where = f" {exc.filename}" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"no space left to write{where} ({exc.strerror}): free space on that disk (or point RESNET_ODE_CACHE "
+                "or --output elsewhere) and run the same command again; finished runs are cached")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write{where} ({exc.strerror}): make it writable, or give another path"
+    return f"{exc.strerror or type(exc).__name__}:{where or ' ' + str(exc)}; check the path and run the same command again"
+
+
 class Interrupted(KeyboardInterrupt):
     """SIGTERM or SIGHUP, raised like Ctrl-C's ``KeyboardInterrupt`` so that the same clean-up runs."""
 
@@ -183,10 +231,21 @@ def cmd_sweep(args):
     from resnet_ode.book.notebooks import run_sweeps
 
     pairs = [(sweep, configs) for sweep, _, configs in _validated_chapters(args.chapter)]
+    _check_pages_writable(sweep for sweep, _ in pairs)
     with _executor(args) as executor:
         paths = run_sweeps(pairs, jobs=args.jobs, executor=executor)
     for path in paths:
         print(path)
+
+
+def _check_pages_writable(sweeps, chapters: bool = False):
+    """The folders of the sweeps' run pages (and of their chapter pages) can be written, checked before any work."""
+    from resnet_ode.util.paths import repo_root
+
+    for sweep in sweeps:
+        _check_writable((repo_root() / sweep.output).parent, "the folder of the run pages")
+        if chapters:
+            _check_writable(repo_root() / sweep.notebook, "the chapter page file")
 
 
 def _executor(args):
@@ -223,6 +282,7 @@ def cmd_study(args):
     output = Path(args.output).absolute() if args.output else repo_root() / "_build" / "study"
     if output.exists() and not output.is_dir():
         raise UsageError(f"--output must name a folder, got the file {output}")
+    _check_writable(output, "--output folder")
     with _executor(args) as executor:
         workers = max(1, (os.cpu_count() or 2) // max(1, args.jobs)) if isinstance(executor, LocalPool) else 1
         done = run_study(spec, output, executor, store_run, workers=workers)
@@ -262,10 +322,15 @@ def cmd_rerun(args):
     if changes:
         if "changes" not in params:
             raise UsageError(f"{sweep.notebook} takes no run settings (--set)")
+        if not isinstance(params["changes"], dict):
+            raise UsageError(f"Chapter {args.chapter}: changes must be a dict of run settings for --set to add to, "
+                             f"got {params['changes']!r}; give --param \"changes={{'T': 10}}\" or leave it out")
         params["changes"] = {**params["changes"], **changes}
     # Every chapter parameter and every run is validated before anything trains or is written.
     configs = _checked(lambda: sweep.validate(params))
     runs = _checked(lambda: sweep.all_runs(params))
+    _check_pages_writable([sweep], chapters=True)
+    _check_writable(root / "_toc.yml", "the table of contents file")
     with _executor(args) as executor:  # the scheduler is checked before any work
         if isinstance(executor, LocalPool):  # the workers store their runs in the cache themselves
             train_runs(runs, jobs=args.jobs)
@@ -332,6 +397,7 @@ def cmd_run(args):
             raise UsageError("--output must not be the run template itself")
     else:
         output = root / "book" / "chapter3" / "runs" / run_page_name(config)
+    _check_writable(output, "--output file" if args.output else "the run page file")
     print(execute_template(template, output, run_parameters(config, template)))
     _report_cache_warnings(output)
 
@@ -369,6 +435,7 @@ def cmd_execute(args):
             nbformat.read(path, as_version=4)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
             raise UsageError(f"{name} is not a readable notebook ({type(exc).__name__}: {exc})") from None
+        _check_writable(path.absolute().parent, "the folder of the notebook")
     for path in args.notebooks:
         execute_in_place(Path(path).absolute(), timeout=args.timeout)
         print(path)
@@ -386,6 +453,7 @@ def cmd_execute_book(args):
         check_book_cache(cache)
     except ValueError as exc:
         raise UsageError(f"--cache: {exc}") from None
+    _check_writable(cache, "--cache folder")
     paths = toc_notebooks()
     try:
         execute_into_book_cache(paths, cache, jobs=args.jobs, timeout=args.timeout)
@@ -418,6 +486,11 @@ def cmd_cache(args):
                   + (f"; kept {len(kinds['other'])} files the cache did not write" if kinds["other"] else ""))
     except cache.NotACache as exc:
         raise SystemExit(f"error: {exc}") from None
+    except OSError as exc:  # a read-only cache: what was removed is gone, the rest stays
+        where = exc.filename or folder
+        raise SystemExit(f"error: cannot remove {where} from the cache {folder} ({exc.strerror or exc}): the cache is "
+                         "read-only here; clear it where it can be written, or point RESNET_ODE_CACHE at another "
+                         "folder") from None
 
 
 def main(argv=None):
@@ -487,6 +560,7 @@ def main(argv=None):
     p.set_defaults(func=cmd_cache)
 
     args = parser.parse_args(argv)
+    _quiet_kernel_death()
     previous = _install_signal_handlers()
     from resnet_ode.util.environ import environment
     from resnet_ode.util.paths import absolute_environment
@@ -498,19 +572,45 @@ def main(argv=None):
             except UsageError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
-            except PageError as exc:  # run pages raised on a Dask cluster (the others were written)
+            except (PageError, CommandFailed) as exc:  # e.g. run pages raised on a Dask cluster (the others were written)
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
             except KeyboardInterrupt as exc:
                 return _stop_after_interrupt(getattr(exc, "signum", signal.SIGINT))
+            except OSError as exc:  # a full disk, a folder that became unwritable: no traceback
+                print(f"error: {_os_error_text(exc)}", file=sys.stderr)
+                return 1
             except Exception as exc:
-                if type(exc).__name__ not in ("CellExecutionError", "PapermillExecutionError"):
+                name = type(exc).__name__
+                if name == "DeadKernelError":  # killed from outside, e.g. by the out-of-memory killer
+                    print("error: a notebook's kernel died while it executed (killed from outside, or out of memory: "
+                          f"{str(exc).strip() or 'Kernel died'}); pages not finished keep their previous content. "
+                          "Run the same command again (with fewer --jobs if memory ran out)", file=sys.stderr)
+                    return 1
+                if name not in ("CellExecutionError", "PapermillExecutionError"):
                     raise
                 print(f"error: a notebook cell raised an exception:\n{exc}", file=sys.stderr)
                 return 1
     finally:
         _restore_signal_handlers(previous)
     return 0
+
+
+class _KernelDeathFilter:
+    """Drops nbclient's "Kernel died while waiting for execute reply." log line: the command says it in its error."""
+
+    @staticmethod
+    def filter(record) -> bool:
+        return not str(record.msg).startswith("Kernel died")
+
+
+def _quiet_kernel_death():
+    import logging
+
+    for name in ("papermill", "traitlets"):  # papermill's client logs to the first, nbclient's own to the second
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _KernelDeathFilter) for f in logger.filters):
+            logger.addFilter(_KernelDeathFilter())
 
 
 def _raise_interrupted(signum, frame):
