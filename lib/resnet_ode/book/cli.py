@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import ast
 import os
-import re
 import shutil
 import signal
 import sys
@@ -52,6 +51,13 @@ import threading
 from pathlib import Path
 
 from resnet_ode import __version__
+from resnet_ode.book.failures import (
+    CommandFailed,
+    check_writable,
+    os_error_text,
+    quiet_kernel_death,
+    report_cache_warnings,
+)
 from resnet_ode.book.pagetasks import PageError
 
 
@@ -65,54 +71,6 @@ _PAGES_SCHEDULER_HELP = ("a Dask scheduler, e.g. tcp://127.0.0.1:8786: the missi
 
 class UsageError(Exception):
     """A mistake on the command line: reported as ``error: ...`` with exit status 2, before any compute."""
-
-
-class CommandFailed(Exception):
-    """Something the command needs failed (a folder it cannot write, a disk that is full, a kernel that died):
-    reported as one ``error: ...`` line with exit status 1."""
-
-
-def _check_writable(path, what: str) -> Path:
-    """Raise :class:`CommandFailed` unless a file can be created at ``path`` (a folder: in it), before any work.
-
-    Nothing is created: a test file goes into the nearest folder that exists and is removed at once.
-    """
-    import tempfile
-
-    path = Path(path).absolute()
-    is_file = what.endswith("file")
-    existing = path.parent if is_file else path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    problem = None
-    if is_file and path.is_dir():
-        problem = "it is a folder"
-    elif not is_file and path.exists() and not path.is_dir():
-        problem = "it is a file, not a folder"
-    elif not existing.is_dir():
-        problem = f"{existing} is a file, not a folder"
-    else:
-        try:
-            with tempfile.TemporaryFile(dir=existing):
-                pass
-        except OSError as exc:
-            problem = f"cannot create files in {existing}: {exc.strerror or exc}"
-    if problem:
-        raise CommandFailed(f"{what} {path}: {problem}; nothing was run. Give a path in a folder you can write to")
-    return path
-
-
-def _os_error_text(exc: OSError) -> str:
-    """One line for an ``OSError`` that ended a command: what failed and what to do."""
-    import errno
-
-    where = f" {exc.filename}" if exc.filename else ""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return (f"no space left to write{where} ({exc.strerror}): free space on that disk (or point RESNET_ODE_CACHE "
-                "or --output elsewhere) and run the same command again; finished runs are cached")
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"cannot write{where} ({exc.strerror}): make it writable, or give another path"
-    return f"{exc.strerror or type(exc).__name__}:{where or ' ' + str(exc)}; check the path and run the same command again"
 
 
 class Interrupted(KeyboardInterrupt):
@@ -243,9 +201,9 @@ def _check_pages_writable(sweeps, chapters: bool = False):
     from resnet_ode.util.paths import repo_root
 
     for sweep in sweeps:
-        _check_writable((repo_root() / sweep.output).parent, "the folder of the run pages")
+        check_writable((repo_root() / sweep.output).parent, "the folder of the run pages")
         if chapters:
-            _check_writable(repo_root() / sweep.notebook, "the chapter page file")
+            check_writable(repo_root() / sweep.notebook, "the chapter page file")
 
 
 def _executor(args):
@@ -282,7 +240,7 @@ def cmd_study(args):
     output = Path(args.output).absolute() if args.output else repo_root() / "_build" / "study"
     if output.exists() and not output.is_dir():
         raise UsageError(f"--output must name a folder, got the file {output}")
-    _check_writable(output, "--output folder")
+    check_writable(output, "--output folder")
     with _executor(args) as executor:
         workers = max(1, (os.cpu_count() or 2) // max(1, args.jobs)) if isinstance(executor, LocalPool) else 1
         done = run_study(spec, output, executor, store_run, workers=workers)
@@ -330,7 +288,7 @@ def cmd_rerun(args):
     configs = _checked(lambda: sweep.validate(params))
     runs = _checked(lambda: sweep.all_runs(params))
     _check_pages_writable([sweep], chapters=True)
-    _check_writable(root / "_toc.yml", "the table of contents file")
+    check_writable(root / "_toc.yml", "the table of contents file")
     with _executor(args) as executor:  # the scheduler is checked before any work
         if isinstance(executor, LocalPool):  # the workers store their runs in the cache themselves
             train_runs(runs, jobs=args.jobs)
@@ -397,28 +355,9 @@ def cmd_run(args):
             raise UsageError("--output must not be the run template itself")
     else:
         output = root / "book" / "chapter3" / "runs" / run_page_name(config)
-    _check_writable(output, "--output file" if args.output else "the run page file")
+    check_writable(output, "--output file" if args.output else "the run page file")
     print(execute_template(template, output, run_parameters(config, template)))
-    _report_cache_warnings(output)
-
-
-#: How a :class:`resnet_ode.training.cache.CacheWarning` a kernel raised reads in its notebook (``warnings``' format).
-_CACHE_WARNING_RE = re.compile(r"^.*?:\d+: CacheWarning: (.*)$", re.MULTILINE)
-
-
-def _report_cache_warnings(page):
-    """Print on this terminal, once each, the cache warnings the kernel of ``page`` raised (an entry set aside, a
-    result not stored): otherwise they would only be inside the notebook."""
-    import nbformat
-
-    try:
-        nb = nbformat.read(page, as_version=4)
-    except Exception:  # noqa: BLE001 - the page was just written; nothing to add if it cannot be read
-        return
-    texts = [out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
-             if out.get("output_type") == "stream" and out.get("name") == "stderr"]
-    for message in dict.fromkeys(m.strip() for text in texts for m in _CACHE_WARNING_RE.findall(text)):
-        print(f"warning: {message}", file=sys.stderr)
+    report_cache_warnings(output)
 
 
 def cmd_execute(args):
@@ -435,7 +374,7 @@ def cmd_execute(args):
             nbformat.read(path, as_version=4)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
             raise UsageError(f"{name} is not a readable notebook ({type(exc).__name__}: {exc})") from None
-        _check_writable(path.absolute().parent, "the folder of the notebook")
+        check_writable(path.absolute().parent, "the folder of the notebook")
     for path in args.notebooks:
         execute_in_place(Path(path).absolute(), timeout=args.timeout)
         print(path)
@@ -453,7 +392,7 @@ def cmd_execute_book(args):
         check_book_cache(cache)
     except ValueError as exc:
         raise UsageError(f"--cache: {exc}") from None
-    _check_writable(cache, "--cache folder")
+    check_writable(cache, "--cache folder")
     paths = toc_notebooks()
     try:
         execute_into_book_cache(paths, cache, jobs=args.jobs, timeout=args.timeout)
@@ -560,13 +499,14 @@ def main(argv=None):
     p.set_defaults(func=cmd_cache)
 
     args = parser.parse_args(argv)
-    _quiet_kernel_death()
+    quiet_kernel_death()
     previous = _install_signal_handlers()
+    from resnet_ode.book.processes import command_scratch
     from resnet_ode.util.environ import environment
     from resnet_ode.util.paths import absolute_environment
 
     try:  # paths from the environment: taken from the folder the command was started in, once, for every process
-        with environment(absolute_environment()), _command_scratch(getattr(args, "executes", False)):
+        with environment(absolute_environment()), command_scratch(getattr(args, "executes", False)):
             try:
                 args.func(args)
             except UsageError as exc:
@@ -578,7 +518,7 @@ def main(argv=None):
             except KeyboardInterrupt as exc:
                 return _stop_after_interrupt(getattr(exc, "signum", signal.SIGINT))
             except OSError as exc:  # a full disk, a folder that became unwritable: no traceback
-                print(f"error: {_os_error_text(exc)}", file=sys.stderr)
+                print(f"error: {os_error_text(exc)}", file=sys.stderr)
                 return 1
             except Exception as exc:
                 name = type(exc).__name__
@@ -594,23 +534,6 @@ def main(argv=None):
     finally:
         _restore_signal_handlers(previous)
     return 0
-
-
-class _KernelDeathFilter:
-    """Drops nbclient's "Kernel died while waiting for execute reply." log line: the command says it in its error."""
-
-    @staticmethod
-    def filter(record) -> bool:
-        return not str(record.msg).startswith("Kernel died")
-
-
-def _quiet_kernel_death():
-    import logging
-
-    for name in ("papermill", "traitlets"):  # papermill's client logs to the first, nbclient's own to the second
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _KernelDeathFilter) for f in logger.filters):
-            logger.addFilter(_KernelDeathFilter())
 
 
 def _raise_interrupted(signum, frame):
@@ -652,57 +575,6 @@ def _stop_after_interrupt(signum: int) -> int:
           "their previous content, finished runs are cached: run the same command again to resume.",
           file=sys.stderr)
     return 128 + int(signum)
-
-
-class _command_scratch:
-    """A scratch folder of this command under ``_build/tmp/`` for its temporary notebooks.
-
-    Exported as ``RESNET_ODE_TMPDIR`` (so that sweep workers use it too);
-    removed with everything in it when the command ends, however it ends.
-    Nothing temporary is written into ``book/``. The system's temporary
-    folder of every process the command starts (``TMPDIR``: kernel
-    connection files, the worker pools' sockets) is a folder of its own too,
-    removed with it: a kernel killed while it started its workers cannot
-    leave its socket's folder behind.
-    """
-
-    _VARS = ("RESNET_ODE_TMPDIR", "TMPDIR")
-
-    def __init__(self, active: bool):
-        self.active = active
-        self.folder = None
-
-    def __enter__(self):
-        if not self.active:
-            return None
-        import tempfile
-
-        from resnet_ode.util.paths import repo_root
-
-        self.saved = {k: os.environ.get(k) for k in self._VARS}
-        base = repo_root() / "_build" / "tmp"
-        try:
-            base.mkdir(parents=True, exist_ok=True)
-            self.folder = Path(tempfile.mkdtemp(prefix=f"resnet-ode-{os.getpid()}-", dir=base))
-        except OSError:  # a read-only checkout: the system's temporary folder
-            self.folder = Path(tempfile.mkdtemp(prefix=f"resnet-ode-{os.getpid()}-"))
-        # Short (an AF_UNIX socket's path may not exceed 108 bytes): in the system's temporary folder.
-        self.systmp = tempfile.mkdtemp(prefix=f"resnet-ode-{os.getpid()}-")
-        os.environ["RESNET_ODE_TMPDIR"] = str(self.folder)
-        os.environ["TMPDIR"] = self.systmp
-        return self.folder
-
-    def __exit__(self, *exc):
-        if self.folder is None:
-            return False
-        shutil.rmtree(self.folder, ignore_errors=True)
-        shutil.rmtree(self.systmp, ignore_errors=True)
-        for key, value in self.saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        return False
 
 
 if __name__ == "__main__":
