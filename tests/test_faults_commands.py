@@ -548,6 +548,23 @@ def test_user_mistakes_give_one_error_line_and_status_2(argv, message, monkeypat
     assert err.startswith(message) and "Traceback" not in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "2.5", ""])
+@pytest.mark.parametrize("argv", [["run"], ["train", "3.1"], ["sweep", "3.1"], ["study", "--grid", "nY=4,8"]])
+def test_a_bad_worker_count_in_the_environment_is_one_error_line_before_any_work(argv, value, monkeypatch, capsys):
+    """``RESNET_ODE_WORKERS=abc``: each run failed with a ValueError traceback (in the command or in every kernel)."""
+    from resnet_ode.studies import study
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("RESNET_ODE_WORKERS", value)
+    for name in ("run_sweeps", "train_runs", "execute_template"):
+        monkeypatch.setattr(notebooks, name, lambda *a, **k: pytest.fail("compute started"))
+    monkeypatch.setattr(study, "run_study", lambda *a, **k: pytest.fail("compute started"))
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: RESNET_ODE_WORKERS must be ") and value in err and err.count("\n") == 1
+    assert err.endswith(": give a count such as RESNET_ODE_WORKERS=2 (worker processes per run), or unset it\n")
+
+
 @pytest.mark.parametrize("argv", [["sweep", "3.1", "--jobs", "0"], ["sweep", "all", "--jobs", "-3"],
                                   ["rerun", "3.1", "--jobs", "0"], ["execute", "x.ipynb", "--timeout", "0"]])
 def test_counts_must_be_at_least_one(argv, monkeypatch, capsys):

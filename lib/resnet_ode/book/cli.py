@@ -508,6 +508,8 @@ def main(argv=None):
     try:  # paths from the environment: taken from the folder the command was started in, once, for every process
         with environment(absolute_environment()), command_scratch(getattr(args, "executes", False)):
             try:
+                if getattr(args, "executes", False):
+                    _check_environment()
                 args.func(args)
             except UsageError as exc:
                 print(f"error: {exc}", file=sys.stderr)
@@ -534,6 +536,17 @@ def main(argv=None):
     finally:
         _restore_signal_handlers(previous)
     return 0
+
+
+def _check_environment():
+    """Settings every process of the command reads from the environment, checked before any work."""
+    from resnet_ode.core.parallel import default_workers
+
+    try:
+        default_workers()
+    except ValueError as exc:  # the kernels and workers would each fail with a traceback
+        raise UsageError(f"{exc}: give a count such as RESNET_ODE_WORKERS=2 (worker processes per run), or unset "
+                         "it") from None
 
 
 def _raise_interrupted(signum, frame):
