@@ -32,9 +32,11 @@ One run with new parameters into a notebook of its own::
 
     resnet-ode run --set nY=48 --set integrator=rk4 --output my-run.ipynb
 
-Exit status: 0 on success; 2 for a mistake on the command line (one
-``error: ...`` line, before anything is computed or written); 1 when a
-notebook cell raises; 128 + the signal after Ctrl-C (130), SIGTERM (143) or
+Exit status: 0 on success; 2 for a mistake on the command line or in the
+environment (one ``error: ...`` line, before anything is computed or
+written); 1 when a notebook cell raises, a kernel dies, an output cannot be
+written (checked before any work) or a disk fills up (one ``error: ...``
+line, :mod:`resnet_ode.book.failures`); 128 + the signal after Ctrl-C (130), SIGTERM (143) or
 SIGHUP (129), after the kernels and worker processes were stopped and the
 temporary files removed (pages not finished keep their previous content).
 """
@@ -44,7 +46,6 @@ from __future__ import annotations
 import argparse
 import ast
 import os
-import shutil
 import signal
 import sys
 import threading
