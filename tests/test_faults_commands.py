@@ -407,15 +407,18 @@ def test_a_pool_interrupted_while_its_workers_start_leaves_nothing(monkeypatch, 
         def accept(self):
             raise KeyboardInterrupt
 
+    folder = Path(tempfile.mkdtemp(prefix="p-", dir="/tmp"))
     monkeypatch.setattr(parallel.subprocess, "Popen", popen)
     monkeypatch.setattr(parallel, "Listener", Interrupted)
-    monkeypatch.setattr(tempfile, "tempdir", str(Path(tempfile.mkdtemp(prefix="p-", dir="/tmp"))))
-    with pytest.raises(KeyboardInterrupt):
-        parallel.WorkerPool(2)
-    assert len(started) == 2
-    assert [p.wait(timeout=60) for p in started] == [-signal.SIGKILL] * 2
-    assert not list(Path(tempfile.tempdir).iterdir()), "the pool's socket folder was left behind"
-    shutil.rmtree(tempfile.tempdir, ignore_errors=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            parallel.WorkerPool(2)
+        assert len(started) == 2
+        assert [p.wait(timeout=60) for p in started] == [-signal.SIGKILL] * 2
+        assert not list(folder.iterdir()), "the pool's socket folder was left behind"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_ctrl_c_while_a_worker_starts_is_left_to_its_caller(tmp_path):
@@ -441,9 +444,11 @@ def test_ctrl_c_while_a_worker_starts_is_left_to_its_caller(tmp_path):
         "pool.close()\n"
         "print('ok')\n")
     env = dict(os.environ, TMPDIR=tempfile.mkdtemp(prefix="c-", dir="/tmp"))
-    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120,
-                          preexec_fn=_default_signals)
-    shutil.rmtree(env["TMPDIR"], ignore_errors=True)
+    try:
+        done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120,
+                              preexec_fn=_default_signals)
+    finally:
+        shutil.rmtree(env["TMPDIR"], ignore_errors=True)
     assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
 
 
