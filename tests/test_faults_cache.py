@@ -340,6 +340,19 @@ def read_only(monkeypatch):
     return make
 
 
+def test_clear_on_a_read_only_cache_is_one_error_line(root, read_only, capsys):
+    """``cache clear`` on a read-only cache ended in an OSError traceback."""
+    get_run(RunConfig(**TINY))
+    entry = _entry(root, "run")
+    read_only(root)
+    with pytest.raises(SystemExit) as info:
+        cli.main(["cache", "clear"])
+    message = str(info.value.code)
+    assert message.startswith(f"error: cannot remove {entry} from the cache {root} (Read-only file system)")
+    assert "RESNET_ODE_CACHE" in message and "\n" not in message
+    assert entry.is_file()
+
+
 def test_read_only_cache_serves_a_hit(root, read_only, hessian_calls):
     cfg = RunConfig(**TINY)
     first = get_run(cfg)

@@ -32,9 +32,11 @@ One run with new parameters into a notebook of its own::
 
     resnet-ode run --set nY=48 --set integrator=rk4 --output my-run.ipynb
 
-Exit status: 0 on success; 2 for a mistake on the command line (one
-``error: ...`` line, before anything is computed or written); 1 when a
-notebook cell raises; 128 + the signal after Ctrl-C (130), SIGTERM (143) or
+Exit status: 0 on success; 2 for a mistake on the command line or in the
+environment (one ``error: ...`` line, before anything is computed or
+written); 1 when a notebook cell raises, a kernel dies, an output cannot be
+written (checked before any work) or a disk fills up (one ``error: ...``
+line, :mod:`resnet_ode.book.failures`); 128 + the signal after Ctrl-C (130), SIGTERM (143) or
 SIGHUP (129), after the kernels and worker processes were stopped and the
 temporary files removed (pages not finished keep their previous content).
 """
@@ -44,8 +46,6 @@ from __future__ import annotations
 import argparse
 import ast
 import os
-import re
-import shutil
 import signal
 import sys
 import threading
@@ -54,6 +54,13 @@ from pathlib import Path
 from resnet_ode import __version__
 from resnet_ode.book import datacmds
 from resnet_ode.book.errors import UsageError
+from resnet_ode.book.failures import (
+    CommandFailed,
+    check_writable,
+    os_error_text,
+    quiet_kernel_death,
+    report_cache_warnings,
+)
 from resnet_ode.book.pagetasks import PageError
 
 
@@ -192,10 +199,21 @@ def cmd_sweep(args):
     from resnet_ode.book.sweeps import run_sweeps
 
     pairs = [(sweep, configs) for sweep, _, configs in _validated_chapters(args.chapter)]
+    _check_pages_writable(sweep for sweep, _ in pairs)
     with _executor(args) as executor:
         paths = run_sweeps(pairs, jobs=args.jobs, executor=executor)
     for path in paths:
         print(path)
+
+
+def _check_pages_writable(sweeps, chapters: bool = False):
+    """The folders of the sweeps' run pages (and of their chapter pages) can be written, checked before any work."""
+    from resnet_ode.util.paths import repo_root
+
+    for sweep in sweeps:
+        check_writable((repo_root() / sweep.output).parent, "the folder of the run pages")
+        if chapters:
+            check_writable(repo_root() / sweep.notebook, "the chapter page file")
 
 
 def _executor(args):
@@ -232,6 +250,7 @@ def cmd_study(args):
     output = Path(args.output).absolute() if args.output else repo_root() / "_build" / "study"
     if output.exists() and not output.is_dir():
         raise UsageError(f"--output must name a folder, got the file {output}")
+    check_writable(output, "--output folder")
     with _executor(args) as executor:
         workers = workers_per_job(args.jobs) if isinstance(executor, LocalPool) else 1
         done = run_study(spec, output, executor, store_run, workers=workers)
@@ -272,10 +291,15 @@ def cmd_rerun(args):
     if changes:
         if "changes" not in params:
             raise UsageError(f"{sweep.notebook} takes no run settings (--set)")
+        if not isinstance(params["changes"], dict):
+            raise UsageError(f"Chapter {args.chapter}: changes must be a dict of run settings for --set to add to, "
+                             f"got {params['changes']!r}; give --param \"changes={{'T': 10}}\" or leave it out")
         params["changes"] = {**params["changes"], **changes}
     # Every chapter parameter and every run is validated before anything trains or is written.
     configs = _checked(lambda: sweep.validate(params))
     runs = _checked(lambda: sweep.all_runs(params))
+    _check_pages_writable([sweep], chapters=True)
+    check_writable(root / "_toc.yml", "the table of contents file")
     with _executor(args) as executor:  # the scheduler is checked before any work
         if isinstance(executor, LocalPool):  # the workers store their runs in the cache themselves
             train_runs(runs, jobs=args.jobs)
@@ -342,27 +366,9 @@ def cmd_run(args):
             raise UsageError("--output must not be the run template itself")
     else:
         output = root / "book" / "chapter3" / "runs" / run_page_name(config)
+    check_writable(output, "--output file" if args.output else "the run page file")
     print(execute_template(template, output, run_parameters(config, template)))
-    _report_cache_warnings(output)
-
-
-#: How a :class:`resnet_ode.training.cache.CacheWarning` a kernel raised reads in its notebook (``warnings``' format).
-_CACHE_WARNING_RE = re.compile(r"^.*?:\d+: CacheWarning: (.*)$", re.MULTILINE)
-
-
-def _report_cache_warnings(page):
-    """Print on this terminal, once each, the cache warnings the kernel of ``page`` raised (an entry set aside, a
-    result not stored): otherwise they would only be inside the notebook."""
-    import nbformat
-
-    try:
-        nb = nbformat.read(page, as_version=4)
-    except Exception:  # noqa: BLE001 - the page was just written; nothing to add if it cannot be read
-        return
-    texts = [out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
-             if out.get("output_type") == "stream" and out.get("name") == "stderr"]
-    for message in dict.fromkeys(m.strip() for text in texts for m in _CACHE_WARNING_RE.findall(text)):
-        print(f"warning: {message}", file=sys.stderr)
+    report_cache_warnings(output)
 
 
 def cmd_execute(args):
@@ -379,6 +385,7 @@ def cmd_execute(args):
             nbformat.read(path, as_version=4)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
             raise UsageError(f"{name} is not a readable notebook ({type(exc).__name__}: {exc})") from None
+        check_writable(path.absolute().parent, "the folder of the notebook")
     for path in args.notebooks:
         execute_in_place(Path(path).absolute(), timeout=args.timeout)
         print(path)
@@ -396,6 +403,7 @@ def cmd_execute_book(args):
         check_book_cache(cache)
     except ValueError as exc:
         raise UsageError(f"--cache: {exc}") from None
+    check_writable(cache, "--cache folder")
     paths = book_notebooks()
     try:
         done = execute_into_book_cache(paths, cache, jobs=args.jobs, timeout=args.timeout, force=args.force)
@@ -429,6 +437,11 @@ def cmd_cache(args):
                   + (f"; kept {len(kinds['other'])} files the cache did not write" if kinds["other"] else ""))
     except cache.NotACache as exc:
         raise SystemExit(f"error: {exc}") from None
+    except OSError as exc:  # a read-only cache: what was removed is gone, the rest stays
+        where = exc.filename or folder
+        raise SystemExit(f"error: cannot remove {where} from the cache {folder} ({exc.strerror or exc}): the cache is "
+                         "read-only here; clear it where it can be written, or point RESNET_ODE_CACHE at another "
+                         "folder") from None
 
 
 def main(argv=None):
@@ -503,30 +516,54 @@ def main(argv=None):
     datacmds.add_parsers(sub, _jobs, cores, _jobs_help, _SCHEDULER_HELP)
 
     args = parser.parse_args(argv)
+    quiet_kernel_death()
     previous = _install_signal_handlers()
+    from resnet_ode.book.processes import command_scratch
     from resnet_ode.util.environ import environment
     from resnet_ode.util.paths import absolute_environment
 
     try:  # paths from the environment: taken from the folder the command was started in, once, for every process
-        with environment(absolute_environment()), _command_scratch(getattr(args, "executes", False)):
+        with environment(absolute_environment()), command_scratch(getattr(args, "executes", False)):
             try:
+                if getattr(args, "executes", False):
+                    _check_environment()
                 args.func(args)
             except UsageError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
-            except PageError as exc:  # run pages raised on a Dask cluster (the others were written)
+            except (PageError, CommandFailed) as exc:  # e.g. run pages raised on a Dask cluster (the others were written)
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
             except KeyboardInterrupt as exc:
                 return _stop_after_interrupt(getattr(exc, "signum", signal.SIGINT))
+            except OSError as exc:  # a full disk, a folder that became unwritable: no traceback
+                print(f"error: {os_error_text(exc)}", file=sys.stderr)
+                return 1
             except Exception as exc:
-                if type(exc).__name__ not in ("CellExecutionError", "PapermillExecutionError"):
+                name = type(exc).__name__
+                if name == "DeadKernelError":  # killed from outside, e.g. by the out-of-memory killer
+                    print("error: a notebook's kernel died while it executed (killed from outside, or out of memory: "
+                          f"{str(exc).strip() or 'Kernel died'}); pages not finished keep their previous content. "
+                          "Run the same command again (with fewer --jobs if memory ran out)", file=sys.stderr)
+                    return 1
+                if name not in ("CellExecutionError", "PapermillExecutionError"):
                     raise
                 print(f"error: a notebook cell raised an exception:\n{exc}", file=sys.stderr)
                 return 1
     finally:
         _restore_signal_handlers(previous)
     return 0
+
+
+def _check_environment():
+    """Settings every process of the command reads from the environment, checked before any work."""
+    from resnet_ode.core.parallel import default_workers
+
+    try:
+        default_workers()
+    except ValueError as exc:  # the kernels and workers would each fail with a traceback
+        raise UsageError(f"{exc}: give a count such as RESNET_ODE_WORKERS=2 (worker processes per run), or unset "
+                         "it") from None
 
 
 def _raise_interrupted(signum, frame):
@@ -568,57 +605,6 @@ def _stop_after_interrupt(signum: int) -> int:
           "their previous content, finished runs are cached: run the same command again to resume.",
           file=sys.stderr)
     return 128 + int(signum)
-
-
-class _command_scratch:
-    """A scratch folder of this command under ``_build/tmp/`` for its temporary notebooks.
-
-    Exported as ``RESNET_ODE_TMPDIR`` (so that sweep workers use it too);
-    removed with everything in it when the command ends, however it ends.
-    Nothing temporary is written into ``book/``. The system's temporary
-    folder of every process the command starts (``TMPDIR``: kernel
-    connection files, the worker pools' sockets) is a folder of its own too,
-    removed with it: a kernel killed while it started its workers cannot
-    leave its socket's folder behind.
-    """
-
-    _VARS = ("RESNET_ODE_TMPDIR", "TMPDIR")
-
-    def __init__(self, active: bool):
-        self.active = active
-        self.folder = None
-
-    def __enter__(self):
-        if not self.active:
-            return None
-        import tempfile
-
-        from resnet_ode.util.paths import repo_root
-
-        self.saved = {k: os.environ.get(k) for k in self._VARS}
-        base = repo_root() / "_build" / "tmp"
-        try:
-            base.mkdir(parents=True, exist_ok=True)
-            self.folder = Path(tempfile.mkdtemp(prefix=f"resnet-ode-{os.getpid()}-", dir=base))
-        except OSError:  # a read-only checkout: the system's temporary folder
-            self.folder = Path(tempfile.mkdtemp(prefix=f"resnet-ode-{os.getpid()}-"))
-        # Short (an AF_UNIX socket's path may not exceed 108 bytes): in the system's temporary folder.
-        self.systmp = tempfile.mkdtemp(prefix=f"resnet-ode-{os.getpid()}-")
-        os.environ["RESNET_ODE_TMPDIR"] = str(self.folder)
-        os.environ["TMPDIR"] = self.systmp
-        return self.folder
-
-    def __exit__(self, *exc):
-        if self.folder is None:
-            return False
-        shutil.rmtree(self.folder, ignore_errors=True)
-        shutil.rmtree(self.systmp, ignore_errors=True)
-        for key, value in self.saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        return False
 
 
 if __name__ == "__main__":

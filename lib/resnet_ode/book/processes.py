@@ -297,3 +297,50 @@ def stop_children(timeout: float = 3.0):
     children = _descendants([os.getpid()])
     _kill_all(children, timeout)
     return len(children)
+
+
+class command_scratch:
+    """A scratch folder of this command under ``_build/tmp/`` for its temporary notebooks.
+
+    Exported as ``RESNET_ODE_TMPDIR`` (so that sweep workers use it too);
+    removed with everything in it when the command ends, however it ends.
+    Nothing temporary is written into ``book/``. The system's temporary
+    folder of every process the command starts (``TMPDIR``: kernel
+    connection files, the worker pools' sockets) is a folder of its own too,
+    removed with it: a kernel killed while it started its workers cannot
+    leave its socket's folder behind.
+    """
+
+    _VARS = ("RESNET_ODE_TMPDIR", "TMPDIR")
+
+    def __init__(self, active: bool):
+        self.active = active
+        self.folder = None
+
+    def __enter__(self):
+        if not self.active:
+            return None
+        self.saved = {k: os.environ.get(k) for k in self._VARS}
+        base = repo_root() / "_build" / "tmp"
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            self.folder = Path(tempfile.mkdtemp(prefix=f"resnet-ode-{os.getpid()}-", dir=base))
+        except OSError:  # a read-only checkout: the system's temporary folder
+            self.folder = Path(tempfile.mkdtemp(prefix=f"resnet-ode-{os.getpid()}-"))
+        # Short (an AF_UNIX socket's path may not exceed 108 bytes): in the system's temporary folder.
+        self.systmp = tempfile.mkdtemp(prefix=f"resnet-ode-{os.getpid()}-")
+        os.environ["RESNET_ODE_TMPDIR"] = str(self.folder)
+        os.environ["TMPDIR"] = self.systmp
+        return self.folder
+
+    def __exit__(self, *exc):
+        if self.folder is None:
+            return False
+        shutil.rmtree(self.folder, ignore_errors=True)
+        shutil.rmtree(self.systmp, ignore_errors=True)
+        for key, value in self.saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        return False

@@ -27,6 +27,8 @@ import contextlib
 import functools
 import os
 import platform
+import socket
+import time
 
 from resnet_ode.util import progress
 
@@ -138,9 +140,12 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> DaskExecutor:
     except ImportError as exc:
         raise SchedulerUnreachable(f"the Dask scheduler {address} needs dask.distributed, which is not installed "
                                    f"({exc}); pip install 'dask[distributed]' (pinned in requirements.txt)") from None
+    deadline = time.monotonic() + timeout
+    _probe(address, timeout)  # before any Client exists: no hang, no traceback, no Client.__del__ noise after
+    left = max(1.0, deadline - time.monotonic())
     try:
-        with dask.config.set({"distributed.comm.timeouts.connect": f"{timeout}s"}):
-            client = Client(address, timeout=f"{timeout}s", set_as_default=False)
+        with dask.config.set({"distributed.comm.timeouts.connect": f"{left}s"}):
+            client = Client(address, timeout=f"{left}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
         raise SchedulerUnreachable(
             f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({type(exc).__name__}: {exc}). "
@@ -154,6 +159,77 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> DaskExecutor:
         executor.close()
         raise
     return executor
+
+
+def _unreachable(address: str, what: str) -> SchedulerUnreachable:
+    return SchedulerUnreachable(
+        f"{what}. Give the address of a running Dask scheduler, tcp://HOST:PORT (README: 'Studies, and running them on "
+        f"a Dask cluster'), or leave out --scheduler and unset {SCHEDULER_ENV} to use the local processes")
+
+
+#: Largest first message (bytes) taken for a Dask scheduler's handshake; a real one is well under 1 kB.
+_HANDSHAKE_MAX = 1 << 20
+
+
+def _probe(address: str, timeout: float):
+    """Raise :class:`SchedulerUnreachable` within ``timeout`` s unless ``address`` is a well-formed Dask address
+    where a Dask scheduler answers.
+
+    ``distributed`` itself waits for ever for the handshake of a server that says nothing (an HTTP server, say:
+    the dashboard's port) and reads the first bytes of any other server as the length of a message to allocate.
+    A scheduler sends its handshake first, as one message: eight bytes giving its length, then the message. A
+    ``tcp://`` address is checked that far here, with a deadline; other schemes only for their form.
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import backends
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme not in backends:
+            raise ValueError(f"unknown scheme {scheme!r}; Dask's are {', '.join(sorted(backends))}")
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            host, port = parse_host_port(location)
+            if not host or not 0 < int(port) < 65536:
+                raise ValueError("a host and a port in [1, 65535] are needed")
+    except (ValueError, TypeError) as exc:
+        raise _unreachable(address, f"{address!r} is not a Dask scheduler address ({exc})") from None
+    if scheme != "tcp":
+        return
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+            header = _receive(sock, 8, deadline)
+            if header is None:
+                raise _unreachable(address, f"the server at {address} sent no Dask handshake within {timeout:g} s: "
+                                            "it is not a Dask scheduler (an HTTP server, such as the dashboard?)")
+            size = int.from_bytes(header, "little")
+            if not 0 < size <= _HANDSHAKE_MAX or _receive(sock, size, deadline) is None:
+                raise _unreachable(address, f"the server at {address} does not speak Dask's protocol: it is not a "
+                                            "Dask scheduler")
+    except (socket.timeout, TimeoutError):
+        raise _unreachable(address, f"cannot reach the Dask scheduler at {address} within {timeout:g} s "
+                                    "(no answer)") from None
+    except OSError as exc:
+        raise _unreachable(address, f"cannot reach the Dask scheduler at {address} within {timeout:g} s "
+                                    f"({exc.strerror or type(exc).__name__})") from None
+
+
+def _receive(sock, n: int, deadline: float):
+    """``n`` bytes from ``sock`` before ``deadline``; ``None`` if they do not all come (silence, or closed)."""
+    data = bytearray()
+    while len(data) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(min(n - len(data), 1 << 16))
+        except (socket.timeout, TimeoutError):
+            return None
+        if not chunk:
+            return None
+        data += chunk
+    return bytes(data)
 
 
 #: Name of the worker plugin :func:`connect` registers (``_worker_settings``).
