@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import os
 import signal
 import sys
 import threading
@@ -414,36 +413,6 @@ def cmd_execute_book(args):
           f"({len(paths) - len(done)} unchanged since their last execution)")
 
 
-def cmd_cache(args):
-    """``info``: entries and sizes per store; ``clear``: remove only the files the cache wrote.
-
-    Both exit with status 1 and a message, touching nothing, on a folder that
-    does not exist; ``clear`` also on one without the cache's marker file.
-    """
-    from resnet_ode.training import cache
-    from resnet_ode.training.runs import source_hash
-
-    folder = cache.root()
-    try:
-        if args.action == "info":
-            print(cache.info_text(folder))
-            print(f"  training code hash {source_hash()[:12]}")
-        elif args.action == "clear":
-            kinds = cache.clear(folder)
-            removed = [p for kind, paths in kinds.items() if kind != "other" for p in paths]
-            counts = ", ".join(f"{len(kinds[s.name])} {s.name}" for s in cache.STORES)
-            print(f"removed {len(removed)} files from {folder} ({counts}, {len(kinds['bad'])} set aside, "
-                  f"{len(kinds['working'])} locks or temporary files)"
-                  + (f"; kept {len(kinds['other'])} files the cache did not write" if kinds["other"] else ""))
-    except cache.NotACache as exc:
-        raise SystemExit(f"error: {exc}") from None
-    except OSError as exc:  # a read-only cache: what was removed is gone, the rest stays
-        where = exc.filename or folder
-        raise SystemExit(f"error: cannot remove {where} from the cache {folder} ({exc.strerror or exc}): the cache is "
-                         "read-only here; clear it where it can be written, or point RESNET_ODE_CACHE at another "
-                         "folder") from None
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="resnet-ode", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=__version__)
@@ -508,10 +477,6 @@ def main(argv=None):
     p.add_argument("--force", action="store_true", help="execute every notebook, also those unchanged since their "
                                                         "last execution")
     p.set_defaults(func=cmd_execute_book, executes=True)
-
-    p = sub.add_parser("cache", help="inspect the cache (runs, surfaces, Hessians) or remove the files it wrote")
-    p.add_argument("action", choices=["info", "clear"])
-    p.set_defaults(func=cmd_cache)
 
     datacmds.add_parsers(sub, _jobs, cores, _jobs_help, _SCHEDULER_HELP)
 

@@ -1,4 +1,7 @@
-"""The commands for the published data: ``resnet-ode publish`` and ``resnet-ode verify``.
+"""The commands for the data: ``resnet-ode cache``, ``resnet-ode publish`` and ``resnet-ode verify``.
+
+``cache info`` says what the local cache holds per store; ``cache clear``
+removes only the files the cache wrote.
 
 ``publish`` makes ``data/published/`` hold exactly the cache entries the last
 build read (from the read logs under ``_build/reads/``, see
@@ -33,6 +36,41 @@ def _executor(args):
         return make_executor(args.scheduler, args.jobs)
     except (SchedulerUnreachable, WorkerMismatch) as exc:
         raise UsageError(str(exc)) from None
+
+
+def cmd_cache(args):
+    """``info``: entries and sizes per store; ``clear``: remove only the files the cache wrote.
+
+    Both exit with status 1 and a message, touching nothing, on a folder that
+    does not exist; ``clear`` also on one without the cache's marker file.
+    """
+    from resnet_ode.training import cache
+    from resnet_ode.training.runs import source_hash
+
+    folder = cache.root()
+    try:
+        if args.action == "info":
+            print(cache.info_text(folder))
+            print(f"  training code hash {source_hash()[:12]}")
+            from resnet_ode.training import published
+
+            records = published.entries()
+            print(f"published {published.published_dir()}: {len(records)} entries "
+                  f"({sum(r['bytes'] for r in records) / 1e6:.1f} MB), read after the local cache")
+        elif args.action == "clear":
+            kinds = cache.clear(folder)
+            removed = [p for kind, paths in kinds.items() if kind != "other" for p in paths]
+            counts = ", ".join(f"{len(kinds[s.name])} {s.name}" for s in cache.STORES)
+            print(f"removed {len(removed)} files from {folder} ({counts}, {len(kinds['bad'])} set aside, "
+                  f"{len(kinds['working'])} locks or temporary files)"
+                  + (f"; kept {len(kinds['other'])} files the cache did not write" if kinds["other"] else ""))
+    except cache.NotACache as exc:
+        raise SystemExit(f"error: {exc}") from None
+    except OSError as exc:  # a read-only cache: what was removed is gone, the rest stays
+        where = exc.filename or folder
+        raise SystemExit(f"error: cannot remove {where} from the cache {folder} ({exc.strerror or exc}): the cache is "
+                         "read-only here; clear it where it can be written, or point RESNET_ODE_CACHE at another "
+                         "folder") from None
 
 
 def cmd_publish(args):
@@ -133,7 +171,12 @@ def cmd_verify(args):
 
 
 def add_parsers(sub, jobs_type, jobs_default: int, jobs_help, scheduler_help: str):
-    """The ``publish`` and ``verify`` subcommands."""
+    """The ``cache``, ``publish`` and ``verify`` subcommands."""
+    p = sub.add_parser("cache", help="inspect the cache (runs, surfaces, Hessians, analyses) or remove the files it "
+                                     "wrote")
+    p.add_argument("action", choices=["info", "clear"])
+    p.set_defaults(func=cmd_cache)
+
     p = sub.add_parser("publish", help="publish the cache entries the last build read into data/published "
                                        "(with their manifest), or check that it read only published ones")
     group = p.add_mutually_exclusive_group()
