@@ -562,7 +562,7 @@ def test_a_bad_worker_count_in_the_environment_is_one_error_line_before_any_work
     monkeypatch.chdir(REPO)
     monkeypatch.setenv("RESNET_ODE_WORKERS", value)
     for name in ("run_sweeps", "train_runs", "execute_template"):
-        monkeypatch.setattr(notebooks, name, lambda *a, **k: pytest.fail("compute started"))
+        monkeypatch.setattr(sweeps if hasattr(sweeps, name) else notebooks, name, lambda *a, **k: pytest.fail("compute started"))
     monkeypatch.setattr(study, "run_study", lambda *a, **k: pytest.fail("compute started"))
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
@@ -852,7 +852,7 @@ def test_a_full_disk_is_one_error_line_and_status_1(tmp_path, monkeypatch, capsy
         raise OSError(errno.ENOSPC, "No space left on device", str(args[-1]))
 
     monkeypatch.setenv("RESNET_ODE_ROOT", str(REPO))
-    monkeypatch.setattr(notebooks, "execute_page", lambda *a, **k: nbformat.v4.new_notebook())
+    monkeypatch.setattr(notebooks, "execute_notebook", lambda *a, **k: nbformat.v4.new_notebook())
     monkeypatch.setattr(notebooks, "publish", full)
     output = tmp_path / "out.ipynb"
     assert cli.main(["run", "--output", str(output)]) == 1

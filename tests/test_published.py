@@ -316,7 +316,7 @@ def test_a_stored_analysis_is_computed_once_published_and_verified(book, monkeyp
 
 
 def test_an_analysis_key_follows_its_code_and_its_runs(book, monkeypatch):
-    from resnet_ode.studies import memo
+    from resnet_ode.studies import evaluation, memo  # noqa: F401  (evaluation registers its analyses)
 
     trained = [get_run(RunConfig(**TINY))]
     key = memo.analysis_key("cross_grid_accuracy", trained, {"n": 16})

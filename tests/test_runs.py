@@ -127,13 +127,13 @@ def test_interrupted_run_leaves_nothing(monkeypatch, tmp_cache):
 
 def test_interrupted_write_leaves_nothing(monkeypatch, tmp_cache):
     cfg = RunConfig(**TINY)
-    real_save = np.savez
+    real_save = np.savez_compressed
 
     def failing_savez(buf, **arrays):
         real_save(buf, **arrays)
         raise KeyboardInterrupt  # after the data was produced, before it is in place
 
-    monkeypatch.setattr(runs.np, "savez", failing_savez)
+    monkeypatch.setattr(runs.np, "savez_compressed", failing_savez)
     with pytest.raises(KeyboardInterrupt):
         get_run(cfg)
     # Nothing of the entry is left: no entry, no temporary file; only the cache's marker and lock files.

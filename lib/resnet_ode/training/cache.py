@@ -64,6 +64,7 @@ import os
 import re
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -161,7 +162,7 @@ def _reason(exc: BaseException) -> str:
 
 
 #: What reading or checking an entry may raise; anything else is a bug and propagates.
-_READ_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, TypeError, zipfile.BadZipFile)
+_READ_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, TypeError, zipfile.BadZipFile, zlib.error)
 
 
 # ----------------------------------------------------------------------------
