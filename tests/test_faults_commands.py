@@ -892,3 +892,28 @@ def test_unwritable_run_pages_stop_sweep_before_any_work(repo):
     assert done.stderr.count("\n") == 1
     assert done.stderr.startswith(f"error: the folder of the run pages {runs}: it is a file, not a folder")
     assert not (repo.parent / "cache").exists() or not _run_entries(repo)
+
+
+def test_cache_warnings_of_sweep_pages_reach_the_terminal_once(tmp_path, monkeypatch, capsys):
+    """Pages a sweep executes in pool workers (or on Dask) held their kernels' cache warnings; the terminal saw none."""
+    import nbformat
+
+    message = (f"resnet-ode cache: unusable entry {tmp_path}/run-{'0' * 32}.npz: BadZipFile: File is not a zip file; "
+               "moved to run-x.npz.bad; computing it again")
+    pages = []
+    for k in range(2):  # the same warning in two pages (and, below, one page without any)
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("get_run(config)")
+        cell.outputs = [nbformat.v4.new_output("stream", name="stderr",
+                                               text=f"/lib/cache.py:1: CacheWarning: {message}\n")]
+        nb.cells = [cell]
+        pages.append(tmp_path / f"page{k}.ipynb")
+        nbformat.write(nb, pages[-1])
+    quiet = tmp_path / "quiet.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), quiet)
+    monkeypatch.setattr(sweeps, "run_sweeps", lambda pairs, jobs, executor: [*pages, quiet])
+    monkeypatch.setattr(cli, "_validated_chapters", lambda chapters: [])
+    monkeypatch.setattr(cli, "_check_pages_writable", lambda sweeps: None)
+    assert cli.main(["sweep", "all", "--jobs", "1"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"warning: {message}"]

@@ -203,6 +203,7 @@ def cmd_sweep(args):
         paths = run_sweeps(pairs, jobs=args.jobs, executor=executor)
     for path in paths:
         print(path)
+    report_cache_warnings(*paths)
 
 
 def _check_pages_writable(sweeps, chapters: bool = False):
@@ -304,13 +305,15 @@ def cmd_rerun(args):
             train_runs(runs, jobs=args.jobs)
         else:  # the workers return their runs and pages, this process stores them
             train_runs_on(executor, runs)
-        run_sweep(sweep, configs, jobs=args.jobs, executor=executor)
+        pages = run_sweep(sweep, configs, jobs=args.jobs, executor=executor)
+    report_cache_warnings(*pages)
     stale = update_toc(sweep, configs)
     for page in stale:
         (root / f"{page}.ipynb").unlink(missing_ok=True)
     # The chapter executes here; its kernel sends its landscape planes to the same cluster (evaluate_plane).
     with environment({SCHEDULER_ENV: getattr(executor, "address", None)}):
         execute_chapter(notebook, params)
+    report_cache_warnings(notebook)
     print(f"{sweep.notebook} and {len(configs)} run pages re-executed in {time.perf_counter() - t0:.0f} s"
           f"{f'; removed {len(stale)} stale run pages' if stale else ''}. Build the HTML with: make html")
 

@@ -71,17 +71,20 @@ def os_error_text(exc: OSError) -> str:
 CACHE_WARNING_RE = re.compile(r"^.*?:\d+: CacheWarning: (.*)$", re.MULTILINE)
 
 
-def report_cache_warnings(page):
-    """Print on this terminal, once each, the cache warnings the kernel of ``page`` raised (an entry set aside, a
-    result not stored): otherwise they would only be inside the notebook."""
+def report_cache_warnings(*pages):
+    """Print on this terminal, once each, the cache warnings the kernels of ``pages`` raised (an entry set aside, a
+    result not stored): otherwise they would only be inside the notebooks (``run``, ``sweep``, ``rerun``)."""
     import nbformat
 
-    try:
-        nb = nbformat.read(page, as_version=4)
-    except Exception:  # noqa: BLE001 - the page was just written; nothing to add if it cannot be read
-        return
-    texts = [out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
-             if out.get("output_type") == "stream" and out.get("name") == "stderr"]
+    texts = []
+    for page in pages:
+        try:
+            nb = nbformat.read(page, as_version=4)
+        except Exception:  # noqa: BLE001 - the page was just written; nothing to add if it cannot be read
+            continue
+        texts += [out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+                  for out in cell.get("outputs", [])
+                  if out.get("output_type") == "stream" and out.get("name") == "stderr"]
     for message in dict.fromkeys(m.strip() for text in texts for m in CACHE_WARNING_RE.findall(text)):
         print(f"warning: {message}", file=sys.stderr)
 

@@ -7,7 +7,8 @@ Layout
 
     - runs: ``run-<key>.npz``, written by :func:`resnet_ode.training.runs.get_run`;
     - surfaces: ``surface-<key>.npz``, by :func:`resnet_ode.studies.landscape.surfaces.get_surface`;
-    - hessians: ``hessian-<key>.json``, by :func:`resnet_ode.studies.landscape.hessian.get_hessian_extremes`.
+    - hessians: ``hessian-<key>.json``, by :func:`resnet_ode.studies.landscape.hessian.get_hessian_extremes`;
+    - analyses: ``analysis-<key>.npz``, by :func:`resnet_ode.studies.memo.stored`.
 
     Next to an entry there may be its lock ``<store prefix>-<key>.lock``, a
     temporary file ``.<entry>.<random>.tmp`` while it is written, and
@@ -29,9 +30,22 @@ Keys
     :func:`make_key`: the first 32 hex digits of SHA-256 over the sorted JSON
     of the key's parts. A run's parts are its settings, the training-code
     hash :func:`resnet_ode.training.runs.source_hash` (syntax trees without
-    docstrings) and the entry format; a surface's or a Hessian's are the
-    run's key, their own settings and :func:`resnet_ode.util.codehash.code_digest` of
-    the landscape modules that decide values (``resnet_ode.studies.landscape.surfaces.VALUE_MODULES``) combined with the training-code hash.
+    docstrings of the code that decides a run's values) and the entry
+    format; a surface's or a Hessian's are the run's key, their own settings
+    and :func:`resnet_ode.studies.landscape.version.source_hash`; a stored
+    analysis's (:mod:`resnet_ode.studies.memo`) the runs' keys, its
+    parameters and the code of the modules that decide it. The machine's
+    numeric code paths are not part of any key: they are recorded with each
+    entry as ``provenance`` (:func:`resnet_ode.util.provenance.record`), with
+    the ``recipe`` that recomputes it.
+
+Lookup order
+    The local cache, then the entries published with the book
+    (:func:`resnet_ode.util.paths.published_dir`, listed in its
+    ``manifest.json``; a file whose SHA-256 differs from the manifest's is
+    refused with a :class:`CacheWarning` and never changed), then compute.
+    Every lookup is noted in the read log ``RESNET_ODE_READ_LOG`` names, if
+    set (:func:`note_read`; :mod:`resnet_ode.training.published`).
 
 Writing
     Atomically (:func:`resnet_ode.util.storage.atomic_path`: temporary file,
