@@ -917,3 +917,26 @@ def test_cache_warnings_of_sweep_pages_reach_the_terminal_once(tmp_path, monkeyp
     assert cli.main(["sweep", "all", "--jobs", "1"]) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"warning: {message}"]
+
+
+def test_cache_warnings_of_the_book_s_notebooks_reach_the_terminal_once(tmp_path, monkeypatch, capsys):
+    """``execute-book`` kept its kernels' cache warnings inside the executed copies in the Jupyter cache."""
+    import nbformat
+
+    from resnet_ode.book import bookcache
+
+    message = f"resnet-ode cache: could not store {tmp_path}/surface-{'1' * 32}.npz (read-only)"
+    monkeypatch.setenv("RESNET_ODE_ROOT", str(REPO))
+    page = REPO / "book" / "chapter3" / "landscape.ipynb"
+    cache = tmp_path / "jcache"
+    copy = bookcache.executed_copy_path(page, cache)
+    copy.parent.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("get_surface(run, spec)")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=f"x.py:3: CacheWarning: {message}\n" * 2)]
+    nb.cells = [cell]
+    nbformat.write(nb, copy)
+    monkeypatch.setattr(bookcache, "execute_into_book_cache", lambda paths, cache_path, **k: [page])
+    monkeypatch.setattr(bookcache, "check_book_cache", lambda path: path)
+    assert cli.main(["execute-book", "--cache", str(cache), "--jobs", "1"]) == 0
+    assert capsys.readouterr().err.strip().splitlines() == [f"warning: {message}"]

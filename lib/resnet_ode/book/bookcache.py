@@ -234,6 +234,11 @@ def with_outputs(source, executed):
     return nb
 
 
+def executed_copy_path(path, cache_path) -> Path:
+    """Where the executed copy of the notebook ``path`` is kept (it may not exist)."""
+    return _copy_path(store_dir(cache_path), _key(Path(path).resolve()))
+
+
 def executed_copy(path, cache_path):
     """The executed copy of the notebook ``path`` if it was executed under its current stamp; else why not.
 

@@ -396,7 +396,7 @@ def cmd_execute(args):
 def cmd_execute_book(args):
     import time
 
-    from resnet_ode.book.bookcache import book_notebooks, check_book_cache, execute_into_book_cache
+    from resnet_ode.book.bookcache import book_notebooks, check_book_cache, execute_into_book_cache, executed_copy_path
     from resnet_ode.util.paths import repo_root
 
     t0 = time.perf_counter()
@@ -414,6 +414,7 @@ def cmd_execute_book(args):
         raise SystemExit(1) from None
     print(f"{len(done)} of {len(paths)} notebooks executed into {cache} in {time.perf_counter() - t0:.0f} s "
           f"({len(paths) - len(done)} unchanged since their last execution)")
+    report_cache_warnings(*(executed_copy_path(p, cache) for p in done))
 
 
 def main(argv=None):
