@@ -332,3 +332,17 @@ def test_an_analysis_recipe_may_only_name_the_package_s_studies():
 
     with pytest.raises(ValueError, match="not part of resnet_ode.studies"):
         memo.recompute({"analysis": "x", "module": "os", "params": {}}, [])
+
+
+def test_verify_all_recomputes_every_kind_it_finds(book, capsys):
+    """Runs first (the longest first), then the entries computed from them: here a run and a stored analysis."""
+    from resnet_ode.studies import evaluation
+
+    trained = [get_run(RunConfig(**{**TINY, "nY": n})) for n in (3, 4)]
+    evaluation.cross_grid_accuracy(trained, n=8)
+    published.publish(published.read_logs())
+    shutil.rmtree(book["cache"])
+    assert main(["verify", "--all", "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "3 of 3 entries (2 runs, 0 surfaces, 0 hessians, 1 analyses) recomputed identical" in out
+    assert not book["cache"].exists()  # verifying stores nothing

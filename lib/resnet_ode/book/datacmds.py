@@ -137,9 +137,8 @@ def cmd_verify(args):
         chosen = verification.sample(records, verification.seed_from(seed_text))
         print(f"sample of {len(chosen)} of {len(records)} published entries (seed from {seed_text[:12]!r})")
 
-    def cost(r):
-        config = r["recipe"]["config"] if r["kind"] == "runs" else r["recipe"]["run"]
-        return run_cost(RunConfig(**config)) if r["kind"] == "runs" else 0.0
+    def cost(r):  # runs by their training cost, longest first; the other entries after them
+        return run_cost(RunConfig(**r["recipe"]["config"])) if r["kind"] == "runs" else 0.0
 
     chosen = sorted(chosen, key=lambda r: (-cost(r), r["file"]))
     try:

@@ -98,6 +98,7 @@ class _KernelDeathFilter:
 
 
 def quiet_kernel_death():
+    """Drop nbclient's "Kernel died" log line (papermill's and nbclient's loggers): the command's error says it."""
     import logging
 
     for name in ("papermill", "traitlets"):  # papermill's client logs to the first, nbclient's own to the second
