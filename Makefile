@@ -40,8 +40,10 @@ export OPENBLAS_CORETYPE
 
 # Every cache lookup of a build is noted in a read log (resnet_ode.training.cache.note_read): what the
 # book read, and whether it came from the local cache, the published entries (data/published) or was
-# computed. `make publish` publishes from these logs; `resnet-ode publish --check` (in .ci/run) fails
-# on an entry the book computed or read that is not published.
+# computed. One log for the training, one per notebook (rewritten when the notebook is executed again,
+# kept when it is not), so together they say what the book as it stands reads. `make publish`
+# publishes from these logs; `resnet-ode publish --check` (in .ci/run) fails on an entry the book
+# computed or read that is not published.
 READS := $(CURDIR)/_build/reads
 
 .PHONY: book test unit nbval train venv assets chromium sweep notebooks html clean publish reproduce check-data
@@ -105,20 +107,19 @@ JOBS ?= $(shell env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || 
 # (_config.yml: execute_notebooks: cache). `resnet-ode execute-book --force` executes every notebook.
 html: $(STAMP) $(MATHJAX)
 	mkdir -p $(READS)
-	RESNET_ODE_READ_LOG=$(READS)/notebooks.log $(BIN)/resnet-ode execute-book --jobs $(JOBS) $(EXECUTE_FLAGS)
+	RESNET_ODE_READ_LOGS=$(READS)/notebooks $(BIN)/resnet-ode execute-book --jobs $(JOBS) $(EXECUTE_FLAGS)
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
 
 # All training first (every run of every chapter, JOBS at a time, longest first), then every notebook
 # that changed since the last build is executed once (the run pages read their runs from the cache).
 book: $(STAMP) $(MATHJAX)
 	@start=$$(date +%s); \
-	rm -rf $(READS) && mkdir -p $(READS) && \
 	$(MAKE) --no-print-directory train && $(MAKE) --no-print-directory html && \
 	$(BIN)/resnet-ode publish --status && \
 	echo "Built in $$(( $$(date +%s) - start )) s. Open $(CURDIR)/_build/html/index.html"
 
 train: $(STAMP)
-	mkdir -p $(READS)
+	mkdir -p $(READS) && rm -f $(READS)/train.log
 	RESNET_ODE_READ_LOG=$(READS)/train.log $(BIN)/resnet-ode train all --jobs $(JOBS)
 
 # For contributors: after a change that alters results (training code, a chapter's parameters), train

@@ -227,3 +227,33 @@ def test_state_file_is_json_with_a_stamp_per_notebook(repo):
     assert set(state["notebooks"]) == {"book/a.ipynb"}
     assert state["notebooks"]["book/a.ipynb"]["stamp"] == bookcache.notebook_stamp(
         nbformat.read(a, as_version=4), bookcache.current_base())
+
+
+def test_each_notebook_keeps_its_own_read_log_until_it_is_executed_again(repo, monkeypatch):
+    """What the book reads is the union of the notebooks' last executions: a notebook not executed again keeps its
+    log, one executed again replaces it (a build that executes nothing must not lose what the book reads)."""
+    from resnet_ode.training import published
+
+    logs = repo / "_build" / "reads" / "notebooks"
+    monkeypatch.setenv(bookcache.READ_LOGS_ENV, str(logs))
+    note = ("from resnet_ode.training.cache import RUNS, note_read\n"
+            "note_read(RUNS, {key!r}, 'published')")
+    a = _notebook(repo / "book" / "a.ipynb", note.format(key="a" * 32))
+    b = _notebook(repo / "book" / "b.ipynb", note.format(key="b" * 32))
+    assert sorted(_execute(repo, [a, b])) == [a, b]
+    both = {("runs", "a" * 32), ("runs", "b" * 32)}
+    assert published.read_logs(logs.parent).keys == both
+    assert _execute(repo, [a, b]) == []
+    assert published.read_logs(logs.parent).keys == both  # nothing executed, nothing lost
+    _notebook(b, note.format(key="c" * 32))
+    assert _execute(repo, [a, b]) == [b]
+    assert published.read_logs(logs.parent).keys == {("runs", "a" * 32), ("runs", "c" * 32)}
+
+
+def test_a_first_build_whose_only_notebook_raises_leaves_a_cache_the_next_build_accepts(repo):
+    """Nothing stored before the error used to leave the folder without global.db: the next build refused it as
+    'not a Jupyter Book execution cache' (and the test above failed whenever the bad notebook finished first)."""
+    bad = _notebook(repo / "book" / "bad.ipynb", "raise ValueError('broken on purpose')")
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="broken on purpose"):
+            _execute(repo, [bad])

@@ -42,7 +42,8 @@ from resnet_ode.util.storage import atomic_path
 
 #: Environment variables that decide what a kernel computes (numeric code paths, threads, the cache and durations).
 STAMPED_VARIABLES = ("NPY_DISABLE_CPU_FEATURES", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                     "MKL_NUM_THREADS", "RESNET_ODE_CACHE", "RESNET_ODE_ROOT", "RESNET_ODE_DURATION_SCALE")
+                     "MKL_NUM_THREADS", "RESNET_ODE_CACHE", "RESNET_ODE_ROOT", "RESNET_ODE_DURATION_SCALE",
+                     "RESNET_ODE_PUBLISHED")
 
 #: The published cache entries' manifest (a file hash of the stamp when present).
 MANIFEST = Path("data") / "published" / "manifest.json"
@@ -266,10 +267,26 @@ def executed_copy(path, cache_path):
 # ----------------------------------------------------------------------------
 
 
-def _execute_for_book(path: Path, timeout: int, workers: int):
+#: A folder for one read log per notebook (``resnet_ode.training.cache.note_read``): each execution of a
+#: notebook rewrites its own log, and a notebook not executed again keeps the log of its last execution, so the
+#: logs together say what the book as it stands reads (``resnet-ode publish``).
+READ_LOGS_ENV = "RESNET_ODE_READ_LOGS"
+
+
+def read_log_path(path, folder) -> Path:
+    """The read log of the notebook ``path`` in the folder ``folder``."""
+    return Path(folder) / f"{_key(Path(path).resolve()).replace('/', '__')}.log"
+
+
+def _execute_for_book(path: Path, timeout: int, workers: int, read_log: Path | None = None):
     """Execute a notebook in its folder; returns ``(executed notebook or None, seconds, error text or None)``."""
     t0 = time.perf_counter()
-    with scratch_path(path.stem) as folder, environment({"RESNET_ODE_WORKERS": workers}):
+    log = {}
+    if read_log is not None:
+        read_log.parent.mkdir(parents=True, exist_ok=True)
+        read_log.write_text("")  # this execution's reads replace the last one's
+        log = {"RESNET_ODE_READ_LOG": str(read_log)}
+    with scratch_path(path.stem) as folder, environment({"RESNET_ODE_WORKERS": workers, **log}):
         try:
             nb = execute_notebook(path, folder / path.name, cwd=path.parent, timeout=timeout)
         except Exception as exc:  # noqa: BLE001 - reported by the parent, naming the notebook
@@ -311,6 +328,7 @@ def execute_into_book_cache(paths, cache_path, jobs: int = 2, timeout: int = 360
 
     paths = [Path(p).resolve() for p in paths]
     cache = get_cache(str(check_book_cache(cache_path)))
+    cache.list_cache_records()  # creates global.db now: a folder this wrote is always recognised as a cache
     store = store_dir(cache_path)
     state = load_state(cache_path)
     if force or state.get("numbers") != numbers_digest():  # numbers removed or edited: every notebook again
@@ -332,7 +350,10 @@ def execute_into_book_cache(paths, cache_path, jobs: int = 2, timeout: int = 360
             results[todo[i]] = (nb, seconds)
 
         try:
-            LocalPool(jobs).map([(_execute_for_book, (path, timeout, workers), {}) for path in todo],
+            logs = os.environ.get(READ_LOGS_ENV)
+            LocalPool(jobs).map([(_execute_for_book, (path, timeout, workers,
+                                                      read_log_path(path, logs) if logs else None), {})
+                                 for path in todo],
                                 f"executing notebooks ({k}: {len(todo)} of {len(stage)} changed)", on_result=keep)
         finally:  # what finished is stored, also when another notebook raised
             for path in [p for p in todo if p in results]:  # one writer for the cache's database

@@ -67,10 +67,13 @@ class Reads:
 
 
 def read_logs(folder: Path | None = None) -> Reads:
-    """The lines of every ``*.log`` in ``folder`` (default :func:`reads_dir`); malformed lines raise ``ValueError``."""
+    """The lines of every ``*.log`` in ``folder`` (default :func:`reads_dir`) and its subfolders.
+
+    Malformed lines raise ``ValueError``.
+    """
     folder = Path(folder or reads_dir())
     reads = Reads()
-    for path in sorted(folder.glob("*.log")) if folder.is_dir() else []:
+    for path in sorted(folder.rglob("*.log")) if folder.is_dir() else []:
         for n, line in enumerate(path.read_text().splitlines(), 1):
             parts = line.split()
             if len(parts) != 3 or parts[0] not in _BY_NAME or parts[2] not in ("local", "published", "computed"):
@@ -278,7 +281,7 @@ def clear_reads(folder: Path | None = None):
     """Empty the read-log folder (the start of a build that publishes)."""
     folder = Path(folder or reads_dir())
     if folder.is_dir():
-        for path in folder.glob("*.log"):
+        for path in folder.rglob("*.log"):
             path.unlink()
 
 

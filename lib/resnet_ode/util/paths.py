@@ -36,7 +36,8 @@ def cache_dir() -> Path:
 
 
 #: Variables naming folders; :func:`absolute_environment` makes them absolute.
-PATH_VARS = ("RESNET_ODE_CACHE", "RESNET_ODE_ROOT", "RESNET_ODE_TMPDIR", "RESNET_ODE_PUBLISHED", "RESNET_ODE_READ_LOG")
+PATH_VARS = ("RESNET_ODE_CACHE", "RESNET_ODE_ROOT", "RESNET_ODE_TMPDIR", "RESNET_ODE_PUBLISHED", "RESNET_ODE_READ_LOG",
+             "RESNET_ODE_READ_LOGS")
 
 
 def absolute_environment() -> dict:
