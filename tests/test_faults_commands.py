@@ -940,3 +940,28 @@ def test_cache_warnings_of_the_book_s_notebooks_reach_the_terminal_once(tmp_path
     monkeypatch.setattr(bookcache, "check_book_cache", lambda path: path)
     assert cli.main(["execute-book", "--cache", str(cache), "--jobs", "1"]) == 0
     assert capsys.readouterr().err.strip().splitlines() == [f"warning: {message}"]
+
+
+def test_a_host_name_whose_lookup_hangs_is_refused_within_the_stated_time(monkeypatch):
+    """``getaddrinfo`` has no timeout: a resolver that does not answer held ``connect`` for as long as it took."""
+    import socket
+    import threading
+
+    from resnet_ode.training import cluster
+
+    release = threading.Event()
+
+    def hanging_lookup(*args, **kwargs):
+        release.wait(60)
+        raise socket.gaierror("released")
+
+    monkeypatch.setattr(cluster.socket, "getaddrinfo", hanging_lookup)
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(cluster.SchedulerUnreachable, match="cannot reach the Dask scheduler at "
+                                                               "tcp://scheduler.invalid:8786 within 1 s"):
+            cluster._probe("tcp://scheduler.invalid:8786", timeout=1.0)
+        waited = time.monotonic() - t0
+    finally:
+        release.set()
+    assert waited < 30  # the lookup would have held it 60 s

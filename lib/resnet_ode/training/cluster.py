@@ -197,7 +197,8 @@ def _probe(address: str, timeout: float):
         return
     deadline = time.monotonic() + timeout
     try:
-        with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        where = _resolve(host, int(port), timeout)  # a name lookup that hangs counts against the deadline too
+        with socket.create_connection(where, timeout=max(0.01, deadline - time.monotonic())) as sock:
             header = _receive(sock, 8, deadline)
             if header is None:
                 raise _unreachable(address, f"the server at {address} sent no Dask handshake within {timeout:g} s: "
@@ -212,6 +213,32 @@ def _probe(address: str, timeout: float):
     except OSError as exc:
         raise _unreachable(address, f"cannot reach the Dask scheduler at {address} within {timeout:g} s "
                                     f"({exc.strerror or type(exc).__name__})") from None
+
+
+def _resolve(host: str, port: int, timeout: float):
+    """``(address, port)`` of ``host`` looked up within ``timeout`` s (``socket.timeout`` if the lookup hangs).
+
+    ``getaddrinfo`` has no timeout of its own; a resolver that does not answer
+    would otherwise hold the command far beyond the stated 5 s.
+    """
+    import threading
+
+    box = {}
+
+    def lookup():
+        try:
+            box["info"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=lookup, daemon=True, name="resnet-ode-resolve")
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise socket.timeout(f"looking up {host} took longer than {timeout:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["info"][0][4][:2]
 
 
 def _receive(sock, n: int, deadline: float):
