@@ -103,6 +103,9 @@ def cmd_publish(args):
         report = published.publish(reads)
     except FileNotFoundError as exc:
         raise _usage(str(exc)) from None
+    except published.BadEntry as exc:  # an entry of an older layout in the local cache: nothing was changed
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     print(report.text())
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from resnet_ode.training.cache import STORES, BadEntry, Store, make_key, take_array
+from resnet_ode.training.cache import STORES, BadEntry, make_key, take_array
 from resnet_ode.util.codehash import code_digest, package_root
 
 #: Bump when the layout of a stored analysis changes.
