@@ -257,6 +257,7 @@ def test_published_entries_must_carry_a_recipe(book):
     write_npz(entry, arrays, meta)
     with pytest.raises(cache.BadEntry, match="no provenance or recipe"):
         published.publish(published.read_logs())
+    assert not book["published"].exists()  # checked before anything was written
 
 
 def test_a_non_finite_weight_is_set_aside_and_retrained(book):

@@ -181,8 +181,10 @@ def publish(reads: Reads, folder: Path | None = None, training_code: str | None 
         else:
             raise FileNotFoundError(f"{name} was read by the build but is in neither the local cache "
                                     f"({cache_dir()}) nor {folder}: run `make book` first")
+    # Every entry is checked (and its record made) before anything in the folder changes.
+    records = [entry_record(store, source, training_code) for store, source, _ in plan]
     folder.mkdir(parents=True, exist_ok=True)
-    added, kept, records = [], [], []
+    added, kept = [], []
     for store, source, name in plan:
         dest = folder / name
         if source != dest and not (dest.is_file() and sha256_file(dest) == sha256_file(source)):
@@ -191,7 +193,6 @@ def publish(reads: Reads, folder: Path | None = None, training_code: str | None 
             added.append(name)
         else:
             kept.append(name)
-        records.append(entry_record(store, dest, training_code))
     wanted = {name for _, _, name in plan}
     removed = []
     for path in sorted(folder.iterdir()):
