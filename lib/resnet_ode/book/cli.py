@@ -216,14 +216,7 @@ def _check_pages_writable(sweeps, chapters: bool = False):
             check_writable(repo_root() / sweep.notebook, "the chapter page file")
 
 
-def _executor(args):
-    """The executor of ``--scheduler`` / ``RESNET_ODE_SCHEDULER`` (checked now, before any work), else the local pool."""
-    from resnet_ode.book.executors import SchedulerUnreachable, WorkerMismatch, make_executor
-
-    try:
-        return make_executor(args.scheduler, args.jobs)
-    except (SchedulerUnreachable, WorkerMismatch) as exc:
-        raise UsageError(str(exc)) from None
+_executor = datacmds.command_executor  # one way to get a command's executor
 
 
 def cmd_train(args):

@@ -28,7 +28,7 @@ def _usage(message: str):
     return UsageError(message)
 
 
-def _executor(args):
+def command_executor(args):
     """The executor of ``--scheduler`` / ``RESNET_ODE_SCHEDULER`` (checked now, before any work), else the local pool."""
     from resnet_ode.book.executors import SchedulerUnreachable, WorkerMismatch, make_executor
 
@@ -156,7 +156,7 @@ def cmd_verify(args):
     def keep(i, result):
         results[i] = result
 
-    with _executor(args) as executor:
+    with command_executor(args) as executor:
         executor.map(calls, f"verifying {len(chosen)} entries", on_result=keep)
     for r in results:
         print(verification.report_line(r))
