@@ -143,6 +143,26 @@ def test_a_notebook_reading_numbers_runs_again_when_they_change(repo):
     assert _execute(repo, [a, b]) == [a, b]
 
 
+def test_a_notebook_reading_numbers_and_writing_its_own_is_current_after_one_execution(repo):
+    """Chapter 4 reads Chapter 3's numbers and writes its own: one build leaves its executed copy current."""
+    numbers = repo / "_build" / "numbers"
+    write = ("import json, pathlib\np = pathlib.Path({!r})\np.mkdir(parents=True, exist_ok=True)\n"
+             "(p / 'chapter-{}.json').write_text(json.dumps({{'x': {}}}))")
+    a = _notebook(repo / "book" / "a.ipynb", write.format(str(numbers), 9, 1))
+    b = _notebook(repo / "book" / "b.ipynb", "# read_numbers(\ndef write_numbers(chapter, x): pass\n"
+                                             "write_numbers('8', 0)\n" + write.format(str(numbers), 8, 5))
+    assert bookcache.written_numbers(nbformat.read(b, as_version=4)) == {"8"}
+    assert _execute(repo, [a, b]) == [a, b]
+    copy, why = bookcache.executed_copy(b, repo / "_build" / "cache")
+    assert why == "" and copy is not None
+    assert _execute(repo, [a, b]) == []
+    # What it reads still counts: a changed chapter 9 executes it again.
+    nb = nbformat.read(a, as_version=4)
+    nb.cells[2].source = write.format(str(numbers), 9, 2)
+    nbformat.write(nb, a)
+    assert _execute(repo, [a, b]) == [a, b]
+
+
 def test_a_notebook_that_raises_fails_and_is_executed_again_next_time(repo):
     good = _notebook(repo / "book" / "good.ipynb", "x = 1")
     bad = _notebook(repo / "book" / "bad.ipynb", "raise ValueError('broken on purpose')")

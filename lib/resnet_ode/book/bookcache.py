@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -90,6 +91,14 @@ def book_notebooks(toc_path=None) -> list[Path]:
 def reads_numbers(nb) -> bool:
     """Whether a notebook reads other chapters' key numbers (``read_numbers``): it runs after the others."""
     return any("read_numbers(" in c.source for c in nb.cells if c.cell_type == "code")
+
+
+_WRITES = re.compile(r"""write_numbers\(\s*(['"])([^'"]+)\1""")
+
+
+def written_numbers(nb) -> set[str]:
+    """The chapters whose key numbers a notebook writes (``write_numbers("4", ...)`` gives ``{"4"}``)."""
+    return {m.group(2) for c in nb.cells if c.cell_type == "code" for m in _WRITES.finditer(c.source)}
 
 
 def execution_stages(paths) -> list[list[Path]]:
@@ -156,10 +165,15 @@ def environment_digest() -> str:
                 manifest.read_bytes() if manifest.is_file() else "no manifest")
 
 
-def numbers_digest() -> str:
-    """A hash of the chapters' key numbers in ``_build/numbers`` (what ``read_numbers`` reads)."""
+def numbers_digest(exclude=()) -> str:
+    """A hash of the chapters' key numbers in ``_build/numbers`` (what ``read_numbers`` reads).
+
+    ``exclude``: chapters left out (a notebook's stamp leaves out the numbers
+    it writes itself, which its own execution changes).
+    """
     folder = repo_root() / "_build" / "numbers"
-    files = sorted(folder.glob("chapter-*.json")) if folder.is_dir() else []
+    skip = {f"chapter-{c}.json" for c in exclude}
+    files = sorted(p for p in folder.glob("chapter-*.json") if p.name not in skip) if folder.is_dir() else []
     return _sha(*(x for p in files for x in (p.name, p.read_bytes())))
 
 
@@ -167,13 +181,15 @@ def notebook_stamp(nb, base: str) -> str:
     """The stamp of the notebook ``nb`` under ``base`` (:func:`code_digest` and :func:`environment_digest`).
 
     Its code cells (source and metadata) and kernel; the key numbers too
-    when it reads them. Markdown cells are left out: the book takes them from
-    the notebook itself, and they execute nothing.
+    when it reads them, less those it writes itself (else its own execution,
+    which writes them, would leave its stamp out of date). Markdown cells are
+    left out: the book takes them from the notebook itself, and they execute
+    nothing.
     """
     cells = [{"source": c.source, "metadata": {k: v for k, v in c.metadata.items() if k not in ("execution", "papermill")}}
              for c in nb.cells if c.cell_type == "code"]
     payload = json.dumps({"cells": cells, "kernel": nb.metadata.get("kernelspec", {})}, sort_keys=True)
-    return _sha(payload, base, numbers_digest() if reads_numbers(nb) else "")
+    return _sha(payload, base, numbers_digest(exclude=written_numbers(nb)) if reads_numbers(nb) else "")
 
 
 def current_base() -> str:
