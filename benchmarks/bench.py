@@ -34,6 +34,8 @@ Usage::
     python benchmarks/bench.py --implementation resnet_ode-1 resnet_ode-2 threads-2   # processes vs threads
     python benchmarks/bench.py --against HEAD       # the working tree against a commit, side by side
     python benchmarks/bench.py --train              # also time training each Chapter 3.1 depth
+    python benchmarks/bench.py --nY 256 --integrator euler --implementation resnet_ode-1 --activation
+                                                    # also tanh per value and its share of fwd+grad
     python benchmarks/bench.py --book               # also time the whole book build, empty cache
 
 ``--against REV`` extracts the package of commit ``REV`` (``git archive``, into
@@ -413,6 +415,86 @@ def print_kernel_table(records):
             print(f"{g[0]:10s} {g[1]:4d} {g[2]:11s}" + "".join(cell(g, i) for i in cols))
 
 
+#: numpy restricted to its pre-AVX2 loops and OpenBLAS at another core type (the "other numeric code paths").
+PINNED_PATHS = {"NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR", "OPENBLAS_CORETYPE": "Zen"}
+
+
+def tanh_costs(sizes=(4_000, 40_000, 400_000)) -> dict:
+    """Nanoseconds per value of numpy's ``tanh`` and the package's (``core.elementary.tanh``), in turns."""
+    from resnet_ode.core.elementary import tanh
+
+    out = {}
+    for n in sizes:
+        x = np.random.default_rng(n).standard_normal(n) * 2.0
+        y = np.empty_like(x)
+        timed = measure({"numpy": lambda: np.tanh(x, out=y), "resnet_ode": lambda: tanh(x, out=y)}, budget=0.3)
+        out[n] = {name: seconds / n * 1e9 for name, (seconds, _) in timed.items()}
+    return out
+
+
+def activation_share(nY=256, integrator="euler") -> dict:
+    """Share of a one-process forward-and-gradient pass spent in the activation (wrapped with a timer)."""
+    from resnet_ode.core.activations import ACTIVATIONS
+
+    act = ACTIVATIONS["tanh"]
+    spent = [0.0]
+    saved = {name: getattr(act, name) for name in ("evaluate", "inplace")}
+
+    def timed(fn):
+        def call(*args):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args)
+            finally:
+                spent[0] += time.perf_counter() - t0
+        return call
+
+    data = make_peaks_dataset()
+    model = ResNetODE(nY=nY, integrator=integrator, workers=1)
+    theta = model.init_params(0) + 0.1 * np.random.default_rng(0).standard_normal(model.n_params)
+    W = np.random.default_rng(3).standard_normal(model.n_classifier_params)
+    suite = bench_numpy(model, theta, W, data.X_train, data.y_train, "resnet_ode-1")
+    suite["fwd+grad"]()
+    try:
+        for name, fn in saved.items():
+            if fn is not None:
+                object.__setattr__(act, name, timed(fn))
+        total, calls = 0.0, 5
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            suite["fwd+grad"]()
+            total += time.perf_counter() - t0
+    finally:
+        for name, fn in saved.items():
+            object.__setattr__(act, name, fn)
+    return {"kernel_ms": total / calls * 1e3, "activation_ms": spent[0] / calls * 1e3}
+
+
+def run_activation(records):
+    """The activation's cost: per value (this process's code paths and the pinned ones) and its share of the kernel."""
+    here = tanh_costs()
+    script = ("import json, sys; sys.path.insert(0, %r); import bench; "
+              "print(json.dumps(bench.tanh_costs()))" % str(Path(__file__).resolve().parent))
+    pinned = subprocess.run([sys.executable, "-c", script], env={**os.environ, **PINNED_PATHS},
+                            capture_output=True, text=True, check=True)
+    pinned = {int(k): v for k, v in json.loads(pinned.stdout.strip().splitlines()[-1]).items()}
+    print("\ntanh, nanoseconds per value (median; numpy's float64 tanh against resnet_ode.core.elementary.tanh)")
+    head = f"{'values':>8s} {'code paths':12s} {'numpy':>8s} {'resnet_ode':>11s} {'speed-up':>9s}"
+    print(f"{head}\n{'-' * len(head)}")
+    for label, costs in (("this machine", here), ("pinned", pinned)):
+        for n, c in costs.items():
+            print(f"{n:8d} {label:12s} {c['numpy']:8.2f} {c['resnet_ode']:11.2f} {c['numpy'] / c['resnet_ode']:9.2f}")
+            records.append({"implementation": "tanh", "operation": f"tanh/{label}", "integrator": "-", "nY": n,
+                            "median_seconds": c["resnet_ode"] * 1e-9, "numpy_seconds": c["numpy"] * 1e-9,
+                            "repeats": 0})
+    share = activation_share()
+    print(f"\nfwd+grad, Euler, nY = 256, one process: {share['kernel_ms']:.1f} ms per call, of which the activation "
+          f"{share['activation_ms']:.1f} ms ({share['activation_ms'] / share['kernel_ms']:.0%})")
+    records.append({"implementation": "resnet_ode-1", "operation": "activation share", "integrator": "euler",
+                    "nY": 256, "median_seconds": share["activation_ms"] * 1e-3,
+                    "kernel_seconds": share["kernel_ms"] * 1e-3, "repeats": 5})
+
+
 def run_training(records):
     from resnet_ode.book.experiments import state_layer_runs
     from resnet_ode.training.runs import get_run
@@ -609,6 +691,9 @@ def main(argv=None):
     parser.add_argument("--against", metavar="REV",
                         help="time the working tree and commit REV side by side, in turns, instead")
     parser.add_argument("--rounds", type=int, default=7, help="turns of each side per operation with --against")
+    parser.add_argument("--activation", action="store_true",
+                        help="also time tanh per value (numpy's and the package's, also under pinned code paths) "
+                             "and the activation's share of fwd+grad")
     parser.add_argument("--train", action="store_true", help="also time training every Chapter 3.1 depth")
     parser.add_argument("--book", action="store_true", help="also time `make book` with an empty run cache")
     parser.add_argument("--json", type=Path, help="write one record per measurement to this file")
@@ -632,6 +717,8 @@ def main(argv=None):
         records = run_kernels(depths, args.integrator, args.operation, not args.no_torch,
                               args.implementation or IMPLEMENTATIONS)
         print_kernel_table(records)
+    if args.activation:
+        run_activation(records)
     if args.train:
         run_training(records)
     if args.book:

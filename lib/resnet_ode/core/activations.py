@@ -2,6 +2,8 @@
 
 Each activation maps pre-activations ``Z`` to ``(sigma(Z), sigma'(Z))`` in one
 call, because every forward pass that will be differentiated needs both.
+``tanh`` is :func:`resnet_ode.core.elementary.tanh` (the same bits on every
+processor), not numpy's.
 """
 
 from __future__ import annotations
@@ -11,17 +13,18 @@ from typing import Callable
 
 import numpy as np
 
+from resnet_ode.core.elementary import tanh
 from resnet_ode.util.validate import check_choice
 
 
 def _tanh(Z):
-    A = np.tanh(Z)
+    A = tanh(Z)
     D = 1.0 - A * A
     return A, D
 
 
 def _tanh_inplace(Z, D, scale):
-    np.tanh(Z, out=Z)
+    tanh(Z, out=Z)
     if D is not None:  # scale * (1 - tanh^2), as scale - scale * tanh^2
         np.multiply(Z, Z, out=D)
         D *= -scale
