@@ -18,6 +18,12 @@ points, both sources apply: :func:`seed_interval` and
 independent errors). With one seed only the evaluation-set part is known, and
 the interval says so in its ``method``.
 
+Intervals matched to the design, with the one-sided bounds that
+:func:`resnet_ode.studies.verdicts.grade_margin` grades: :func:`paired_interval`
+when two results share initial weights, :func:`population_estimate` for a
+quantity computed on every grid point (no sampling term: the grid is the
+population); both return a :class:`BoundedEstimate`.
+
 Every function is deterministic; the bootstrap takes an explicit seed.
 Every interval is an :class:`Estimate`. Non-finite bounds (an interval that
 cannot be formed, e.g. a t-interval from one value) are written as ``None``
@@ -450,3 +456,134 @@ def slope_interval(x, y, level: float = LEVEL) -> Estimate:
         return Estimate(slope, -math.inf, math.inf, 2, "least squares through 2 points: no interval")
     half = _t(level, x.size - 2) * float(fit.stderr)
     return Estimate(slope, slope - half, slope + half, x.size, f"least-squares slope, t over {x.size} points")
+
+
+# ----------------------------------------------------------------------------
+# Intervals that match the design: one-sided bounds, paired seeds, populations
+# ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoundedEstimate(Estimate):
+    """An :class:`Estimate` with one-sided bounds next to its two-sided interval.
+
+    Attributes
+    ----------
+    value, low, high, n, method, minimum, maximum
+        As in :class:`Estimate`; ``[low, high]`` is the two-sided interval at ``level``.
+    lower, upper : float
+        One-sided bounds, each at confidence ``level``: the quantity is at
+        least ``lower`` (and, separately, at most ``upper``) with confidence
+        ``level`` (together: the two-sided interval at ``2 level - 1``, 0.90 for
+        0.95). ``-inf`` / ``inf`` when none can be formed.
+    level : float
+    """
+
+    lower: float = -math.inf
+    upper: float = math.inf
+    level: float = LEVEL
+
+    def fmt_bounds(self, digits: int = 3, sign: bool = False) -> str:
+        """E.g. ``"-0.003 (95 % one-sided: >= -0.015, <= +0.009)"``; no bounds: ``"... (no bounds: 1 seed)"``."""
+        v, f = _fmt_num(self.value, digits, sign), lambda x: _fmt_num(x, digits, sign)
+        if not math.isfinite(self.lower) and not math.isfinite(self.upper):
+            return f"{v} (no bounds: {self.n} {'seed' if self.n == 1 else 'values'})"
+        return f"{v} ({100 * self.level:g} % one-sided: >= {f(self.lower)}, <= {f(self.upper)})"
+
+    def to_dict(self) -> dict:
+        """As :meth:`Estimate.to_dict`, with ``lower``, ``upper`` (``None`` if not finite) and ``level``."""
+        return {**super().to_dict(), "lower": _num(self.lower), "upper": _num(self.upper), "level": self.level}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "BoundedEstimate":
+        """Inverse of :meth:`to_dict`."""
+        e = Estimate.from_dict(d)
+        lower = -math.inf if d.get("lower") is None else float(d["lower"])
+        upper = math.inf if d.get("upper") is None else float(d["upper"])
+        return cls(e.value, e.low, e.high, e.n, e.method, e.minimum, e.maximum, lower, upper, float(d["level"]))
+
+
+def _t_bounds(values, level: float, what: str, clip=None) -> BoundedEstimate:
+    """Seed mean of ``values`` with its Student-t interval and one-sided bounds; none from one value."""
+    _check_level(level)
+    v = np.asarray(values, dtype=float).ravel()
+    if v.size == 0 or not np.all(np.isfinite(v)):
+        raise ValueError(f"{what} needs at least one value, all finite, got {v.tolist()}")
+    s, mean = v.size, float(v.mean())
+    if s == 1:
+        return BoundedEstimate(mean, -math.inf, math.inf, 1, f"{what}: 1 seed, no interval", mean, mean, level=level)
+    se = float(v.std(ddof=1)) / math.sqrt(s)
+    two, one = _t(level, s - 1) * se, float(stats.t.ppf(level, s - 1)) * se
+    low, high, lower, upper = mean - two, mean + two, mean - one, mean + one
+    if clip is not None:
+        (low, lower), (high, upper) = np.maximum((low, lower), clip[0]), np.minimum((high, upper), clip[1])
+    return BoundedEstimate(mean, float(low), float(high), s, f"{what} over {s} seeds", float(v.min()),
+                           float(v.max()), float(lower), float(upper), level)
+
+
+def paired_interval(a, b, level: float = LEVEL) -> BoundedEstimate:
+    """Mean of the per-seed differences ``a - b``: Student-t interval and one-sided bounds.
+
+    The interval to use when the two compared results **share initial
+    weights** (the same ``init_seed`` for two depths, or for two integrators):
+    pairing by seed removes the spread that the shared start causes in both,
+    which an unpaired (Welch) interval would count twice. It covers the
+    spread over seeds only, with no sampling term: right for quantities
+    computed on the whole labelled grid or on the held-out grid points, the
+    population rather than a sample of it (for accuracies on a 200-point
+    sample see :func:`accuracy_difference`).
+
+    Parameters
+    ----------
+    a, b : array_like, shape (s,)
+        One result per seed for each of the two settings, in the same seed order.
+    level : float
+
+    Returns
+    -------
+    BoundedEstimate
+        ``value`` the mean difference ``d``, ``n = s``, ``minimum``/``maximum``
+        the extreme differences, and for ``s >= 2``, with ``se = sd(a - b) /
+        sqrt(s)`` (``ddof = 1``)::
+
+            low, high    = d -/+ t_{(1 + level) / 2, s - 1} se
+            lower, upper = d -/+ t_{level, s - 1} se
+
+        ``method`` ``"paired t over s seeds"``. For ``s = 1`` every bound is
+        infinite and ``method`` is ``"paired t: 1 seed, no interval"``.
+    """
+    a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same length (one value per seed), got {a.size} and {b.size}")
+    return _t_bounds(a - b, level, "paired t")
+
+
+def population_estimate(values, level: float = LEVEL, clip=None) -> BoundedEstimate:
+    """Seed mean of a quantity computed over a whole population, e.g. an accuracy on every grid point.
+
+    A quantity computed on every point of the labelled grid (or on every
+    held-out grid point) has no sampling error: there is no larger set of
+    points it estimates. Its only uncertainty is the spread over training
+    seeds, so the interval is the Student-t interval of the seed mean, with no
+    Wilson (binomial) term. With one seed that spread is unmeasured: the
+    estimate is a point with no interval (every bound infinite), and its
+    ``method`` says so. A difference of two such quantities whose runs share
+    initial weights is :func:`paired_interval`.
+
+    Parameters
+    ----------
+    values : array_like, shape (s,)
+        The quantity for each of ``s`` seeds.
+    level : float
+    clip : (float, float), optional
+        Range the quantity cannot leave (``(0, 1)`` for an accuracy); bounds
+        outside it are moved to it.
+
+    Returns
+    -------
+    BoundedEstimate
+        ``value`` the seed mean; bounds as in :func:`paired_interval`;
+        ``method`` ``"population t over s seeds"``, or ``"population t: 1
+        seed, no interval"``.
+    """
+    return _t_bounds(values, level, "population t", clip)

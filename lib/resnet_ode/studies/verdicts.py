@@ -22,10 +22,16 @@ the claim does not (each rule says which). Claims about trained networks
 are never more than :data:`INCONCLUSIVE` (:func:`one_seed_cap`). Claims with several parts combine
 their grades by :func:`combine`. Threshold claims (a share of at least 95 %)
 use ``null = required``, so they hold, fail or are inconclusive.
+
+:func:`grade_margin` grades on the same scale by one-sided 95 % bounds against
+the smallest effect that matters, stated before the numbers (for accuracies
+relative to the error rate, :func:`error_rate_margin`), so that "does not hold:
+no effect as large as the margin" (equivalence) is a result the data can give.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 from resnet_ode.studies.uncertainty import Estimate
@@ -204,3 +210,121 @@ def disagreements(by_setting: dict) -> dict:
         if len(grades) >= 2 and len(set(grades.values())) >= 2:
             out[key] = grades
     return out
+
+
+# ----------------------------------------------------------------------------
+# Grading by one-sided bounds against the smallest effect that matters
+# ----------------------------------------------------------------------------
+
+
+def _check_bounds(lower, upper, margin):
+    lower, upper, margin = float(lower), float(upper), float(margin)
+    if not (margin > 0 and math.isfinite(margin)):
+        raise ValueError(f"the margin (smallest effect that matters) must be finite and > 0, got {margin}")
+    if math.isnan(lower) or math.isnan(upper) or lower > upper:
+        raise ValueError(f"need lower <= upper, got lower={lower}, upper={upper}")
+    return lower, upper, margin
+
+
+def grade_margin(lower: float, upper: float, margin: float) -> str:
+    """Grade an effect by its one-sided bounds against the smallest effect that matters.
+
+    Parameters
+    ----------
+    lower, upper : float
+        One-sided lower and upper 95 % bounds of the effect (e.g. ``lower``
+        and ``upper`` of a :class:`~resnet_ode.studies.uncertainty.BoundedEstimate`),
+        oriented so that the claim predicts a positive effect;
+        ``-inf`` / ``inf`` where no bound could be formed.
+    margin : float
+        ``m > 0``, the smallest effect that matters: the effect the claim
+        needs, fixed before the numbers are seen.
+
+    Returns
+    -------
+    str
+        The first of these that applies:
+
+        1. :data:`HOLDS` if ``lower >= m``: an effect at least as large as
+           the claim needs is shown;
+        2. :data:`FAILS` ("does not hold") if ``upper < m``: no effect as large
+           as ``m``. This includes the **equivalence** case ``-m < lower``
+           and ``upper < m`` (the effect lies within ``m`` of zero), a
+           reversed effect (``upper < 0``) and an effect in the claimed
+           direction too small to matter (``lower > 0``, ``upper < m``);
+        3. :data:`CAVEATS` if ``lower > 0`` (so ``0 < lower < m <= upper``):
+           an effect in the claimed direction is shown, but not that it is as
+           large as ``m``;
+        4. :data:`INCONCLUSIVE` otherwise (``lower <= 0`` and ``upper >= m``):
+           both no effect and an effect of ``m`` are compatible with the data.
+
+        At the boundaries: ``lower == m`` holds, ``upper == m`` does not fail
+        (an effect of exactly ``m`` is not excluded), ``lower == 0`` is not
+        a shown effect. Infinite bounds (one seed) give :data:`INCONCLUSIVE`.
+
+    Raises
+    ------
+    ValueError
+        If ``m`` is not finite and positive, or ``lower > upper``.
+    """
+    lower, upper, margin = _check_bounds(lower, upper, margin)
+    if lower >= margin:
+        return HOLDS
+    if upper < margin:
+        return FAILS
+    if lower > 0:
+        return CAVEATS
+    return INCONCLUSIVE
+
+
+def explain_margin(lower: float, upper: float, margin: float, what: str = "the effect", digits: int = 3) -> str:
+    """The clause :func:`grade_margin` decided by, naming the kind of "does not hold".
+
+    E.g. ``"the effect lies within +/-0.010 of 0 (one-sided bounds -0.015, +0.009; equivalence)"``.
+    """
+    g = grade_margin(lower, upper, margin)
+
+    def f(x):
+        return f"{x:+.{digits}f}" if math.isfinite(x) else ("-inf" if x < 0 else "inf")
+
+    b = f"(one-sided bounds {f(lower)}, {f(upper)})"
+    m = f(margin)
+    if g == HOLDS:
+        return f"{what} is at least the required {m} {b}"
+    if g == CAVEATS:
+        return f"{what} is above 0 but not shown to reach the required {m} {b}"
+    if g == INCONCLUSIVE:
+        return f"{what} may be 0 or the required {m} {b}"
+    if upper < 0:
+        return f"{what} is reversed: below 0 {b}"
+    if lower > -margin:
+        return f"{what} lies within +/-{margin:.{digits}f} of 0 {b}; equivalence: no effect as large as {m}"
+    return f"no {what} as large as the required {m} {b}"
+
+
+def error_rate_margin(baseline_accuracy: float, share: float = 0.1) -> float:
+    """An accuracy margin relative to the error rate, as an absolute accuracy difference.
+
+    A gain "that removes ``share`` of the errors" of a baseline with accuracy
+    ``a`` is ``share * (1 - a)``: for ``a = 0.98`` and ``share = 0.1``, 0.002;
+    for ``a = 0.726`` (the majority-class baseline of the grid), 0.0274.
+
+    Parameters
+    ----------
+    baseline_accuracy : float
+        In [0, 1).
+    share : float
+        Share of the baseline's errors the effect must remove, in (0, 1].
+
+    Returns
+    -------
+    float
+        ``share * (1 - baseline_accuracy)``, a margin for :func:`grade_margin`.
+    """
+    a, share = float(baseline_accuracy), float(share)
+    if not 0.0 <= a < 1.0:
+        raise ValueError(f"baseline_accuracy must lie in [0, 1) (a baseline without errors leaves none to remove), "
+                         f"got {a}")
+    if not 0.0 < share <= 1.0:
+        raise ValueError(f"share must lie in (0, 1], got {share}")
+    return share * (1.0 - a)
