@@ -406,3 +406,87 @@ def test_a_claim_without_trained_networks_is_judged_under_the_books_setting_only
     by = c.judge_settings(numbers)
     assert "3.4-correct" in by[c.BOOK_SETTING] and "3.4-correct" not in by["reference_cg"]
     assert "3.4-accuracy" in by["reference_cg"]
+
+
+# ----------------------------------------------------------------------------
+# held-out balanced measures: paired intervals, one-sided bounds against the smallest effect that matters
+# ----------------------------------------------------------------------------
+
+
+
+def _heldout31(own_first, own_last, offdiag_deep=0.9, offdiag_shallow=0.5, k=6):
+    """Chapter 3.1 numbers with held-out matrices: per seed, the own accuracies rise linearly from first to last."""
+    bal = []
+    for f, l in zip(own_first, own_last):
+        M = np.full((k, k), offdiag_shallow)
+        M[k - 3:, k - 3:] = offdiag_deep
+        np.fill_diagonal(M, np.linspace(f, l, k))
+        bal.append(M)
+    bal = np.array(bal)
+    return {"depths": [8, 16, 32, 64, 128, 256][:k],
+            "heldout": {"balanced_seeds": bal.tolist(), "accuracy_seeds": bal.tolist(), "n": 61160,
+                        "baseline": {"accuracy": 0.761, "balanced": 0.2}, "method": "test"}}
+
+
+def test_heldout_accuracy_grades_by_one_sided_bounds_against_the_margin():
+    first = np.array([0.90, 0.91, 0.92, 0.90, 0.91])           # errors ~0.09: margin 0.25 * 0.092 = 0.023
+    v = c.state_layers_accuracy(_heldout31(first, first + np.array([0.05, 0.06, 0.05, 0.055, 0.06])))
+    assert v.verdict == c.HOLDS and v.evidence["source"] == "held-out balanced accuracy"
+    assert v.evidence["margin"] == pytest.approx(0.25 * (1 - first.mean()))
+    assert v.evidence["lower"] >= v.evidence["margin"] and v.evidence["seeds"] == 5
+    assert "61160 held-out grid points" in v.measured and "0.200 balanced" in v.measured
+    # no gain, tightly measured: the upper bound lies below the margin, so it does not hold (equivalence)
+    v = c.state_layers_accuracy(_heldout31(first, first + np.array([0.001, -0.001, 0.0, 0.002, -0.002])))
+    assert v.verdict == c.FAILS and "equivalen" in v.rule
+    assert v.evidence["upper"] < v.evidence["margin"]
+    # a spread too large to decide: inconclusive, and the power calculation asks for more seeds
+    v = c.state_layers_accuracy(_heldout31(first, first + np.array([0.05, -0.04, 0.06, -0.03, 0.02])))
+    assert v.verdict == c.INCONCLUSIVE and v.evidence["seeds_needed"] > 5
+    # one seed: no interval, never more than inconclusive
+    v = c.state_layers_accuracy(_heldout31(first[:1], first[:1] + 0.05))
+    assert v.verdict == c.INCONCLUSIVE and v.evidence["seeds_needed"] is None
+
+
+def test_heldout_transfer_uses_paired_bounds_and_the_gap():
+    first = np.array([0.95, 0.96, 0.95, 0.96, 0.955])
+    v = c.state_layers_transfer(_heldout31(first, first, offdiag_deep=0.94, offdiag_shallow=0.5))
+    assert v.verdict == c.HOLDS and v.evidence["margin"] == c.TRANSFER_EFFECT
+    v = c.state_layers_transfer(_heldout31(first, first, offdiag_deep=0.7, offdiag_shallow=0.5))
+    assert v.verdict == c.CAVEATS                                 # transfer shown, but far below the own accuracy
+    v = c.state_layers_transfer(_heldout31(first, first, offdiag_deep=0.52, offdiag_shallow=0.5))
+    assert v.verdict == c.FAILS                                   # the difference is shown to be below 0.1
+
+
+def test_heldout_rk4_accuracy_pairs_by_seed():
+    def recs(diffs):
+        out = []
+        for s, d in enumerate(diffs):
+            out.append({"integrator": "euler", "nY": 17, "init_seed": s, "heldout_balanced": 0.9 + 0.01 * s,
+                        "n_heldout": 61160})
+            out.append({"integrator": "rk4", "nY": 5, "init_seed": s, "heldout_balanced": 0.9 + 0.01 * s + d,
+                        "n_heldout": 61160})
+        return {"peaks": {"runs": out}}
+    v = c.rk4_accuracy(recs([0.04, 0.05, 0.045, 0.05, 0.04]))    # margin 0.25 * 0.08 = 0.02
+    assert v.verdict == c.HOLDS and v.evidence["source"] == "held-out balanced accuracy"
+    pair = v.evidence["pairs"]["16"]
+    assert pair["margin"] == pytest.approx(0.25 * (1 - 0.92)) and pair["seeds"] == 5
+    v = c.rk4_accuracy(recs([0.001, -0.001, 0.0, 0.001, 0.0]))
+    assert v.verdict == c.FAILS
+    v = c.rk4_accuracy(recs([0.06, -0.05, 0.04, -0.06, 0.01]))
+    assert v.verdict == c.INCONCLUSIVE
+
+
+def test_margin_rows_list_every_comparison_graded_by_a_margin():
+    first = np.array([0.90, 0.91, 0.92, 0.90, 0.91])
+    n31 = _heldout31(first, first + np.array([0.05, -0.04, 0.06, -0.03, 0.02]))
+    runs = []
+    for s in range(3):
+        runs += [{"integrator": "euler", "nY": 17, "init_seed": s, "heldout_balanced": 0.9, "n_heldout": 61160},
+                 {"integrator": "rk4", "nY": 5, "init_seed": s, "heldout_balanced": 0.9 + 0.01 * s, "n_heldout": 61160}]
+    verdicts = [c.state_layers_accuracy(n31), c.state_layers_transfer(n31), c.rk4_accuracy({"peaks": {"runs": runs}}),
+                c.state_layers_accuracy(_n31([0.6, 0.7, 0.8, 0.9, 0.95, 0.99], 0.5))]   # the old rule: no row
+    rows = c.margin_rows(verdicts)
+    assert [r[0] for r in rows] == ["3.1-accuracy", "3.1-transfer", "3.4-accuracy"]
+    assert all(len(r) == len(c.MARGIN_COLUMNS) for r in rows)
+    assert rows[0][5] == "5" and int(rows[0][6]) > 5 and rows[2][5] == "3"
+    assert rows[2][1].startswith("RK4 nY = 5 minus Euler nY = 17")

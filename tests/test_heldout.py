@@ -181,3 +181,67 @@ def test_validation_overlap_of_the_book_data():
     assert o.per_class.tolist() == [int(same[data.y_val == k].sum()) for k in range(5)] == [19, 3, 0, 9, 19]
     assert o.per_class_n.tolist() == [40] * 5 and o.n == 200 and o.distinct == 199
     assert o.share == 0.25
+
+
+# ----------------------------------------------------------------------------
+# stored held-out confusion counts of runs (what the verdicts read)
+# ----------------------------------------------------------------------------
+
+
+def test_confusion_counts_and_scores_by_hand():
+    C = h.confusion_counts([0, 0, 1, 1, 1, 2], [0, 1, 1, 1, 0, 2], 4)
+    assert C.tolist() == [[1, 1, 0, 0], [1, 2, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0]]
+    plain, balanced = h.confusion_scores(C)
+    assert plain == pytest.approx(4 / 6) and balanced == pytest.approx((1 / 2 + 2 / 3 + 1) / 3)   # class 3 absent
+    stack = np.stack([C, np.diag([2, 3, 1, 0])])
+    p, b = h.confusion_scores(stack)
+    assert p.shape == (2,) and p[1] == 1.0 and b[1] == 1.0
+
+
+class _FakeRun:
+    def __init__(self, config, model):
+        self.config, self.model, self.theta, self.W = config, model, None, None
+
+
+def test_stored_heldout_confusions_of_runs(tmp_path, monkeypatch):
+    from resnet_ode.training.trainer import RunConfig
+
+    monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("RESNET_ODE_PUBLISHED", str(tmp_path / "published"))
+    edges = peaks_grid().edges
+    models = [_PeaksModel(edges, wrong=0), _PeaksModel(edges, wrong=3, as_=1)]
+    runs = [_FakeRun(RunConfig(nY=4, init_seed=7), models[0]), _FakeRun(RunConfig(nY=5, init_seed=7), models[1])]
+    cross = h.cross_heldout_confusion(runs, chunk=20_000)
+    assert cross.shape == (2, 2, 5, 5) and np.all(cross.sum(axis=(2, 3)) == 61_160)
+    for j, model in enumerate(models):                    # the fake networks ignore the weights: column j is model j
+        s = h.heldout_scores(model, None, None, runs[0].config.dataset().X_train)
+        for i in range(2):
+            plain, balanced = h.confusion_scores(cross[i, j])
+            assert plain == pytest.approx(s.accuracy) and balanced == pytest.approx(s.balanced)
+    calls = [m.calls for m in models]
+    assert np.array_equal(h.cross_heldout_confusion(runs, chunk=20_000), cross)       # stored: nothing evaluated
+    assert [m.calls for m in models] == calls
+    one = h.run_heldout_confusion(runs[1], chunk=20_000)
+    assert np.array_equal(one, cross[1, 1])
+    other = _FakeRun(RunConfig(nY=4, init_seed=7, data_seed=1), models[0])
+    with pytest.raises(ValueError, match="different data sets"):
+        h.cross_heldout_confusion([runs[0], other])
+
+
+def test_cross_heldout_numbers_stack_the_seeds(tmp_path, monkeypatch):
+    from resnet_ode.training.trainer import RunConfig
+
+    monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("RESNET_ODE_PUBLISHED", str(tmp_path / "published"))
+    edges = peaks_grid().edges
+    good, bad = _PeaksModel(edges, wrong=-1), _PeaksModel(edges, wrong=0)      # bad loses class 0 to class 2
+    by_seed = [[_FakeRun(RunConfig(nY=4, init_seed=s), good), _FakeRun(RunConfig(nY=5, init_seed=s), bad)]
+               for s in (3, 4)]
+    out = h.cross_heldout_numbers(by_seed, n=256)
+    json.dumps(out)                                                             # plain JSON types
+    bal, plain = np.array(out["balanced_seeds"]), np.array(out["accuracy_seeds"])
+    assert bal.shape == plain.shape == (2, 2, 2) and out["n"] == 61_160
+    assert np.all(bal[:, :, 0] == 1.0) and np.allclose(bal[:, :, 1], 0.8)      # column j: the network of run j
+    assert out["baseline"]["balanced"] == pytest.approx(0.2) and out["baseline"]["accuracy"] == pytest.approx(0.761, abs=5e-4)
+    with pytest.raises(ValueError, match="at least one seed"):
+        h.cross_heldout_numbers([])

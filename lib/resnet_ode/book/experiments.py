@@ -25,13 +25,11 @@ from resnet_ode.util.validate import check_float, check_int
 #: Template executed by papermill once per run.
 RUN_TEMPLATE = "book/templates/peaks-run.ipynb"
 
-#: Initial-weight seeds of the chapters that train several networks per setting (3.1, 3.2, 3.4): five, the
-#: fewest independently trained networks a compared setting rests on (issue 22); the first seed's runs get pages.
+#: Initial-weight seeds of Chapters 3.1, 3.2 and 3.4 (five networks per compared setting; the first get pages).
 SEEDS = (0, 1, 2, 3, 4)
 
-#: Seeds of Chapter 3.1's second and third training settings (reference CG, the code's nt): three, because those
-#: networks check whether a verdict depends on the setting, and the nt = 8 networks with 256 state layers are the
-#: book's most expensive runs (Chapter 4 says so where it reads them).
+#: Seeds of Chapter 3.1's other training settings (reference CG, the code's nt): three, as its nt = 8 networks
+#: with 256 state layers are the book's most expensive runs (Chapter 4 says so where it reads them).
 SECONDARY_SEEDS = (0, 1, 2)
 
 #: Numbers of state layers nY compared in Chapter 3.1 (thesis Section 3.1).

@@ -14,25 +14,13 @@ from an interval and the effect a claim needs. Claims about trained networks
 (Chapter 3.1's two, Chapter 3.4's accuracy) resting on one initial-weight seed
 are never more than inconclusive (:func:`~resnet_ode.studies.verdicts.one_seed_cap`).
 
-**Inputs.** The rules read the numbers the chapters write (per-seed matrices or
-records, accuracies on the 200 validation points and on the 65,536 grid
-points, counts of comparisons), and older or poorer forms of them (one
-matrix, seed means only), without a change of rule:
-
-* Chapter 3.1: ``val_accuracy_seeds`` (per-seed ``(s, k, k)`` matrices; else
-  ``val_accuracy`` is one seed), ``grid_accuracy_seeds`` or ``grid_accuracy``
-  (accuracy on the 65,536 grid points; preferred when present, as a matrix,
-  a stack of matrices, or a dict with ``accuracy`` and ``n`` as
-  :meth:`resnet_ode.studies.evaluation.AccuracyCounts.to_dict` writes it),
-  ``n_val`` and ``n_grid`` (points; defaults :data:`VAL_POINTS`,
-  :data:`GRID_POINTS`).
-* Chapter 3.2: any number of seeds per depth; ``n_samples`` per record.
-* Chapter 3.3: ``deep_smoother_on_seeds`` entries with ``lower``, ``ties``
-  and optionally ``n`` (else the number of ``seeds``).
-* Chapter 3.4: ``peaks/runs`` records with ``init_seed`` (paired by seed) and
-  optionally ``grid_accuracy`` (then preferred, with ``n_grid``); else the
-  seed means in ``peaks/mean``; ``convergence`` (steps and errors) for the
-  interval of the fitted order.
+**Inputs.** The key numbers the chapters write: per-seed accuracy matrices
+(Chapter 3.1: validation, grid, and held-out balanced under ``heldout``), any
+number of seeds per depth (3.2), counts of comparisons (3.3), per-run records
+paired by seed (3.4), and older or poorer forms of them (one matrix, seed
+means only) without a change of rule. The claims about classification are
+judged on held-out balanced accuracy against a smallest effect that matters
+when the chapters wrote it (:mod:`resnet_ode.studies.margins`).
 
 :func:`judge_all` judges every claim; with ``setting=`` it judges the numbers
 a chapter stored under that key (``reference_cg``: the reference's Gauss-Newton
@@ -49,6 +37,8 @@ import numpy as np
 
 from resnet_ode.core.costs import equal_cost_states, step_evaluations
 from resnet_ode.studies.aggregate import pair_by_seed, transfer_groups, transfer_summary
+from resnet_ode.studies import margins
+from resnet_ode.studies.margins import ERROR_SHARE, MARGIN_COLUMNS, margin_rows  # noqa: F401 - re-exported for the book
 from resnet_ode.studies.uncertainty import (
     LEVEL,
     Estimate,
@@ -159,7 +149,12 @@ def state_layers_accuracy(n31: dict) -> Verdict:
     required :data:`ACCURACY_EFFECT`; a verdict of :data:`~resnet_ode.studies.verdicts.HOLDS` becomes
     :data:`~resnet_ode.studies.verdicts.CAVEATS` if the own accuracy falls significantly (interval of the
     step entirely below 0) between two neighbouring depths.
+
+    **With held-out numbers** (``heldout``) :func:`resnet_ode.studies.margins.heldout_accuracy` decides.
     """
+    source = margins.heldout_source(n31)
+    if source is not None:
+        return margins.heldout_accuracy(n31, source)
     stack, n_pts, label = accuracy_source(n31)
     depths = list(n31["depths"])
     diag = np.stack([np.diag(m) for m in stack])  # (s, k)
@@ -198,7 +193,12 @@ def state_layers_transfer(n31: dict) -> Verdict:
     ``own - deep`` lies at or below :data:`TRANSFER_GAP` (transfer as good as
     the networks' own accuracy). The reference-CG matrix, if present, is
     reported but not judged here (see ``setting`` in :func:`judge_all`).
+
+    **With held-out numbers** (``heldout``) :func:`resnet_ode.studies.margins.heldout_transfer` decides.
     """
+    source = margins.heldout_source(n31)
+    if source is not None:
+        return margins.heldout_transfer(source, TRANSFER_EFFECT, TRANSFER_GAP)
     stack, n_pts, label = accuracy_source(n31)
     s, k = stack.shape[0], stack.shape[1]
     deep_idx, _ = transfer_groups(k)
@@ -464,9 +464,14 @@ def rk4_accuracy(n34: dict) -> Verdict:
     on the evaluation points only if per-run numbers are missing) is graded
     by :func:`~resnet_ode.studies.verdicts.grade` against 0 and the required :data:`ACCURACY_EFFECT`; the
     pairs are combined by :func:`~resnet_ode.studies.verdicts.combine`.
+
+    **With held-out numbers** in every run (``heldout_balanced``)
+    :func:`resnet_ode.studies.margins.heldout_rk4_accuracy` decides.
     """
     peaks = n34["peaks"]
     runs = peaks.get("runs") or []
+    if runs and all("heldout_balanced" in r for r in runs):
+        return margins.heldout_rk4_accuracy(runs, _rk_pairs(peaks))
     use_grid = bool(runs) and all("grid_accuracy" in r for r in runs)
     metric, label = ("grid_accuracy", "grid accuracy") if use_grid else ("val_accuracy", "validation accuracy")
     n_pts = int(peaks.get("n_grid", GRID_POINTS) if use_grid else peaks.get("n_val", n34.get("n_val", VAL_POINTS)))
@@ -588,3 +593,4 @@ def judge_settings(numbers: dict, settings=(BOOK_SETTING, *OTHER_SETTINGS)) -> d
         claims whose chapter stored numbers for it.
     """
     return {s: {v.key: v for v in judge_all(numbers, None if s == BOOK_SETTING else s)} for s in settings}
+

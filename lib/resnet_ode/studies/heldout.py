@@ -19,7 +19,11 @@ of the 256 x 256 grid. Two consequences for what an accuracy means:
 
 :func:`scores` gives both accuracies of a set of predictions with the two
 baselines beside them, :func:`heldout_scores` those of a network on the held-out
-grid points. Grid points are identified by their flat index into the grid's
+grid points. :func:`run_heldout_confusion` and :func:`cross_heldout_confusion`
+store the confusion counts of trained runs on the held-out points (one network,
+or every run's weights under every run's network) like runs
+(:mod:`resnet_ode.studies.memo`); :func:`confusion_scores` turns them into plain
+and balanced accuracies. Grid points are identified by their flat index into the grid's
 ``points`` (row ``x2``, column ``x1``, as ``PeaksGrid.points`` orders them):
 training points are exact copies of grid coordinates, which
 :func:`grid_index` checks.
@@ -32,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from resnet_ode.core.data import GRID_SIZE, peaks_grid
+from resnet_ode.studies import memo
 from resnet_ode.studies.evaluation import GRID_CHUNK
 
 
@@ -383,3 +388,127 @@ def validation_overlap(X_train, X_val, y_val, n: int = GRID_SIZE) -> Overlap:
     k = int(y_val.max()) + 1
     return Overlap(int(inside.sum()), int(val.size), np.bincount(y_val[inside], minlength=k),
                    np.bincount(y_val, minlength=k), int(np.unique(val).size))
+
+
+# ----------------------------------------------------------------------------
+# Stored held-out confusion matrices of trained runs (what the verdicts read)
+# ----------------------------------------------------------------------------
+
+
+def confusion_counts(y_true, y_pred, n_classes: int) -> np.ndarray:
+    """Counts ``C[a, b]`` of points of class ``a`` predicted as ``b``, shape (n_classes, n_classes)."""
+    y_true, y_pred = _labels(y_true, y_pred)
+    return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def confusion_scores(C) -> tuple:
+    """``(plain accuracy, balanced accuracy)`` of confusion counts ``C`` of shape (..., c, c).
+
+    Balanced accuracy is the mean recall over the classes that have points.
+    Both are floats for one matrix, arrays of shape ``C.shape[:-2]`` otherwise.
+    """
+    C = np.asarray(C, dtype=float)
+    support = C.sum(axis=-1)                                   # (..., c)
+    correct = np.diagonal(C, axis1=-2, axis2=-1)               # (..., c)
+    plain = correct.sum(axis=-1) / support.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        balanced = np.nanmean(np.where(support > 0, correct / support, np.nan), axis=-1)
+    return (float(plain), float(balanced)) if plain.ndim == 0 else (plain, balanced)
+
+
+def _training_points(results) -> np.ndarray:
+    """The training points all ``results`` share (their data settings must agree)."""
+    sets = {(r.config.n_train_per_class, r.config.data_seed) for r in results}
+    if len(sets) != 1:
+        raise ValueError(f"the runs were trained on different data sets {sorted(sets)}; held-out points differ")
+    return results[0].config.dataset().X_train
+
+
+def _heldout_confusions(results, models, n: int, chunk: int) -> np.ndarray:
+    """Confusion counts on the held-out grid points of every run's weights under every model, (r, m, c, c)."""
+    X, y = heldout_set(_training_points(results), n)
+    c = int(peaks_grid(n).labels.max()) + 1
+    out = np.zeros((len(results), len(models), c, c), dtype=np.int64)
+    for i, trained in enumerate(results):
+        for j, model in enumerate(models):
+            for a in range(0, X.shape[1], chunk):
+                pred = np.asarray(model.predict(trained.theta, trained.W, X[:, a:a + chunk])).ravel()
+                out[i, j] += confusion_counts(y[a:a + chunk], pred, c)
+    return out
+
+
+def run_heldout_confusion(run, n: int = GRID_SIZE, chunk: int = GRID_CHUNK) -> np.ndarray:
+    """Confusion counts of a trained run on the grid points it was not trained on, stored like a run.
+
+    Returns
+    -------
+    ndarray of int, shape (c, c)
+        ``C[a, b]``: held-out points of class ``a`` the network labels ``b``
+        (61,160 points with the book's data seed 0); :func:`confusion_scores`
+        gives plain and balanced accuracy.
+    """
+    return memo.stored("heldout_confusion", [run], n=int(n), chunk=int(chunk))["confusion"]
+
+
+@memo.register("heldout_confusion", ("studies/heldout.py",))
+def _run_heldout_confusion(results, n: int, chunk: int) -> dict:
+    return {"confusion": _heldout_confusions(results, [results[0].model], n, chunk)[0, 0]}
+
+
+def cross_heldout_confusion(results, n: int = GRID_SIZE, chunk: int = GRID_CHUNK) -> np.ndarray:
+    """Held-out confusion counts of every run's weights under every run's network, stored like a run.
+
+    Parameters
+    ----------
+    results : sequence of RunResult
+        Runs trained on the same data, whose networks share weight shapes
+        (Chapter 3.1's depths of one seed).
+
+    Returns
+    -------
+    ndarray of int, shape (k, k, c, c)
+        Entry ``[i, j]``: the confusion counts of the weights of run ``i`` in
+        the network of run ``j`` on the held-out grid points.
+    """
+    return memo.stored("cross_heldout_confusion", results, n=int(n), chunk=int(chunk))["confusion"]
+
+
+@memo.register("cross_heldout_confusion", ("studies/heldout.py",))
+def _cross_heldout_confusion(results, n: int, chunk: int) -> dict:
+    return {"confusion": _heldout_confusions(results, [r.model for r in results], n, chunk)}
+
+
+def heldout_baseline(X_train, n: int = GRID_SIZE) -> "Baseline":
+    """The majority-class baseline on the held-out grid points of a training set (plain 0.761, balanced 0.2 with
+    the book's data)."""
+    return majority_baseline(heldout_set(X_train, n)[1])
+
+
+def cross_heldout_numbers(runs_by_seed, n: int = GRID_SIZE) -> dict:
+    """Chapter 3.1's held-out numbers: per seed, plain and balanced accuracy of every pair of depths.
+
+    Parameters
+    ----------
+    runs_by_seed : sequence of sequences of RunResult
+        For every seed, the runs of every depth (the same depths in the same
+        order), all trained on the same data.
+
+    Returns
+    -------
+    dict
+        ``balanced_seeds`` and ``accuracy_seeds`` (lists of shape (s, k, k):
+        weights of row ``i`` in the network of column ``j``), ``n`` (held-out
+        points), ``baseline`` (``accuracy`` and ``balanced`` of always answering
+        the majority class) and ``method`` (how the numbers were measured), as
+        plain JSON types.
+    """
+    runs_by_seed = [list(runs) for runs in runs_by_seed]
+    if not runs_by_seed:
+        raise ValueError("runs_by_seed must hold the runs of at least one seed")
+    confusions = np.stack([cross_heldout_confusion(runs, n) for runs in runs_by_seed])   # (s, k, k, c, c)
+    plain, balanced = confusion_scores(confusions)
+    base = heldout_baseline(_training_points(runs_by_seed[0]), n)
+    return {"balanced_seeds": balanced.tolist(), "accuracy_seeds": plain.tolist(),
+            "n": int(confusions[0, 0, 0].sum()),
+            "baseline": {"accuracy": base.accuracy, "balanced": base.balanced},
+            "method": "grid points not in the training set; balanced accuracy = mean recall over the classes"}

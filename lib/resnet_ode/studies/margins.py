@@ -1,0 +1,210 @@
+"""Verdicts graded against the smallest effect that matters, on held-out class-balanced accuracy.
+
+The rules of :mod:`resnet_ode.studies.conclusions` for the claims about
+classification (Chapter 3.1's accuracy and transfer, Chapter 3.4's accuracy)
+when the chapters wrote held-out numbers (:mod:`resnet_ode.studies.heldout`):
+
+* the measure is class-balanced accuracy on the grid points not in the
+  training set, printed next to the majority-class baseline;
+* differences are paired by initial-weight seed
+  (:func:`~resnet_ode.studies.uncertainty.paired_interval`: the compared networks start from the
+  same weights; no sampling term, the held-out points are the whole
+  population);
+* each is graded by its one-sided 95 % bounds against the smallest effect
+  that matters (:func:`~resnet_ode.studies.verdicts.grade_margin`), so "does not hold" is a result
+  where the upper bound lies below it;
+* the evidence holds the seeds a one-sided paired t test needs at the
+  measured spread (:func:`resnet_ode.studies.power.seeds_needed_from`), which
+  :func:`margin_rows` lays out for Chapter 4's table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from resnet_ode.core.costs import step_evaluations
+from resnet_ode.studies.aggregate import pair_by_seed, transfer_groups, transfer_summary
+from resnet_ode.studies.power import seeds_needed_from
+from resnet_ode.studies.uncertainty import LEVEL, paired_interval, population_estimate
+from resnet_ode.studies.verdicts import (
+    CAVEATS,
+    HOLDS,
+    Verdict,
+    combine,
+    error_rate_margin,
+    explain_margin,
+    grade_margin,
+    one_seed_cap,
+    seeds_text,
+    sentence,
+)
+
+#: Share of the compared (shallower, or Euler) network's held-out balanced errors that a gain must remove to count
+#: as "classifies better": the smallest effect that matters for 3.1-accuracy and 3.4-accuracy on the held-out
+#: measure (:func:`~resnet_ode.studies.verdicts.error_rate_margin`); fixed before the held-out numbers were seen.
+ERROR_SHARE = 0.25
+
+
+def heldout_source(n31: dict):
+    """Chapter 3.1's held-out numbers, if it wrote them: ``(balanced (s, k, k), plain (s, k, k), n, baseline)`` or None."""
+    ho = n31.get("heldout")
+    if not isinstance(ho, dict) or "balanced_seeds" not in ho:
+        return None
+    bal, plain = (np.asarray(ho[k], dtype=float) for k in ("balanced_seeds", "accuracy_seeds"))
+    if bal.ndim != 3 or bal.shape != plain.shape or bal.shape[1] != bal.shape[2]:
+        raise ValueError(f"held-out accuracy matrices must have shape (s, k, k), got {bal.shape} and {plain.shape}")
+    return bal, plain, int(ho["n"]), dict(ho["baseline"])
+
+
+def _seeds_needed(differences, margin: float):
+    """Seeds a one-sided paired t test needs to decide ``margin`` from the spread of ``differences`` (None: unmeasured)."""
+    d = np.asarray(differences, dtype=float)
+    if d.size < 2 or not np.std(d, ddof=1) > 0:
+        return None
+    return int(seeds_needed_from(d, margin))
+
+
+def _baseline_text(n: int, baseline: dict) -> str:
+    return (f"{n} held-out grid points; always answering the majority class scores {baseline['balanced']:.3f} "
+            f"balanced, {baseline['accuracy']:.3f} plain")
+
+
+def _margin_evidence(D, margin: float, margin_rule: str, needed, seeds: int) -> dict:
+    return {"difference": D.to_dict(), "margin": margin, "margin_rule": margin_rule, "lower": D.to_dict()["lower"],
+            "upper": D.to_dict()["upper"], "seeds": seeds, "seeds_needed": needed, "interval": D.method}
+
+
+def heldout_accuracy(n31: dict, source) -> Verdict:
+    bal, plain, n_pts, baseline = source
+    depths = list(n31["depths"])
+    diag = np.stack([np.diag(m) for m in bal])                       # (s, k)
+    s, k = diag.shape
+    own = [population_estimate(diag[:, i], LEVEL, clip=(0.0, 1.0)) for i in range(k)]
+    D = paired_interval(diag[:, -1], diag[:, 0])
+    margin = error_rate_margin(float(diag[:, 0].mean()), ERROR_SHARE)
+    margin_rule = (f"{ERROR_SHARE:g} of the errors of the shallowest network (balanced accuracy "
+                   f"{diag[:, 0].mean():.3f}): {margin:.3f}")
+    steps = [paired_interval(diag[:, i + 1], diag[:, i]) for i in range(k - 1)]
+    falls = [(depths[i], depths[i + 1]) for i, st in enumerate(steps) if st.high < 0]
+    verdict = grade_margin(D.lower, D.upper, margin)
+    rule = explain_margin(D.lower, D.upper, margin, what="deepest minus shallowest own balanced accuracy")
+    if verdict == HOLDS and falls:
+        verdict = CAVEATS
+        rule += ", but it falls significantly from nY = " + ", ".join(f"{a} to {b}" for a, b in falls)
+    verdict, rule = one_seed_cap(verdict, rule, s)
+    needed = _seeds_needed(diag[:, -1] - diag[:, 0], margin)
+    measured = (f"own held-out balanced accuracy {own[0].fmt()} at nY = {depths[0]}, {own[-1].fmt()} at "
+                f"nY = {depths[-1]} ({_baseline_text(n_pts, baseline)}; {seeds_text(s)}); deepest minus shallowest "
+                f"{D.fmt_bounds(sign=True)}; smallest gain that matters {margin:.3f}")
+    evidence = {"source": "held-out balanced accuracy", "n_points": n_pts, "baseline": baseline, "depths": depths,
+                "own_accuracy": {str(d): e.to_dict() for d, e in zip(depths, own)},
+                "own_plain_accuracy": {str(d): float(v) for d, v in zip(depths, np.stack([np.diag(m) for m in plain]).mean(axis=0))},
+                "neighbour_steps": {f"{a}->{b}": st.to_dict() for a, b, st in zip(depths, depths[1:], steps)},
+                **_margin_evidence(D, margin, margin_rule, needed, s)}
+    return Verdict("3.1-accuracy", measured, verdict, sentence(rule, verdict), evidence)
+
+
+def heldout_transfer(source, effect: float, largest_gap: float) -> Verdict:
+    bal, _, n_pts, baseline = source
+    s, k = bal.shape[0], bal.shape[1]
+    deep_idx, _ = transfer_groups(k)
+    summaries = [transfer_summary(M) for M in bal]
+    deep = np.array([t["deep_offdiag"] for t in summaries])
+    shallow = np.array([t["shallow_rows_offdiag"] for t in summaries])
+    own = np.array([float(np.mean(np.diag(M)[deep_idx])) for M in bal])
+    D = paired_interval(deep, shallow)
+    gap = paired_interval(own, deep)
+    e_deep, e_shallow, e_own = (population_estimate(v, LEVEL, clip=(0.0, 1.0)) for v in (deep, shallow, own))
+    verdict = grade_margin(D.lower, D.upper, effect)
+    rule = explain_margin(D.lower, D.upper, effect,
+                          what="the deep networks' held-out balanced transfer accuracy minus the shallow ones'")
+    if verdict == HOLDS:
+        if gap.upper <= largest_gap:
+            rule += f", and their own accuracy exceeds it by {gap.fmt_bounds(sign=True)}, at most {largest_gap:.2f}"
+        else:
+            verdict = CAVEATS
+            rule += (f", but their own accuracy exceeds it by {gap.fmt_bounds(sign=True)}, "
+                     f"not shown to be at most {largest_gap:.2f}")
+    verdict, rule = one_seed_cap(verdict, rule, s)
+    measured = (f"off-diagonal held-out balanced accuracy among the three deepest networks {e_deep.fmt()} (their own: "
+                f"{e_own.fmt()}); rows of the two shallowest {e_shallow.fmt()} ({_baseline_text(n_pts, baseline)}; "
+                f"{seeds_text(s)}); difference {D.fmt_bounds(sign=True)}; smallest difference that matters "
+                f"{effect:.2f}")
+    margin_rule = f"{effect:.2f} of balanced accuracy (half the majority-class baseline's 0.2)"
+    evidence = {"source": "held-out balanced accuracy", "n_points": n_pts, "baseline": baseline,
+                "deep": e_deep.to_dict(), "shallow": e_shallow.to_dict(), "own": e_own.to_dict(),
+                "own_minus_deep": gap.to_dict(), "largest_gap": largest_gap,
+                **_margin_evidence(D, effect, margin_rule, _seeds_needed(deep - shallow, effect), s)}
+    return Verdict("3.1-transfer", measured, verdict, sentence(rule, verdict), evidence)
+
+
+def heldout_rk4_accuracy(runs, pairs) -> Verdict:
+    n_pts = int(runs[0].get("n_heldout", 0))
+    grades, parts, texts, seeds = [], [], [], 1
+    evidence = {"source": "held-out balanced accuracy", "n_points": n_pts, "pairs": {}}
+    for n_rk, n_eu in pairs:
+        a, b, common = pair_by_seed(runs, ("rk4", n_rk), ("euler", n_eu), "heldout_balanced")
+        seeds = max(seeds, len(common))
+        D = paired_interval(a, b)
+        margin = error_rate_margin(float(np.mean(b)), ERROR_SHARE)
+        g = grade_margin(D.lower, D.upper, margin)
+        grades.append(g)
+        evals = step_evaluations("rk4") * (n_rk - 1)
+        ea, eb = (population_estimate(v, LEVEL, clip=(0.0, 1.0)) for v in (a, b))
+        texts.append(f"{evals} evaluations: RK4 {ea.fmt()}, Euler {eb.fmt()}, difference {D.fmt_bounds(sign=True)}, "
+                     f"smallest gain that matters {margin:.3f}")
+        parts.append(explain_margin(D.lower, D.upper, margin, what=f"RK4 minus Euler at {evals} evaluations") + f" ({g})")
+        margin_rule = f"{ERROR_SHARE:g} of the Euler network's errors (balanced accuracy {np.mean(b):.3f}): {margin:.3f}"
+        evidence["pairs"][str(evals)] = {"rk4_nY": n_rk, "euler_nY": n_eu, "rk4": ea.to_dict(), "euler": eb.to_dict(),
+                                         "grade": g, **_margin_evidence(D, margin, margin_rule,
+                                                                        _seeds_needed(np.asarray(a) - np.asarray(b),
+                                                                                      margin), len(common))}
+    verdict = combine(grades)
+    rule = ("; ".join(parts) + ("; combined" if len(parts) > 1 else "")) if parts else "no RK4-Euler pair of equal cost"
+    verdict, rule = one_seed_cap(verdict, rule, seeds)
+    measured = "; ".join(texts) + f" (held-out balanced accuracy on {n_pts} grid points, {seeds_text(seeds)})"
+    evidence["seeds"] = seeds
+    return Verdict("3.4-accuracy", measured, verdict, sentence(rule, verdict), evidence)
+
+
+#: Columns of :func:`margin_rows`.
+MARGIN_COLUMNS = ("claim", "compared", "difference", "95 % one-sided bounds", "smallest effect that matters",
+                  "seeds", "seeds a decision needs")
+
+
+def margin_rows(verdicts) -> list:
+    """One row per comparison graded against a smallest effect that matters (the held-out rules), for a table.
+
+    Parameters
+    ----------
+    verdicts : sequence of Verdict
+
+    Returns
+    -------
+    list of list
+        Rows of :data:`MARGIN_COLUMNS`: the claim, what is compared, the
+        mean paired difference, its one-sided 95 % bounds, the margin with its
+        rule, the seeds it rests on and the seeds the power calculation
+        (:func:`resnet_ode.studies.power.seeds_needed_from`: one-sided paired t,
+        power 0.8) asks for at the measured spread ("-" where the spread is
+        unmeasured). Verdicts judged by other rules give no row.
+    """
+    def row(key, what, ev):
+        d = ev["difference"]
+        bound = lambda x: "-" if x is None else f"{x:+.3f}"  # noqa: E731
+        needed = "-" if ev.get("seeds_needed") is None else str(ev["seeds_needed"])
+        return [key, what, f"{d['value']:+.3f}", f">= {bound(ev['lower'])}, <= {bound(ev['upper'])}",
+                f"{ev['margin']:.3f} ({ev['margin_rule']})", str(ev["seeds"]), needed]
+
+    rows = []
+    for v in verdicts:
+        ev = v.evidence
+        if "margin" in ev:
+            what = ("deepest minus shallowest own accuracy" if v.key == "3.1-accuracy"
+                    else "deep block's transfer minus the shallow rows'")
+            rows.append(row(v.key, what, ev))
+        for evals, pair in ev.get("pairs", {}).items():
+            if "margin" in pair:
+                rows.append(row(v.key, f"RK4 nY = {pair['rk4_nY']} minus Euler nY = {pair['euler_nY']} "
+                                       f"({evals} evaluations)", pair))
+    return rows
