@@ -172,18 +172,31 @@ BOOK_32 = {"standard": {str(d): {str(s): {"max_real": mr, "max_amp": 2.0, "share
                                            (32, [0.841, 0.787, 1.258], [7.3, 13.9, 20.0])]}}
 
 
+def _readings(inside, amp, real, growth, seeds=5, spread=0.0):
+    """3.2 numbers for depths 8, 16, 32: per depth the seed mean of each reading; the deepest network's seeds are
+    offset by up to +-spread (absolute), so that the paired differences spread."""
+    fam = {}
+    for d, si, a, r, g in zip((8, 16, 32), inside, amp, real, growth):
+        offsets = np.linspace(-1, 1, seeds) * spread if seeds > 1 and d == 32 else [0.0] * seeds
+        fam[str(d)] = {str(s): {"share_inside": si + o, "max_amp": a + o, "max_real": r + o,
+                                "share_stable_examples": 0.0, "min_max_real": 0.01, "n_samples": 5000,
+                                "perturbation": {"median_growth_tangent": g + o}} for s, o in enumerate(offsets)}
+    return {"standard": fam}
+
+
 @pytest.mark.parametrize("numbers, verdict", [
-    (_n32([0.9, 0.5, 0.1], [10, 5, 2], spread=0.05), c.HOLDS),
-    (_n32([0.9, 0.5, 0.1], [10, 12, 13], spread=0.05), c.CAVEATS),   # one measure falls, the other rises
-    (_n32([0.9, 0.5, 0.1], [10, 2, 5], spread=0.05), c.CAVEATS),     # growth falls overall, rises 16 -> 32
-    (BOOK_32, c.INCONCLUSIVE),                                        # the book's seeds: spread larger than the trend
-    (_n32([0.9, 0.5, 0.1], [10, 5, 2], seeds=1), c.INCONCLUSIVE),    # one seed: no interval
-    (_n32([0.8, 0.9, 1.0], [13, 14, 17], spread=0.02), c.FAILS),
-    (_n32([0.8, 0.9, 1.0], [17, 13, 14], spread=0.0, seeds=2), c.CAVEATS),  # the old test's numbers: growth falls 17 -> 14
+    (_readings([0.4, 0.6, 0.9], [2.0, 1.5, 1.1], [0.9, 0.5, 0.1], [10, 5, 2], spread=0.01), c.HOLDS),
+    (_readings([0.4, 0.6, 0.9], [2.0, 1.5, 1.1], [0.9, 0.9, 0.95], [10, 5, 2], spread=0.01), c.CAVEATS),  # Re rises
+    (_readings([0.4, 0.35, 0.3], [2.0, 1.5, 1.1], [0.9, 0.5, 0.1], [10, 5, 2], spread=0.01), c.FAILS),  # share falls
+    (_readings([0.4, 0.4, 0.401], [2.0, 2.0, 2.0], [0.9] * 3, [10] * 3, spread=0.002), c.FAILS),  # no change: equivalence
+    (_readings([0.4, 0.5, 0.5], [2.0, 1.5, 1.1], [0.9, 0.5, 0.1], [10, 5, 2], spread=0.3), c.INCONCLUSIVE),
+    (_readings([0.4, 0.6, 0.9], [2.0, 1.5, 1.1], [0.9, 0.5, 0.1], [10, 5, 2], seeds=1), c.INCONCLUSIVE),  # one seed
 ])
 def test_stability_with_depth_rule(numbers, verdict):
     v = c.stability_with_depth(numbers)
     assert v.verdict == verdict and v.key == "3.2-depth"
+    assert set(v.evidence["readings"]) == {"share_inside", "max_amp", "max_real", "perturbation"}
+    assert len(c.margin_rows([v])) == 4
     _json(v)
 
 
@@ -490,3 +503,11 @@ def test_margin_rows_list_every_comparison_graded_by_a_margin():
     assert all(len(r) == len(c.MARGIN_COLUMNS) for r in rows)
     assert rows[0][5] == "5" and int(rows[0][6]) > 5 and rows[2][5] == "3"
     assert rows[2][1].startswith("RK4 nY = 5 minus Euler nY = 17")
+
+
+def test_stability_condition_over_every_training_example_has_no_sampling_term():
+    n = _n32([0.1] * 3, [1] * 3, stable=0.95, n_samples=5000)
+    assert c.stability_condition(n).verdict == c.INCONCLUSIVE           # a sample of 5000: Wilson interval
+    n["n_train"] = 5000
+    v = c.stability_condition(n)
+    assert v.verdict == c.HOLDS and "(example, layer) pairs" in v.measured

@@ -46,7 +46,6 @@ from resnet_ode.studies.uncertainty import (
     seed_interval,
     sign_test,
     slope_interval,
-    welch_difference,
     wilson_interval,
 )
 from resnet_ode.studies.verdicts import (  # the scale of grades and the judged claim, re-exported for the book
@@ -78,8 +77,6 @@ GRID_POINTS = 256 * 256
 TRANSFER_EFFECT = 0.1
 #: Largest gap between the deep networks' own accuracy and their transfer accuracy for "works as well".
 TRANSFER_GAP = 0.05
-#: Required decrease of an instability measure from the shallowest to the deepest network, relative to the shallowest.
-STABILITY_EFFECT = 0.1
 #: Share of examples that must be stable in every layer for the stability condition to count as met.
 STABLE_SHARE = 0.95
 #: Required share of (untied) comparisons in which the deeper network is smoother (Chapter 3.3).
@@ -246,78 +243,38 @@ def _per_seed(n32: dict, get, family: str = "standard"):
     return [int(d) for d in depths], [[float(get(fam[d][s])) for s in fam[d]] for d in depths]
 
 
-_STABILITY_MEASURES = {
-    "largest Re(lambda)": lambda rec: rec["max_real"],
-    "median perturbation growth": lambda rec: rec["perturbation"]["median_growth_tangent"],
-}
-
-
 def stability_with_depth(n32: dict) -> Verdict:
     """Thesis: with more layers (a smaller step) the forward propagation becomes more stable.
 
-    Rule: for each of two measures, the largest real part of the eigenvalues
-    and the median growth of a small input perturbation, the decrease from
-    the shallowest to the deepest standard ResNet (difference of seed means,
-    Welch's t-interval: different depths start from different weights) is
-    graded by :func:`~resnet_ode.studies.verdicts.grade` against 0 and a required decrease of
-    :data:`STABILITY_EFFECT` times the shallowest network's mean; a measure
-    that holds is downgraded to :data:`~resnet_ode.studies.verdicts.CAVEATS` if it rises significantly
-    between two neighbouring depths. The two grades are combined by
-    :func:`~resnet_ode.studies.verdicts.combine`. (A smaller largest ``|1 + h lambda|`` is reported but
-    does not count: it follows from the smaller ``h``.)
+    Four readings of "more stable", each paired by seed and graded against a
+    smallest change that matters; the thesis's own (the share of eigenvalues
+    inside the stability region) decides: :func:`resnet_ode.studies.margins.stability_readings`.
     """
-    depths, _ = _per_seed(n32, lambda rec: rec["max_real"])
-    grades, parts, evidence = [], [], {"depths": depths, "measures": {}}
-    for name, get in _STABILITY_MEASURES.items():
-        _, vals = _per_seed(n32, get)
-        D = welch_difference(vals[0], vals[-1])
-        required = STABILITY_EFFECT * abs(float(np.mean(vals[0])))
-        g = grade(D, required)
-        text = explain(D, required, what=f"the decrease of the {name}", digits=2)
-        rises = [(depths[i], depths[i + 1]) for i in range(len(depths) - 1)
-                 if welch_difference(vals[i], vals[i + 1]).high < 0]
-        if g == HOLDS and rises:
-            g = CAVEATS
-            text += ", but it rises significantly from " + ", ".join(f"{a} to {b} layers" for a, b in rises)
-        grades.append(g)
-        parts.append(f"{text} ({g})")
-        evidence["measures"][name] = {"by_depth": {str(d): seed_interval(v).to_dict() for d, v in zip(depths, vals)},
-                                      "decrease": D.to_dict(), "required_decrease": required, "grade": g}
-    verdict = combine(grades)
-    _, amp = _per_seed(n32, lambda rec: rec["max_amp"])
-    _, max_real = _per_seed(n32, _STABILITY_MEASURES["largest Re(lambda)"])
-    _, growth = _per_seed(n32, _STABILITY_MEASURES["median perturbation growth"])
-    s = max(len(v) for v in max_real)
-    join = lambda vals, f: ", ".join(f"{np.mean(v):{f}}" for v in vals)  # noqa: E731
-    measured = (f"largest Re(lambda) {join(max_real, '.2f')}; largest |1 + h lambda| {join(amp, '.2f')}; "
-                f"median perturbation growth {join(growth, '.1f')} for {', '.join(map(str, depths))} layers "
-                f"(means over {seeds_text(s)}); decrease from {depths[0]} to {depths[-1]} layers: "
-                + "; ".join(f"{name} {welch_difference(v[0], v[-1]).fmt(2, sign=True)}"
-                            for name, v in [("Re(lambda)", max_real), ("growth", growth)]))
-    evidence["max_amp_means"] = {str(d): float(np.mean(v)) for d, v in zip(depths, amp)}
-    rule = "; ".join(parts) + "; combined"
-    return Verdict("3.2-depth", measured, verdict, sentence(rule, verdict), evidence)
+    return margins.stability_readings(n32)
 
 
 def stability_condition(n32: dict) -> Verdict:
     """Thesis: the eigenvalues of the deepest network meet the stability condition.
 
     Rule: for every seed of the deepest standard ResNet, the share of
-    training examples with all eigenvalues of every layer Jacobian inside
-    forward Euler's region (Wilson interval over the ``n_samples`` examples
-    analysed; exact if that count is missing) is graded by :func:`~resnet_ode.studies.verdicts.grade`
-    against the threshold :data:`STABLE_SHARE` (holds if its interval lies at
-    or above it, fails if below, inconclusive if it contains it); the seeds
-    are combined by :func:`~resnet_ode.studies.verdicts.combine`.
+    (example, layer) pairs whose layer Jacobian has every eigenvalue inside
+    forward Euler's region, over the training examples analysed, is graded by
+    :func:`~resnet_ode.studies.verdicts.grade` against the threshold :data:`STABLE_SHARE` (holds at or
+    above it, fails below). When the examples analysed are the whole training
+    set the share is exact (no sampling term: there is no larger set it
+    estimates); a sample of ``n_samples`` of them gets its Wilson interval. The
+    seeds are combined by :func:`~resnet_ode.studies.verdicts.combine`.
     """
     fam = n32["standard"]
     deepest = max(fam, key=int)
     recs = fam[deepest]
     ests = {}
+    population = n32.get("n_train")
     for seed, rec in recs.items():
         share = float(rec["share_stable_examples"])
         n = rec.get("n_samples")
-        ests[seed] = wilson_interval(share * int(n), int(n)) if n else Estimate.exact(share)
+        sample = n and not (population and int(n) >= int(population))
+        ests[seed] = wilson_interval(share * int(n), int(n)) if sample else Estimate.exact(share)
     grades = [grade(e, STABLE_SHARE, STABLE_SHARE) for e in ests.values()]
     verdict = combine(grades)
     worst_seed = min(ests, key=lambda k: ests[k].value)
@@ -326,11 +283,11 @@ def stability_condition(n32: dict) -> Verdict:
     inside = [float(rec["share_inside"]) for rec in recs.values()]
     positive = [float(rec["min_max_real"]) for rec in recs.values()]
     n_txt = f" of {worst.n} examples" if worst.method == "wilson" else ""
-    measured = (f"{deepest} layers: share of examples stable in every layer {min(stable):.2f} to {max(stable):.2f} "
-                f"(lowest {worst.fmt()}{n_txt}); share of eigenvalues inside the region {min(inside):.2f} to "
+    measured = (f"{deepest} layers: share of (example, layer) pairs with every eigenvalue inside the region "
+                f"{min(stable):.2f} to {max(stable):.2f} (lowest {worst.fmt()}{n_txt}); share of eigenvalues inside the region {min(inside):.2f} to "
                 f"{max(inside):.2f}; smallest largest Re(lambda) over examples and layers {min(positive):.1e}"
                 f"{' (every example has an unstable eigenvalue in every layer)' if min(positive) > 0 else ''}")
-    rule = explain(worst, STABLE_SHARE, STABLE_SHARE, what=f"the lowest share of stable examples (seed {worst_seed})",
+    rule = explain(worst, STABLE_SHARE, STABLE_SHARE, what=f"the lowest share of stable (example, layer) pairs (seed {worst_seed})",
                    digits=2, sign=False)
     rule += f"; {sum(g == HOLDS for g in grades)} of {len(grades)} seeds at or above {STABLE_SHARE:.2f}"
     evidence = {"layers": int(deepest), "share_stable_examples": {k: e.to_dict() for k, e in ests.items()},

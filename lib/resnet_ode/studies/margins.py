@@ -203,8 +203,83 @@ def margin_rows(verdicts) -> list:
             what = ("deepest minus shallowest own accuracy" if v.key == "3.1-accuracy"
                     else "deep block's transfer minus the shallow rows'")
             rows.append(row(v.key, what, ev))
+        for field, reading in ev.get("readings", {}).items():
+            rows.append(row(v.key, f"{reading['words']}: {reading['direction']} from the shallowest to the deepest",
+                            reading))
         for evals, pair in ev.get("pairs", {}).items():
             if "margin" in pair:
                 rows.append(row(v.key, f"RK4 nY = {pair['rk4_nY']} minus Euler nY = {pair['euler_nY']} "
                                        f"({evals} evaluations)", pair))
     return rows
+
+
+# ----------------------------------------------------------------------------
+# Chapter 3.2: the four readings of "more stable"
+# ----------------------------------------------------------------------------
+
+#: Share of the shallowest network's value (or, for the share inside the region, of the way to all inside) that a
+#: change from the shallowest to the deepest network must reach to count (the smallest effect that matters).
+STABILITY_SHARE = 0.1
+
+#: The readings of "forward propagation becomes more stable" with depth: record field, direction (+1: should rise
+#: with depth, -1: should fall), and the words. The first is the thesis's own (Section 3.2 speaks of the
+#: eigenvalues lying inside the stability region).
+STABILITY_READINGS = (
+    ("share_inside", +1, "share of eigenvalues inside Euler's stability region"),
+    ("max_amp", -1, "largest |1 + h lambda|"),
+    ("max_real", -1, "largest Re(lambda)"),
+    ("perturbation", -1, "median perturbation growth"),
+)
+
+
+def _reading(rec: dict, field: str) -> float:
+    return float(rec["perturbation"]["median_growth_tangent"] if field == "perturbation" else rec[field])
+
+
+def stability_readings(n32: dict) -> Verdict:
+    """Thesis: with more layers (a smaller step) the forward propagation becomes more stable.
+
+    Rule, fixed before the five-seed numbers were computed: each reading of
+    :data:`STABILITY_READINGS` is the change from the shallowest to the deepest
+    standard ResNet, oriented so that "more stable" is positive and paired by
+    seed (:func:`~resnet_ode.studies.uncertainty.paired_interval`), graded by its one-sided 95 % bounds
+    against :data:`STABILITY_SHARE` of the shallowest network's value (of ``1 -
+    share`` for the share inside the region; :func:`~resnet_ode.studies.verdicts.grade_margin`). The
+    verdict is the grade of the thesis's reading, the share of eigenvalues
+    inside the region; if that holds while another reading does not, it holds
+    with caveats. Every reading's grade is reported.
+    """
+    fam = n32["standard"]
+    depths = sorted(fam, key=int)
+    first, last = fam[depths[0]], fam[depths[-1]]
+    common = [s for s in first if s in last]
+    grades, parts, evidence = {}, [], {"depths": [int(d) for d in depths], "readings": {}}
+    for field, sign, words in STABILITY_READINGS:
+        a = np.array([_reading(first[s], field) for s in common])
+        b = np.array([_reading(last[s], field) for s in common])
+        D = paired_interval(b, a) if sign > 0 else paired_interval(a, b)
+        base = float(a.mean())
+        margin = STABILITY_SHARE * ((1.0 - base) if sign > 0 else abs(base))
+        margin = margin if margin > 0 else STABILITY_SHARE
+        g = grade_margin(D.lower, D.upper, margin)
+        grades[field] = g
+        change = "rise" if sign > 0 else "fall"
+        parts.append(f"{words}: {explain_margin(D.lower, D.upper, margin, what=f'its {change}', digits=3)} ({g})")
+        evidence["readings"][field] = {"words": words, "direction": change, "shallowest": base,
+                                       "deepest": float(b.mean()), "grade": g,
+                                       **_margin_evidence(D, margin, f"{STABILITY_SHARE:g} of "
+                                                          + ("1 - the shallowest share" if sign > 0
+                                                             else "the shallowest network's value") + f": {margin:.3g}",
+                                                          _seeds_needed(b - a if sign > 0 else a - b, margin), len(common))}
+    verdict = grades["share_inside"]
+    others = [evidence["readings"][f]["words"] for f, *_ in STABILITY_READINGS[1:] if grades[f] == "does not hold"]
+    rule = "; ".join(parts) + "; the thesis's reading (the share inside the region) decides"
+    if verdict == HOLDS and others:
+        verdict = CAVEATS
+        rule += ", and " + ", ".join(others) + " does not improve"
+    verdict, rule = one_seed_cap(verdict, rule, len(common))
+    measured = "; ".join(f"{e['words']} {e['shallowest']:.3g} at {depths[0]} layers, {e['deepest']:.3g} at "
+                         f"{depths[-1]} ({e['grade']})" for e in evidence["readings"].values())
+    measured += f" (means over {seeds_text(len(common))}, paired by seed)"
+    evidence["seeds"] = len(common)
+    return Verdict("3.2-depth", measured, verdict, sentence(rule, verdict), evidence)
