@@ -152,8 +152,8 @@ def optimizer_comparison_configs(nY: int = OPTIMIZER_COMPARISON_DEPTH, changes=N
     }
 
 
-#: State times of the RK4 networks of Chapter 3.4, each paired with the Euler network of equal cost.
-RUNGE_KUTTA_STATES = (5, 9)
+#: RK4 state times of Chapter 3.4, each paired with Euler of equal cost (16: steps on the control intervals).
+RUNGE_KUTTA_STATES = (5, 9, 16)
 
 
 def runge_kutta_runs(rk4_states=RUNGE_KUTTA_STATES, seeds=SEEDS, max_iter: int = 40, changes=None) -> tuple:
