@@ -511,3 +511,25 @@ def test_stability_condition_over_every_training_example_has_no_sampling_term():
     n["n_train"] = 5000
     v = c.stability_condition(n)
     assert v.verdict == c.HOLDS and "(example, layer) pairs" in v.measured
+
+
+def _by_seed(outcomes):
+    """3.3 numbers from per-seed outcomes: each a 4-character string over the filter comparisons (l, t, h)."""
+    keys = ["joint/filter/negative_share", "joint/filter/local_minima", "varpro/filter/negative_share",
+            "varpro/filter/local_minima"]
+    word = {"l": "lower", "t": "tie", "h": "higher"}
+    return {"seeds": list(range(len(outcomes))), "deep_smoother_on_seeds": {},
+            "deep_smoother_by_seed": {str(s): {k: word[ch] for k, ch in zip(keys, o)} for s, o in enumerate(outcomes)}}
+
+
+@pytest.mark.parametrize("outcomes, verdict", [
+    (["llll"] * 12, c.HOLDS),                          # 12 of 12 pairs smoother: Wilson lower bound above 2/3
+    (["lllh"] * 5, c.CAVEATS),                         # 5 of 5: above 1/2, not shown to reach 2/3
+    (["llhh", "lhhh", "hhhl", "lllh", "hhhh"], c.INCONCLUSIVE),
+    (["hhhh"] * 8, c.FAILS),
+    (["llll"], c.INCONCLUSIVE),                        # one pair of networks
+])
+def test_landscape_smoothness_by_network_pair(outcomes, verdict):
+    v = c.landscape_smoothness(_by_seed(outcomes))
+    assert v.verdict == verdict and v.evidence["pairs"] == len(outcomes)
+    _json(v)

@@ -454,8 +454,10 @@ def test_chapter_runs_and_sweep():
     assert [c.nt for c in configs] == sorted(params["depths"])
     assert all(c.control == "per_step" and c.T == params["T"] and c.nY == c.nt + 1 and c.nc == 8 for c in configs)
     assert sweep.output_path(configs[0]) == f"book/chapter3/runs/landscape-L{configs[0].nt:03d}.ipynb"
-    assert landscape_runs([20, 8], 2.0, {"init_seed": 1})[0].init_seed == 1
-    for bad, name in [(dict(depths=[8]), "depths"), (dict(depths=[8, 2.5]), "depths"),
+    assert [(c.nt, c.init_seed) for c in landscape_runs([20, 8], 2.0, seeds=[1, 3])] == [(8, 1), (20, 1), (8, 3), (20, 3)]
+    assert sweep.all_runs(params)[: len(configs)] == configs                # pages first: the first seed's networks
+    assert len(sweep.all_runs(params)) == len(params["depths"]) * len(params["seeds"])
+    for bad, name in [(dict(depths=[8, 20], changes={"init_seed": 1}), "init_seed"), (dict(depths=[8, 20], seeds=[]), "seeds"),(dict(depths=[8]), "depths"), (dict(depths=[8, 2.5]), "depths"),
                       (dict(depths=[8, 20], changes={"nY": 5}), "nY"), (dict(depths=[8, 20], T=0.0), "T")]:
         with pytest.raises(ValueError, match=name):
             landscape_runs(**bad)

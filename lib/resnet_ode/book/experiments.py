@@ -28,8 +28,7 @@ RUN_TEMPLATE = "book/templates/peaks-run.ipynb"
 #: Initial-weight seeds of Chapters 3.1, 3.2 and 3.4 (five networks per compared setting; the first get pages).
 SEEDS = (0, 1, 2, 3, 4)
 
-#: Seeds of Chapter 3.1's other training settings (reference CG, the code's nt): three, as its nt = 8 networks
-#: with 256 state layers are the book's most expensive runs (Chapter 4 says so where it reads them).
+#: Seeds of Chapter 3.1's other settings (reference CG, code's nt): three, as 256 state layers cost most (see Ch. 4).
 SECONDARY_SEEDS = (0, 1, 2)
 
 #: Numbers of state layers nY compared in Chapter 3.1 (thesis Section 3.1).
@@ -194,19 +193,19 @@ def runge_kutta_pages(rk4_states=RUNGE_KUTTA_STATES, seeds=SEEDS, max_iter: int 
 LANDSCAPE_DEPTHS = (4, 8, 20, 40)
 
 
-def landscape_runs(depths=LANDSCAPE_DEPTHS, T=5.0, changes=None) -> tuple:
-    """The Chapter 3.3 runs: standard ResNets with ``depths`` layers and final time ``T`` (thesis: 5), nc = 8.
+def landscape_runs(depths=LANDSCAPE_DEPTHS, T=5.0, changes=None, seeds=SEEDS) -> tuple:
+    """The Chapter 3.3 runs: standard ResNets with ``depths`` layers, final time ``T`` (thesis: 5) and nc = 8, one per
+    depth and initial-weight seed (its random directions are drawn with its seed). Bad parameters raise a
+    ``ValueError`` or ``TypeError`` (:func:`checked_changes`; a depth is an integer in [1, 1000])."""
+    changes = checked_changes(LANDSCAPE_PARAMETERS, {"nY": "depths", "nt": "depths", "control": None, "T": "T",
+                                                     "init_seed": "seeds"}, changes, depths=depths, T=T, seeds=seeds)
+    return tuple(standard_resnet_config(d, T=T, init_seed=s, **changes) for s in dict.fromkeys(seeds)
+                 for d in sorted(set(depths)))
 
-    Raises
-    ------
-    ValueError, TypeError
-        If fewer than two distinct depths are given, a depth is not an
-        integer in [1, 1000], or ``changes`` sets what the chapter parameters
-        decide (``nY``, ``nt``, ``control``, ``T``; see :func:`checked_changes`).
-    """
-    changes = checked_changes(LANDSCAPE_PARAMETERS, {"nY": "depths", "nt": "depths", "control": None, "T": "T"},
-                              changes, depths=depths, T=T)
-    return tuple(standard_resnet_config(d, T=T, **changes) for d in sorted(set(depths)))
+
+def landscape_pages(depths=LANDSCAPE_DEPTHS, T=5.0, changes=None, seeds=SEEDS) -> tuple:
+    """The Chapter 3.3 runs that get a page: those of the first seed."""
+    return landscape_runs(depths, T, changes, list(seeds)[:1])
 
 
 # ----------------------------------------------------------------------------
@@ -582,11 +581,12 @@ SWEEPS = {
     "3.3": ChapterSweep(
         name="3.3",
         notebook="book/chapter3/landscape.ipynb",
-        runs=landscape_runs,
+        runs=landscape_pages,
         output="book/chapter3/runs/landscape-L{nt:03d}.ipynb",
         title="3.3 run: standard ResNet, {nt} layers, T = {T:g}, seed {init_seed}",
         parameters=LANDSCAPE_PARAMETERS,
         cross_check=_subsets_of_depths,
+        trains=landscape_runs,
     ),
     "6": ChapterSweep(
         name="6",

@@ -206,6 +206,33 @@ def deeper_smoother(measures: dict, deep, shallow, seeds, combinations=LANDSCAPE
     return out
 
 
+def deeper_smoother_by_seed(measures: dict, deep, shallow, seeds, combinations=LANDSCAPE_COMBINATIONS,
+                            measure_names=LANDSCAPE_MEASURES) -> dict:
+    """Per seed, whether the deeper network's measure is lower, tied or higher, for every comparison.
+
+    Parameters
+    ----------
+    measures, deep, shallow, combinations, measure_names
+        As in :func:`deeper_smoother`.
+    seeds : sequence of int
+        Seeds of the compared pairs of networks (and of their directions).
+
+    Returns
+    -------
+    dict
+        ``str(seed) -> {"objective/normalisation/measure": "lower" | "tie" | "higher"}``.
+    """
+    out = {}
+    for s in seeds:
+        row = {}
+        for obj, norm in combinations:
+            for m in measure_names:
+                a, b = measures[(obj, norm, deep, s)][m], measures[(obj, norm, shallow, s)][m]
+                row[f"{obj}/{norm}/{m}"] = "lower" if a < b else ("tie" if a == b else "higher")
+        out[str(s)] = row
+    return out
+
+
 # ----------------------------------------------------------------------------
 # Grouping runs (Chapter 3.4)
 # ----------------------------------------------------------------------------

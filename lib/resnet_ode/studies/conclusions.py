@@ -313,8 +313,11 @@ def landscape_smoothness(n33: dict) -> Verdict:
     required :data:`SMOOTHER_SHARE`. The comparisons share networks and
     surfaces, so the interval, which treats them as independent, is if
     anything too narrow. The sign test's p-value and the thesis's own
-    normalisation are reported alongside.
+    normalisation are reported alongside. With one network per depth and seed
+    (``deep_smoother_by_seed``) :func:`resnet_ode.studies.margins.smoothness_by_network` decides.
     """
+    if n33.get("deep_smoother_by_seed"):
+        return margins.smoothness_by_network(n33, SMOOTHER_SHARE)
     counts = n33["deep_smoother_on_seeds"]
     n_seeds = len(n33["seeds"])
     filt = {k: v for k, v in counts.items() if "/filter/" in k}

@@ -25,12 +25,14 @@ import numpy as np
 from resnet_ode.core.costs import step_evaluations
 from resnet_ode.studies.aggregate import pair_by_seed, transfer_groups, transfer_summary
 from resnet_ode.studies.power import seeds_needed_from
-from resnet_ode.studies.uncertainty import LEVEL, paired_interval, population_estimate
+from resnet_ode.studies.uncertainty import LEVEL, Estimate, paired_interval, population_estimate, sign_test, wilson_interval
 from resnet_ode.studies.verdicts import (
     CAVEATS,
     HOLDS,
     Verdict,
     combine,
+    explain,
+    grade,
     error_rate_margin,
     explain_margin,
     grade_margin,
@@ -283,3 +285,50 @@ def stability_readings(n32: dict) -> Verdict:
     measured += f" (means over {seeds_text(len(common))}, paired by seed)"
     evidence["seeds"] = len(common)
     return Verdict("3.2-depth", measured, verdict, sentence(rule, verdict), evidence)
+
+
+# ----------------------------------------------------------------------------
+# Chapter 3.3: smoother landscapes, one pair of networks per seed
+# ----------------------------------------------------------------------------
+
+
+def smoothness_by_network(n33: dict, required_share: float) -> Verdict:
+    """Thesis: the deeper network's loss landscape is smoother and more convex.
+
+    Rule: the unit is a pair of independently trained networks, the shallower
+    and the deeper of the thesis (one pair per initial-weight seed, each with
+    filter-normalised directions drawn with that seed). On a pair, the four
+    comparisons (two objectives, two measures: share of grid points with a
+    negative Hessian eigenvalue, number of local minima) give a vote: the
+    deeper network is smoother when it is lower in more of them than it is
+    higher, rougher when in fewer, tied otherwise. The share of untied pairs
+    in which it is smoother, with its Wilson interval over the pairs (the
+    seeds sample the training), is graded by :func:`~resnet_ode.studies.verdicts.grade` against 1/2 (no
+    effect) and ``required_share``; one pair is never more than inconclusive.
+    """
+    by_seed = n33["deep_smoother_by_seed"]
+    votes = {}
+    for seed, row in by_seed.items():
+        filt = [v for k, v in row.items() if "/filter/" in k]
+        lower, higher = filt.count("lower"), filt.count("higher")
+        votes[seed] = "smoother" if lower > higher else ("rougher" if higher > lower else "tied")
+    wins = sum(v == "smoother" for v in votes.values())
+    ties = sum(v == "tied" for v in votes.values())
+    untied = len(votes) - ties
+    share = (wilson_interval(wins, untied) if untied > 0 else Estimate(0.5, -np.inf, np.inf, 0, "no untied pair"))
+    p = sign_test(wins, len(votes), ties)
+    verdict = grade(share, required_share, 0.5)
+    rule = explain(share, required_share, 0.5, what="the share of network pairs in which the deeper one is smoother",
+                   digits=2, sign=False)
+    verdict, rule = one_seed_cap(verdict, rule, len(votes))
+    measured = (f"the deeper network smoother on {wins} of {len(votes)} pairs of networks ({ties} tied; four "
+                f"comparisons on filter-normalised planes per pair); share of untied pairs {share.fmt(2)}, sign test "
+                f"p = {p:.2f}")
+    thesis = n33.get("thesis_figures", {})
+    if "VarPro/8" in thesis and "VarPro/20" in thesis:
+        measured += (f"; with the thesis's normalisation (first seed) {thesis['VarPro/8']['local_minima']} local "
+                     f"minima at 8 layers against {thesis['VarPro/20']['local_minima']} at 20")
+    evidence = {"unit": "pair of networks (seed)", "votes": votes, "wins": wins, "ties": ties,
+                "pairs": len(votes), "share": share.to_dict(), "sign_test_p": p, "required_share": required_share,
+                "seeds": len(votes)}
+    return Verdict("3.3-smoothness", measured, verdict, sentence(rule, verdict), evidence)
