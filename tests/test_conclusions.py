@@ -533,3 +533,35 @@ def test_landscape_smoothness_by_network_pair(outcomes, verdict):
     v = c.landscape_smoothness(_by_seed(outcomes))
     assert v.verdict == verdict and v.evidence["pairs"] == len(outcomes)
     _json(v)
+
+
+def _time_grid(acc, seeds=3, spread=0.002):
+    """3.1 numbers with a depth-against-time grid: acc[(T, nY)] the seed mean, seeds offset by +-spread."""
+    offsets = np.linspace(-1, 1, seeds) * spread if seeds > 1 else [0.0]
+    runs = [{"T": t, "nY": n, "init_seed": s, "h": t / (n - 1), "heldout_balanced": a + o * ((n + s) % 2)}
+            for (t, n), a in acc.items() for s, o in enumerate(offsets)]
+    return {"time_grid": {"runs": runs, "n": 61160}}
+
+
+def _grid(shallow_by_T, deep=0.95):
+    return {**{(t, 4): a for t, a in shallow_by_T.items()}, **{(t, 64): deep for t in shallow_by_T},
+            **{(t, 16): deep - 0.005 for t in shallow_by_T}}
+
+
+@pytest.mark.parametrize("shallow_by_T, verdict", [
+    ({5.0: 0.949, 40.0: 0.60}, c.HOLDS),               # fine at small T, bad at large T
+    ({5.0: 0.60, 40.0: 0.60}, c.CAVEATS),              # bad everywhere: depth, not the step
+    ({5.0: 0.95, 40.0: 0.9495}, c.FAILS),              # no drop anywhere (equivalence)
+])
+def test_depth_for_time_rule(shallow_by_T, verdict):
+    v = c.state_layers_time(_time_grid(_grid(shallow_by_T)))
+    assert v.verdict == verdict and v.key == "3.1-time"
+    assert set(v.evidence["minimum_depth"]) == {"5", "40"}
+    assert c.margin_rows([v])[0][1] == "nY = 64 minus nY = 4 at T = 40"
+    _json(v)
+
+
+def test_depth_for_time_is_judged_only_with_its_grid():
+    assert c.state_layers_time in c._NEEDS
+    v = c.state_layers_time(_time_grid(_grid({5.0: 0.949, 40.0: 0.60}), seeds=1))
+    assert v.verdict == c.INCONCLUSIVE

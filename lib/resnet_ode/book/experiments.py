@@ -23,6 +23,7 @@ from resnet_ode.training.runs import RunConfig
 from resnet_ode.book.parameters import (  # noqa: F401 - the checks, re-exported for the chapters and tests
     _allowing,
     checked_changes,
+    float_list_param,
     float_param,
     int_list_param,
     int_param,
@@ -80,6 +81,21 @@ def state_layer_pages(depths=STATE_LAYER_DEPTHS, changes=None, seeds=SEEDS) -> t
 
 #: CG settings of the reference's (Meganet's) Gauss-Newton solve, relative tolerance 0.1 and at most 20 steps.
 REFERENCE_CG = {"cg_tol": 0.1, "cg_max_iter": 20}
+
+
+#: Final times and numbers of state layers of Chapter 3.1's depth-against-time grid (the thesis: a network needs a
+#: minimum number of state layers for a given T).
+TIME_GRID_T = (5.0, 10.0, 20.0, 40.0)
+TIME_GRID_DEPTHS = (4, 8, 16, 32, 64)
+
+
+def depth_time_runs(times=TIME_GRID_T, depths=TIME_GRID_DEPTHS, seeds=SECONDARY_SEEDS, changes=None) -> tuple:
+    """Chapter 3.1's depth-against-time grid: a network per final time, number of state layers and seed, Chapter
+    3.1's settings otherwise. Bad parameters raise as :func:`checked_changes` does."""
+    changes = checked_changes(STATE_LAYER_PARAMETERS, {"nY": "time_depths", "T": "time_T", "init_seed": "time_seeds"},
+                              changes, time_T=list(times), time_depths=list(depths), seeds=list(seeds))
+    return tuple(state_layers_config(n, T=float(t), init_seed=s, **changes) for s in dict.fromkeys(seeds)
+                 for t in dict.fromkeys(times) for n in sorted(set(depths)))
 
 
 def with_reference_cg(changes=None) -> dict:
@@ -221,11 +237,14 @@ def landscape_pages(depths=LANDSCAPE_DEPTHS, T=5.0, changes=None, seeds=SEEDS) -
 
 
 def state_layer_trains(depths=STATE_LAYER_DEPTHS, changes=None, seeds=SEEDS, code_nt: int = CODE_NT,
-                       secondary_seeds=SECONDARY_SEEDS) -> tuple:
+                       secondary_seeds=SECONDARY_SEEDS, time_T=TIME_GRID_T, time_depths=TIME_GRID_DEPTHS,
+                       time_seeds=SECONDARY_SEEDS) -> tuple:
     """Every run Chapter 3.1 trains: for every seed the book's runs, for every secondary seed the reference-CG
-    runs and the runs with the code's ``code_nt`` control layers; and the optimiser comparison."""
+    runs and the runs with the code's ``code_nt`` control layers; the optimiser comparison; the depth-against-time
+    grid."""
     return (state_layer_runs(depths, changes, seeds) + reference_cg_configs(depths, changes, secondary_seeds)
             + code_nt_configs(depths, changes, secondary_seeds, code_nt)
+            + depth_time_runs(time_T, time_depths, time_seeds, changes)
             + tuple(optimizer_comparison_configs(changes=changes).values()))
 
 
@@ -261,6 +280,9 @@ STATE_LAYER_PARAMETERS = {
     "depths": int_list_param(2, 100_000, min_distinct=4),
     "seeds": int_list_param(0),
     "secondary_seeds": int_list_param(0),
+    "time_T": float_list_param(0.0, 1e4, min_distinct=2),
+    "time_depths": int_list_param(2, 100_000, min_distinct=2),
+    "time_seeds": int_list_param(0),
     "code_nt": int_param(2, 100_000),
     "changes": run_changes_param,
 }

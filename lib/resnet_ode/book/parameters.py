@@ -33,6 +33,22 @@ def float_param(lo: float, hi: float, strict_min: bool = False) -> Callable:
                      f"number in {'(' if strict_min else '['}{lo:g}, {hi:g}]")
 
 
+def float_list_param(lo: float, hi: float, min_distinct: int = 1) -> Callable:
+    """Check of a list of reals in ``(lo, hi]`` with at least ``min_distinct`` distinct values."""
+    what = f"a list of {'at least ' + str(min_distinct) + ' distinct ' if min_distinct > 1 else ''}numbers in ({lo:g}, {hi:g}]"
+
+    def check(name, value):
+        if not isinstance(value, (list, tuple)) or not value:
+            raise TypeError(f"{name} must be {what}, got {value!r}")
+        for v in value:
+            check_float(name, v, min_value=lo, max_value=hi, strict_min=True)
+        if len(set(value)) < min_distinct:
+            raise ValueError(f"{name} must be {what}, got {value!r}")
+        return value
+
+    return _allowing(check, what)
+
+
 def int_list_param(lo: int, hi: int | None = None, min_distinct: int = 1) -> Callable:
     """Check of a list of integers in ``[lo, hi]`` with at least ``min_distinct`` distinct values."""
     allowed = f"integers in [{lo}, {hi}]" if hi is not None else f"integers >= {lo}"

@@ -466,9 +466,15 @@ def rk4_accuracy(n34: dict) -> Verdict:
 # All claims
 # ----------------------------------------------------------------------------
 
+def state_layers_time(n31: dict) -> Verdict:
+    """Thesis: a minimum number of state layers for a given final time: :func:`resnet_ode.studies.margins.depth_for_time`."""
+    return margins.depth_for_time(n31)
+
+
 _RULES = [
     ("3.1", state_layers_accuracy),
     ("3.1", state_layers_transfer),
+    ("3.1", state_layers_time),
     ("3.2", stability_with_depth),
     ("3.2", stability_condition),
     ("3.3", landscape_smoothness),
@@ -477,9 +483,12 @@ _RULES = [
 ]
 
 
-#: Rules whose numbers involve no trained network (the toy problem of the thesis's RK4 code): the same
-#: under every training setting, so judged under the book's only.
-_TRAINING_FREE = (rk4_as_written,)
+#: Rules judged under the book's setting only: the thesis's RK4 code (a toy problem that trains nothing) and the
+#: depth-against-time grid (trained under the book's setting only).
+_TRAINING_FREE = (rk4_as_written, state_layers_time)
+
+#: Rules that need a key of their chapter's numbers, left out when it is missing (numbers of an older build).
+_NEEDS = {state_layers_time: "time_grid"}
 
 #: Keys under which chapters store their numbers of other training settings (see :func:`judge_all`).
 OTHER_SETTINGS = ("reference_cg", "code_nt")
@@ -524,7 +533,7 @@ def judge_all(numbers: dict, setting: str | None = None) -> list[Verdict]:
         if setting is not None and rule in _TRAINING_FREE:
             continue
         data = numbers[chapter] if setting is None else numbers_for_setting(numbers[chapter], setting)
-        if data is None:
+        if data is None or (rule in _NEEDS and _NEEDS[rule] not in data):
             continue
         v = rule(data)
         if setting is not None:

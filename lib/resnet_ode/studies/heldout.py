@@ -512,3 +512,26 @@ def cross_heldout_numbers(runs_by_seed, n: int = GRID_SIZE) -> dict:
             "n": int(confusions[0, 0, 0].sum()),
             "baseline": {"accuracy": base.accuracy, "balanced": base.balanced},
             "method": "grid points not in the training set; balanced accuracy = mean recall over the classes"}
+
+
+def heldout_records(runs, n: int = GRID_SIZE) -> dict:
+    """Held-out plain and balanced accuracy of every run, as records (Chapter 3.1's depth-against-time grid).
+
+    Returns
+    -------
+    dict
+        ``runs``: one record per run (``T``, ``nY``, ``init_seed``, step ``h``,
+        ``heldout_balanced``, ``heldout_accuracy``), and ``n``, the held-out
+        points of each (the runs must share their training set).
+    """
+    runs = list(runs)
+    _training_points(runs)
+    records, points = [], 0
+    for r in runs:
+        C = run_heldout_confusion(r, n)
+        plain, balanced = confusion_scores(C)
+        points = int(C.sum())
+        records.append({"T": float(r.config.T), "nY": int(r.config.nY), "init_seed": int(r.config.init_seed),
+                        "h": float(r.config.T) / (int(r.config.nY) - 1), "heldout_balanced": balanced,
+                        "heldout_accuracy": plain})
+    return {"runs": records, "n": points}

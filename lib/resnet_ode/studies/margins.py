@@ -202,8 +202,8 @@ def margin_rows(verdicts) -> list:
     for v in verdicts:
         ev = v.evidence
         if "margin" in ev:
-            what = ("deepest minus shallowest own accuracy" if v.key == "3.1-accuracy"
-                    else "deep block's transfer minus the shallow rows'")
+            what = ev.get("compared") or ("deepest minus shallowest own accuracy" if v.key == "3.1-accuracy"
+                                          else "deep block's transfer minus the shallow rows'")
             rows.append(row(v.key, what, ev))
         for field, reading in ev.get("readings", {}).items():
             rows.append(row(v.key, f"{reading['words']}: {reading['direction']} from the shallowest to the deepest",
@@ -332,3 +332,64 @@ def smoothness_by_network(n33: dict, required_share: float) -> Verdict:
                 "pairs": len(votes), "share": share.to_dict(), "sign_test_p": p, "required_share": required_share,
                 "seeds": len(votes)}
     return Verdict("3.3-smoothness", measured, verdict, sentence(rule, verdict), evidence)
+
+
+# ----------------------------------------------------------------------------
+# Chapter 3.1: a minimum number of state layers for a given final time
+# ----------------------------------------------------------------------------
+
+
+def depth_for_time(n31: dict) -> Verdict:
+    """Thesis: a network needs a minimum number of state layers for a given final time T (big steps classify badly).
+
+    Rule, fixed before the grid's numbers were computed, on Chapter 3.1's
+    depth-against-time grid (``time_grid``: held-out balanced accuracy of a
+    network per T, number of state layers nY and seed): at the largest T the
+    deepest network minus the shallowest, paired by seed
+    (:func:`~resnet_ode.studies.uncertainty.paired_interval`), is graded by its one-sided bounds against
+    :data:`ERROR_SHARE` of the deepest network's errors (:func:`~resnet_ode.studies.verdicts.grade_margin`):
+    big steps classify badly. If that holds, the minimum must also grow with T:
+    the same drop at the largest T minus the drop at the smallest, paired by
+    seed, must have a one-sided lower bound above 0, else it holds with
+    caveats. The smallest nY within the margin of the best seed mean is
+    reported for every T.
+    """
+    recs = n31["time_grid"]["runs"]
+    times = sorted({float(r["T"]) for r in recs})
+    depths = sorted({int(r["nY"]) for r in recs})
+    val = {}
+    for r in recs:
+        val.setdefault((float(r["T"]), int(r["nY"])), {})[int(r["init_seed"])] = float(r["heldout_balanced"])
+    seeds = sorted(set.intersection(*(set(v) for v in val.values())))
+
+    def series(t, n):
+        return np.array([val[(t, n)][s] for s in seeds])
+
+    lo, hi, big, small = depths[0], depths[-1], times[-1], times[0]
+    drop = {t: series(t, hi) - series(t, lo) for t in times}
+    D = paired_interval(series(big, hi), series(big, lo))
+    margin = error_rate_margin(float(series(big, hi).mean()), ERROR_SHARE)
+    growth = paired_interval(drop[big], drop[small])
+    verdict = grade_margin(D.lower, D.upper, margin)
+    rule = explain_margin(D.lower, D.upper, margin, what=f"nY = {hi} minus nY = {lo} at T = {big:g}")
+    if verdict == HOLDS and not growth.lower > 0:
+        verdict = CAVEATS
+        rule += (f", but the drop at T = {big:g} is not shown to exceed the drop at T = {small:g} "
+                 f"(difference {growth.fmt_bounds(sign=True)})")
+    verdict, rule = one_seed_cap(verdict, rule, len(seeds))
+    means = {(t, n): float(series(t, n).mean()) for t in times for n in depths}
+    minimum = {t: min(n for n in depths if means[(t, n)] >= max(means[(t, m)] for m in depths) - margin)
+               for t in times}
+    measured = ("held-out balanced accuracy, nY = " + f"{lo} against {hi}: "
+                + "; ".join(f"T = {t:g}: {means[(t, lo)]:.3f} against {means[(t, hi)]:.3f}" for t in times)
+                + f" ({seeds_text(len(seeds))}); at T = {big:g} the difference is {D.fmt_bounds(sign=True)}, smallest "
+                f"gain that matters {margin:.3f}; smallest nY within it of the best: "
+                + ", ".join(f"{minimum[t]} (T = {t:g})" for t in times))
+    margin_rule = f"{ERROR_SHARE:g} of the errors of nY = {hi} at T = {big:g}: {margin:.3f}"
+    evidence = {"source": "held-out balanced accuracy", "times": times, "depths": depths,
+                "compared": f"nY = {hi} minus nY = {lo} at T = {big:g}",
+                "means": {f"T{t:g}/nY{n}": m for (t, n), m in means.items()},
+                "minimum_depth": {f"{t:g}": n for t, n in minimum.items()},
+                "drop_growth": growth.to_dict(),
+                **_margin_evidence(D, margin, margin_rule, _seeds_needed(drop[big], margin), len(seeds))}
+    return Verdict("3.1-time", measured, verdict, sentence(rule, verdict), evidence)
