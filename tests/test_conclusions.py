@@ -531,7 +531,7 @@ def _by_seed(outcomes):
 ])
 def test_landscape_smoothness_by_network_pair(outcomes, verdict):
     v = c.landscape_smoothness(_by_seed(outcomes))
-    assert v.verdict == verdict and v.evidence["pairs"] == len(outcomes)
+    assert v.verdict == verdict and v.evidence["network_pairs"] == len(outcomes)
     _json(v)
 
 
@@ -565,3 +565,29 @@ def test_depth_for_time_is_judged_only_with_its_grid():
     assert c.state_layers_time in c._NEEDS
     v = c.state_layers_time(_time_grid(_grid({5.0: 0.949, 40.0: 0.60}), seeds=1))
     assert v.verdict == c.INCONCLUSIVE
+
+
+def test_the_chapter_4_record_has_its_schema():
+    from resnet_ode.studies.verdicts import check_conclusions_record, check_verdict_record
+
+    first = np.array([0.90, 0.91, 0.92, 0.90, 0.91])
+    n31 = {**_heldout31(first, first + 0.05), **_time_grid(_grid({5.0: 0.949, 40.0: 0.60}))}
+    verdicts = [c.state_layers_accuracy(n31), c.state_layers_transfer(n31), c.state_layers_time(n31),
+                c.stability_with_depth(_readings([0.4, 0.6, 0.9], [2.0, 1.5, 1.1], [0.9, 0.5, 0.1], [10, 5, 2])),
+                c.landscape_smoothness(_by_seed(["llll"] * 5))]
+    records = {v.key: json.loads(json.dumps(v.to_dict())) for v in verdicts}
+    data = {"grades": list(c.GRADES), "verdicts": records,
+            "settings": {"book": {"label": "book's setting", "verdicts": records}}, "disagreements": {}}
+    assert check_conclusions_record(data) is data
+    bad = json.loads(json.dumps(records["3.1-accuracy"]))
+    bad["evidence"]["margin"] = -0.01
+    with pytest.raises(ValueError, match="3.1-accuracy: margin must be > 0"):
+        check_verdict_record(bad)
+    bad = json.loads(json.dumps(records["3.2-depth"]))
+    del bad["evidence"]["readings"]["max_amp"]["seeds_needed"]
+    with pytest.raises(ValueError, match="readings max_amp: the margin comparison lacks 'seeds_needed'"):
+        check_verdict_record(bad)
+    with pytest.raises(ValueError, match="is not one of"):
+        check_verdict_record({**records["3.1-time"], "verdict": "holds mostly"})
+    with pytest.raises(ValueError, match="holds the record of"):
+        check_conclusions_record({**data, "verdicts": {"3.1-accuracy": records["3.1-time"]}})

@@ -329,7 +329,7 @@ def smoothness_by_network(n33: dict, required_share: float) -> Verdict:
         measured += (f"; with the thesis's normalisation (first seed) {thesis['VarPro/8']['local_minima']} local "
                      f"minima at 8 layers against {thesis['VarPro/20']['local_minima']} at 20")
     evidence = {"unit": "pair of networks (seed)", "votes": votes, "wins": wins, "ties": ties,
-                "pairs": len(votes), "share": share.to_dict(), "sign_test_p": p, "required_share": required_share,
+                "network_pairs": len(votes), "share": share.to_dict(), "sign_test_p": p, "required_share": required_share,
                 "seeds": len(votes)}
     return Verdict("3.3-smoothness", measured, verdict, sentence(rule, verdict), evidence)
 

@@ -328,3 +328,83 @@ def error_rate_margin(baseline_accuracy: float, share: float = 0.1) -> float:
     if not 0.0 < share <= 1.0:
         raise ValueError(f"share must lie in (0, 1], got {share}")
     return share * (1.0 - a)
+
+
+# ----------------------------------------------------------------------------
+# The record Chapter 4 writes
+# ----------------------------------------------------------------------------
+
+#: Fields of a comparison graded against a smallest effect that matters, with their types.
+MARGIN_FIELDS = {"margin": float, "margin_rule": str, "lower": (float, type(None)), "upper": (float, type(None)),
+                 "seeds": int, "seeds_needed": (int, type(None)), "interval": str, "difference": dict}
+
+
+def _check_margin(where: str, ev: dict):
+    for name, kind in MARGIN_FIELDS.items():
+        if name not in ev:
+            raise ValueError(f"{where}: the margin comparison lacks {name!r}")
+        value = ev[name]
+        if isinstance(value, bool) or not isinstance(value, kind if isinstance(kind, tuple) else (kind,)):
+            if not (kind is float and isinstance(value, int)):
+                raise ValueError(f"{where}: {name} must be {kind}, got {value!r}")
+    if not ev["margin"] > 0:
+        raise ValueError(f"{where}: margin must be > 0, got {ev['margin']!r}")
+    if ev["seeds"] < 1 or (ev["seeds_needed"] is not None and ev["seeds_needed"] < 2):
+        raise ValueError(f"{where}: seeds {ev['seeds']!r} and seeds_needed {ev['seeds_needed']!r} out of range")
+    if ev["lower"] is not None and ev["upper"] is not None and ev["lower"] > ev["upper"]:
+        raise ValueError(f"{where}: lower bound {ev['lower']} above upper bound {ev['upper']}")
+
+
+def check_verdict_record(record: dict) -> dict:
+    """Check one verdict as Chapter 4 writes it (:meth:`Verdict.to_dict`); return it.
+
+    Every field of :class:`Verdict` with its type, a grade of :data:`GRADES`,
+    and for every comparison graded against a smallest effect that matters (the
+    evidence itself, or an entry of its ``pairs`` or ``readings``) the fields of
+    :data:`MARGIN_FIELDS`.
+
+    Raises
+    ------
+    ValueError
+        Naming the claim and the field that is missing or wrong.
+    """
+    if not isinstance(record, dict):
+        raise ValueError(f"a verdict record must be a dict, got {type(record).__name__}")
+    where = str(record.get("key", "?"))
+    for name, kind in (("key", str), ("measured", str), ("verdict", str), ("rule", str), ("evidence", dict),
+                       ("setting", str)):
+        if not isinstance(record.get(name), kind):
+            raise ValueError(f"{where}: {name} must be a {kind.__name__}, got {record.get(name)!r}")
+    if record["verdict"] not in GRADES:
+        raise ValueError(f"{where}: verdict {record['verdict']!r} is not one of {GRADES}")
+    ev = record["evidence"]
+    if "margin" in ev:
+        _check_margin(where, ev)
+    for group in ("pairs", "readings"):
+        entries = ev.get(group)
+        for name, sub in (entries.items() if isinstance(entries, dict) else ()):
+            if isinstance(sub, dict) and "margin" in sub:
+                _check_margin(f"{where} {group} {name}", sub)
+    return record
+
+
+def check_conclusions_record(data: dict) -> dict:
+    """Check the whole record of Chapter 4 (``_build/numbers/chapter-4.json`` before its ``_meta``); return it.
+
+    ``grades`` (the scale), ``verdicts`` (claim key -> verdict record),
+    ``settings`` (setting -> ``label`` and ``verdicts``) and ``disagreements``.
+    """
+    for name, kind in (("grades", list), ("verdicts", dict), ("settings", dict), ("disagreements", dict)):
+        if not isinstance(data.get(name), kind):
+            raise ValueError(f"the Chapter 4 record's {name} must be a {kind.__name__}, got {data.get(name)!r}")
+    if list(data["grades"]) != list(GRADES):
+        raise ValueError(f"the Chapter 4 record's grades must be {list(GRADES)}, got {data['grades']!r}")
+    for key, rec in data["verdicts"].items():
+        if check_verdict_record(rec)["key"] != key:
+            raise ValueError(f"verdict {key!r} holds the record of {rec['key']!r}")
+    for setting, block in data["settings"].items():
+        if not isinstance(block, dict) or not isinstance(block.get("verdicts"), dict):
+            raise ValueError(f"the Chapter 4 record's setting {setting!r} must hold a dict of verdicts")
+        for rec in block["verdicts"].values():
+            check_verdict_record(rec)
+    return data
