@@ -1,8 +1,8 @@
-"""Verdicts graded against the smallest effect that matters, on held-out class-balanced accuracy.
+"""Verdicts graded against the smallest effect that matters: the rules :mod:`resnet_ode.studies.conclusions` applies.
 
-The rules of :mod:`resnet_ode.studies.conclusions` for the claims about
-classification (Chapter 3.1's accuracy and transfer, Chapter 3.4's accuracy)
-when the chapters wrote held-out numbers (:mod:`resnet_ode.studies.heldout`):
+For the claims about classification (Chapter 3.1's accuracy, transfer and
+depth against final time, Chapter 3.4's accuracy), when the chapters wrote
+held-out numbers (:mod:`resnet_ode.studies.heldout`):
 
 * the measure is class-balanced accuracy on the grid points not in the
   training set, printed next to the majority-class baseline;
@@ -16,6 +16,10 @@ when the chapters wrote held-out numbers (:mod:`resnet_ode.studies.heldout`):
 * the evidence holds the seeds a one-sided paired t test needs at the
   measured spread (:func:`resnet_ode.studies.power.seeds_needed_from`), which
   :func:`margin_rows` lays out for Chapter 4's table.
+
+Chapter 3.2's "more stable with depth" is read four ways, each graded the same
+way (:func:`stability_readings`), and Chapter 3.3's "smoother" is counted per
+pair of independently trained networks (:func:`smoothness_by_network`).
 """
 
 from __future__ import annotations
@@ -31,10 +35,10 @@ from resnet_ode.studies.verdicts import (
     HOLDS,
     Verdict,
     combine,
-    explain,
-    grade,
     error_rate_margin,
+    explain,
     explain_margin,
+    grade,
     grade_margin,
     one_seed_cap,
     seeds_text,
@@ -77,6 +81,8 @@ def _margin_evidence(D, margin: float, margin_rule: str, needed, seeds: int) -> 
 
 
 def heldout_accuracy(n31: dict, source) -> Verdict:
+    """3.1-accuracy on held-out balanced accuracy (``source``: :func:`heldout_source`); the rule is
+    :func:`resnet_ode.studies.conclusions.state_layers_accuracy`'s, paired and against :data:`ERROR_SHARE`."""
     bal, plain, n_pts, baseline = source
     depths = list(n31["depths"])
     diag = np.stack([np.diag(m) for m in bal])                       # (s, k)
@@ -107,6 +113,8 @@ def heldout_accuracy(n31: dict, source) -> Verdict:
 
 
 def heldout_transfer(source, effect: float, largest_gap: float) -> Verdict:
+    """3.1-transfer on held-out balanced accuracy: deep block minus shallow rows, paired by seed, against ``effect``;
+    a holding claim has caveats unless the one-sided upper bound of own minus transfer is at most ``largest_gap``."""
     bal, _, n_pts, baseline = source
     s, k = bal.shape[0], bal.shape[1]
     deep_idx, _ = transfer_groups(k)
@@ -141,6 +149,8 @@ def heldout_transfer(source, effect: float, largest_gap: float) -> Verdict:
 
 
 def heldout_rk4_accuracy(runs, pairs) -> Verdict:
+    """3.4-accuracy on held-out balanced accuracy: every ``(RK4 nY, Euler nY)`` of ``pairs``, RK4 minus Euler paired
+    by seed against :data:`ERROR_SHARE` of Euler's errors; the pairs' grades combined."""
     n_pts = int(runs[0].get("n_heldout", 0))
     grades, parts, texts, seeds = [], [], [], 1
     evidence = {"source": "held-out balanced accuracy", "n_points": n_pts, "pairs": {}}
