@@ -175,7 +175,7 @@ def test_reproduce_box_gives_the_command_every_parameter_and_the_source(tmp_path
     _, page = _build(tmp_path, monkeypatch, ".. reproduce:: 3.1\n\n.. chapter-data:: 3.1\n")
     assert "Reproduce this chapter" in page
     assert "resnet-ode rerun 3.1 --defaults" in page
-    assert "--set NAME=VALUE" in page and "rerun 3.1 --param &#x27;seeds=[0, 1, 2, 3, 4]&#x27;" in page
+    assert "--set NAME=VALUE" in page and "rerun 3.1 --param &#x27;seeds=[0, 1, 2, 3, 4, 5, 6]&#x27;" in page
     for name, check in SWEEPS["3.1"].parameters.items():
         assert f"<code>{name}</code>" in page and html.escape(check.allowed) in page
     assert 'href="../_sources/book/chapter3/state-layers.ipynb"' in page
