@@ -113,6 +113,9 @@ def test_a_killed_worker_s_batch_runs_again_and_the_plane_is_unchanged(cluster, 
     here = L.evaluate_plane(obj, theta, d1, d2, a, a, batch_size=2)
     flag = tmp_path / "killed"
     executor = connections.shared_executor(cluster.scheduler_address)
+    # Both workers up before the plane is sent: its data is broadcast to the workers present, and with one of them
+    # still restarting (an earlier test killed it) the worker killed below would hold the only copy.
+    executor.client.wait_for_workers(2, timeout=180)
     pids = set(executor.client.run(os.getpid).values())
     executor.client.register_plugin(_killer(flag, after=3), name="kill-once")
     try:
@@ -121,7 +124,7 @@ def test_a_killed_worker_s_batch_runs_again_and_the_plane_is_unchanged(cluster, 
         executor.client.unregister_worker_plugin("kill-once")
     assert int(flag.read_text()) in pids  # a worker of the cluster died in the middle of the plane
     assert np.array_equal(here, there)
-    executor.client.wait_for_workers(2, timeout=60)  # the nanny restarted it, for the next tests
+    executor.client.wait_for_workers(2, timeout=180)  # the nanny restarted it, for the next tests (slow when loaded)
 
 
 def test_a_worker_with_other_landscape_code_is_refused(cluster, plane, monkeypatch):
