@@ -381,7 +381,7 @@ def depth_for_time(n31: dict) -> Verdict:
     margin = error_rate_margin(float(series(big, hi).mean()), ERROR_SHARE)
     growth = paired_interval(drop[big], drop[small])
     verdict = grade_margin(D.lower, D.upper, margin)
-    rule = explain_margin(D.lower, D.upper, margin, what=f"nY = {hi} minus nY = {lo} at T = {big:g}")
+    rule = explain_margin(D.lower, D.upper, margin, what=f"the gain of nY = {hi} over nY = {lo} at T = {big:g}")
     if verdict == HOLDS and not growth.lower > 0:
         verdict = CAVEATS
         rule += (f", but the drop at T = {big:g} is not shown to exceed the drop at T = {small:g} "
