@@ -5,12 +5,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from resnet_ode.book import bookcache, notebooks, sweeps
+from resnet_ode.book import bookcache
+from resnet_ode.book.executors import LocalPool
 from resnet_ode.core.costs import run_cost
 from resnet_ode.training.cache import RUNS
 from resnet_ode.book.experiments import (CODE_NT, REFERENCE_CG, SWEEPS, state_layer_runs, state_layer_trains,
                                     stability_trains)
 from resnet_ode.training.runs import RunConfig, cache_key, cached_result
+from resnet_ode.training.tasks import train_runs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,20 +63,24 @@ def _tiny(**changes):
 
 def test_train_runs_trains_what_is_missing_in_parallel_and_caches_it(tmp_cache):
     configs = [_tiny(init_seed=s) for s in range(3)]
-    assert sweeps.train_runs(configs[:1], jobs=1) == 1
-    assert sweeps.train_runs(configs + configs, jobs=2) == 2      # repeats once, the cached one not again
+    assert train_runs(LocalPool(1), configs[:1]) == 1
+    assert train_runs(LocalPool(2), configs + configs) == 2      # repeats once, the cached one not again
     assert all(cached_result(c) is not None for c in configs)
-    assert sweeps.train_runs(configs, jobs=2) == 0
+    assert train_runs(LocalPool(2), configs) == 0
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_train_runs_stops_on_a_failing_run_and_caches_nothing_for_it(tmp_cache):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failing_run_stops_no_other_is_named_and_caches_nothing(tmp_cache, jobs):
     bad = _tiny(init_seed=4)
     object.__setattr__(bad, "init_scale", 1e200)   # RunConfig refuses it; forced to reach the training-time check
-    ok = _tiny(init_seed=5)
-    with pytest.raises(FloatingPointError):
-        sweeps.train_runs([bad, ok], jobs=2)
+    ok = [_tiny(init_seed=5), _tiny(init_seed=6)]
+    with pytest.raises(FloatingPointError) as info:
+        train_runs(LocalPool(jobs), [bad, *ok])
     assert not RUNS.path(cache_key(bad)).exists()
+    assert all(cached_result(c) is not None for c in ok)   # the others ran to their end and were stored
+    assert info.value.__notes__ == [f"training runs: call 1 of 3 ({bad.label()}) raised this; every other call ran "
+                                    "to its end and its result was kept"]
 
 
 def test_run_cost_orders_longest_first():

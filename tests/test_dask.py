@@ -27,13 +27,15 @@ import pyarrow.parquet as pq
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from resnet_ode.book import cli, executors, notebooks, pagetasks, sweeps
-from resnet_ode.book.executors import LocalPool, connect, store_run, train_runs_on
+from resnet_ode.book import cli, notebooks, pagetasks, sweeps
+from resnet_ode.book.executors import LocalPool, connect
 from resnet_ode.book.experiments import RUN_TEMPLATE, ChapterSweep
 from resnet_ode.book.sweeps import run_sweeps
 from resnet_ode.studies import study
 from resnet_ode.studies.study import StudySpec, run_study
+from resnet_ode.training import tasks
 from resnet_ode.training.runs import RUNS, RunConfig, cache_key, cached_result, train
+from resnet_ode.training.tasks import train_runs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,7 +50,7 @@ def reference(tmp_path_factory):
     old = os.environ.get("RESNET_ODE_CACHE")
     os.environ["RESNET_ODE_CACHE"] = str(folder / "cache")
     try:
-        done = run_study(SPEC, folder / "out", LocalPool(2), store_run)
+        done = run_study(SPEC, folder / "out", LocalPool(2))
     finally:
         if old is None:
             os.environ.pop("RESNET_ODE_CACHE", None)
@@ -75,7 +77,7 @@ def test_study_on_dask_equals_the_local_pool(cluster, reference, worker_cache, t
     table, local_cache = reference
     monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
     with connect(cluster.scheduler_address) as executor:
-        done = run_study(SPEC, tmp_path / "out", executor, store_run)
+        done = run_study(SPEC, tmp_path / "out", executor)
         assert done["trained"] == 6
         got = pq.read_table(done["parquet"])
         assert _numbers(got).equals(_numbers(table))
@@ -89,7 +91,7 @@ def test_study_on_dask_equals_the_local_pool(cluster, reference, worker_cache, t
             assert all(np.array_equal(run.history[k], local.history[k]) for k in local.history if k != "seconds")
         # Resumed: everything comes from the cache, nothing trains.
         monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
-        again = run_study(SPEC, tmp_path / "out", executor, store_run)
+        again = run_study(SPEC, tmp_path / "out", executor)
         assert again["trained"] == 0 and pq.read_table(again["parquet"]).equals(got)
     assert not worker_cache.exists()
 
@@ -98,8 +100,8 @@ def test_train_runs_on_dask_stores_what_training_here_gives(cluster, tmp_path, m
     monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
     configs = [RunConfig(nY=6, init_seed=s, **TINY) for s in (3, 4)]
     with connect(cluster.scheduler_address) as executor:
-        assert train_runs_on(executor, configs + configs[:1]) == 2
-        assert train_runs_on(executor, configs) == 0
+        assert train_runs(executor, configs + configs[:1]) == 2
+        assert train_runs(executor, configs) == 0
     for config, run in zip(configs, _entries_sound(tmp_path / "cache", configs)):
         here = train(config)
         assert np.array_equal(run.theta, here.theta) and np.array_equal(run.W, here.W)
@@ -116,7 +118,7 @@ def test_the_train_command_sends_runs_to_the_scheduler(cluster, tmp_path, monkey
         raise AssertionError("the local pool trained")
 
     monkeypatch.setattr(cli, "_validated_chapters", lambda chapters: [(Chapter(), {}, configs)])
-    monkeypatch.setattr(sweeps, "train_runs", local_pool_used)
+    monkeypatch.setattr(LocalPool, "map", local_pool_used)
     monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("RESNET_ODE_SCHEDULER", cluster.scheduler_address)
     assert cli.main(["train", "all"]) == 0
@@ -160,7 +162,7 @@ def test_a_killed_worker_leaves_no_corrupt_entry_and_the_study_completes(cluster
         pids = set(executor.client.run(os.getpid).values())
         executor.client.register_plugin(_killer(flag, starts, after=3), name="kill-once")
         try:
-            done = run_study(SPEC, tmp_path / "out", executor, store_run)
+            done = run_study(SPEC, tmp_path / "out", executor)
         finally:
             executor.client.unregister_worker_plugin("kill-once")
     killed_pid, killed_task = flag.read_text().split(" ", 1)
@@ -313,11 +315,10 @@ def test_an_unreachable_scheduler_stops_sweep_and_rerun_before_any_work(command,
     def fail(*args, **kwargs):
         raise AssertionError("work started")
 
-    for name in ("run_sweeps", "run_sweep", "train_runs", "execute_template", "execute_chapter", "update_toc"):
+    for name in ("run_sweeps", "run_sweep", "execute_template", "execute_chapter", "update_toc"):
         monkeypatch.setattr(sweeps if hasattr(sweeps, name) else notebooks, name, fail)
-    monkeypatch.setattr(executors, "train_runs_on", fail)
-    for name in ("train_runs_on", "run_pages_on"):
-        monkeypatch.setattr(pagetasks, name, fail)
+    monkeypatch.setattr(tasks, "train_runs", fail)
+    monkeypatch.setattr(pagetasks, "run_pages_on", fail)
     monkeypatch.setenv("RESNET_ODE_ROOT", str(REPO))
     monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
     address = f"tcp://127.0.0.1:{_free_port()}"
@@ -353,8 +354,8 @@ def test_rerun_sends_runs_and_pages_to_the_scheduler_and_executes_the_chapter_he
         raise AssertionError("a run trained or a page executed locally")
 
     monkeypatch.setattr(cli, "_sweep_or_exit", lambda name: sweep)
-    for name in ("train_runs", "execute_template"):
-        monkeypatch.setattr(sweeps if hasattr(sweeps, name) else notebooks, name, local_work)
+    monkeypatch.setattr(LocalPool, "map", local_work)
+    monkeypatch.setattr(notebooks, "execute_template", local_work)
     monkeypatch.setattr(notebooks, "execute_chapter", lambda path, params: executed.append(
         (path, params, os.environ.get("RESNET_ODE_SCHEDULER"))))  # its kernel's landscape planes go there too
     monkeypatch.delenv("RESNET_ODE_SCHEDULER", raising=False)

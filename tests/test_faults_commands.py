@@ -558,11 +558,13 @@ def test_user_mistakes_give_one_error_line_and_status_2(argv, message, monkeypat
 def test_a_bad_worker_count_in_the_environment_is_one_error_line_before_any_work(argv, value, monkeypatch, capsys):
     """``RESNET_ODE_WORKERS=abc``: each run failed with a ValueError traceback (in the command or in every kernel)."""
     from resnet_ode.studies import study
+    from resnet_ode.training import tasks
 
     monkeypatch.chdir(REPO)
     monkeypatch.setenv("RESNET_ODE_WORKERS", value)
-    for name in ("run_sweeps", "train_runs", "execute_template"):
+    for name in ("run_sweeps", "execute_template"):
         monkeypatch.setattr(sweeps if hasattr(sweeps, name) else notebooks, name, lambda *a, **k: pytest.fail("compute started"))
+    monkeypatch.setattr(tasks, "train_runs", lambda *a, **k: pytest.fail("compute started"))
     monkeypatch.setattr(study, "run_study", lambda *a, **k: pytest.fail("compute started"))
     assert cli.main(argv) == 2
     err = capsys.readouterr().err

@@ -12,11 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from resnet_ode.book import cli
-from resnet_ode.book.executors import LocalPool, WorkerMismatch, store_run, train_task
+from resnet_ode.book.executors import LocalPool
 from resnet_ode.studies import study, tidy
 from resnet_ode.studies.study import StudySpec, build_spec, load_spec, parse_assignment, run_study
 from resnet_ode.training import runs
+from resnet_ode.training.cluster import WorkerMismatch
 from resnet_ode.training.runs import RunConfig, cached_result
+from resnet_ode.training.tasks import store_run, train_task
 
 #: Runs of well under a second: few points, few iterations, small depths.
 TINY = {"max_iter": 3, "n_train_per_class": 30, "n_val_per_class": 15, "nt": 2}
@@ -163,7 +165,7 @@ class _InterruptedAfter(LocalPool):
         super().__init__(1)
         self.n = n
 
-    def map(self, calls, desc, on_result=None):
+    def map(self, calls, desc, on_result=None, names=None):
         count = [0]
 
         def keep(i, value):
@@ -172,19 +174,19 @@ class _InterruptedAfter(LocalPool):
             if count[0] == self.n:
                 raise KeyboardInterrupt
 
-        super().map(calls, desc, keep)
+        super().map(calls, desc, keep, names)
 
 
 def test_an_interrupted_study_resumes_without_retraining(cache, tmp_path, monkeypatch):
     spec = StudySpec({"nY": [4, 8], "init_seed": [0, 1, 2]}, TINY)
     with pytest.raises(KeyboardInterrupt):
-        run_study(spec, tmp_path / "out", _InterruptedAfter(2), store_run)
+        run_study(spec, tmp_path / "out", _InterruptedAfter(2))
     assert sorted(p.suffix for p in cache.glob("run-*")) == [".lock"] * 2 + [".npz"] * 2
     assert not (tmp_path / "out" / "results.parquet").exists()
     trained = []
     original = runs.train  # study_task imports train when it runs: count the calls there
     monkeypatch.setattr(runs, "train", lambda config, desc=None: trained.append(config) or original(config, desc))
-    done = run_study(spec, tmp_path / "out", LocalPool(1), store_run)
+    done = run_study(spec, tmp_path / "out", LocalPool(1))
     assert done["trained"] == 4 and len(trained) == 4 and done["runs"] == 6
     assert len(pq.read_table(tmp_path / "out" / "results.parquet")) == 12
 
@@ -204,8 +206,9 @@ def test_a_result_from_another_training_code_is_not_stored(cache):
 
 def test_a_study_uses_no_result_from_another_training_code(cache, tmp_path, monkeypatch):
     monkeypatch.setattr(study, "code_identity", lambda: "f" * 64)  # this process's identity, as run_study sees it
-    with pytest.raises(RuntimeError, match="computes with training code hash .*, this process with ffffffffffff"):
-        run_study(StudySpec({"nY": [4]}, TINY), tmp_path / "out", LocalPool(1), store_run)
+    with pytest.raises(WorkerMismatch, match="computes with training code hash .*, this process with ffffffffffff: "
+                                             ".*; its results were not used"):
+        run_study(StudySpec({"nY": [4]}, TINY), tmp_path / "out", LocalPool(1))
     assert not cache.exists() and not (tmp_path / "out").exists()
 
 

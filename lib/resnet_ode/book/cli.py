@@ -220,21 +220,18 @@ _executor = datacmds.command_executor  # one way to get a command's executor
 
 
 def cmd_train(args):
-    from resnet_ode.book.executors import LocalPool, train_runs_on
-    from resnet_ode.book.sweeps import train_runs
+    from resnet_ode.book.executors import task_workers
+    from resnet_ode.training.tasks import train_runs
 
     configs = list(dict.fromkeys(c for sweep, params, _ in _validated_chapters(args.chapter)
                                  for c in _checked(lambda: sweep.all_runs(params))))
-    with _executor(args) as executor:
-        if isinstance(executor, LocalPool):  # the workers store their runs in the cache themselves
-            trained = train_runs(configs, jobs=args.jobs)
-        else:  # the workers return their runs, this process stores them
-            trained = train_runs_on(executor, configs)
+    with _executor(args) as executor:  # the workers return their runs, this process stores them
+        trained = train_runs(executor, configs, task_workers(executor))
     print(f"{len(configs)} runs: {trained} trained, {len(configs) - trained} already in the cache")
 
 
 def cmd_study(args):
-    from resnet_ode.book.executors import LocalPool, store_run, workers_per_job
+    from resnet_ode.book.executors import task_workers
     from resnet_ode.studies.study import build_spec, run_study
     from resnet_ode.util.paths import repo_root
 
@@ -245,8 +242,7 @@ def cmd_study(args):
         raise UsageError(f"--output must name a folder, got the file {output}")
     check_writable(output, "--output folder")
     with _executor(args) as executor:
-        workers = workers_per_job(args.jobs) if isinstance(executor, LocalPool) else 1
-        done = run_study(spec, output, executor, store_run, workers=workers)
+        done = run_study(spec, output, executor, workers=task_workers(executor))
     print(f"{len(configs)} runs ({done['trained']} trained, {len(configs) - done['trained']} from the cache), "
           f"{len(done['rows'])} rows:")
     for name in ("parquet", "csv", "figure", "transfer", "spec"):
@@ -259,10 +255,11 @@ def cmd_rerun(args):
 
     import nbformat
 
-    from resnet_ode.book.executors import SCHEDULER_ENV, LocalPool, train_runs_on
+    from resnet_ode.book.executors import SCHEDULER_ENV, task_workers
     from resnet_ode.book.experiments import chapter_parameters, notebook_parameters
     from resnet_ode.book.notebooks import execute_chapter
-    from resnet_ode.book.sweeps import run_sweep, train_runs, update_toc
+    from resnet_ode.book.sweeps import run_sweep, update_toc
+    from resnet_ode.training.tasks import train_runs
     from resnet_ode.util.environ import environment
     from resnet_ode.util.paths import repo_root
 
@@ -294,10 +291,7 @@ def cmd_rerun(args):
     _check_pages_writable([sweep], chapters=True)
     check_writable(root / "_toc.yml", "the table of contents file")
     with _executor(args) as executor:  # the scheduler is checked before any work
-        if isinstance(executor, LocalPool):  # the workers store their runs in the cache themselves
-            train_runs(runs, jobs=args.jobs)
-        else:  # the workers return their runs and pages, this process stores them
-            train_runs_on(executor, runs)
+        train_runs(executor, runs, task_workers(executor))  # the workers return their runs, this process stores them
         pages = run_sweep(sweep, configs, jobs=args.jobs, executor=executor)
     report_cache_warnings(*pages)
     stale = update_toc(sweep, configs)
@@ -510,7 +504,8 @@ def main(argv=None):
                     return 1
                 if name not in ("CellExecutionError", "PapermillExecutionError"):
                     raise
-                print(f"error: a notebook cell raised an exception:\n{exc}", file=sys.stderr)
+                where = "".join(f"\n{note}" for note in getattr(exc, "__notes__", ()))  # which page (run_calls)
+                print(f"error: a notebook cell raised an exception:\n{exc}{where}", file=sys.stderr)
                 return 1
     finally:
         _restore_signal_handlers(previous)

@@ -1,20 +1,22 @@
 """Run pages on a Dask cluster: each page executes on a worker, this process writes it.
 
 :func:`run_pages_on` first trains the pages' missing runs on the cluster
-(:func:`resnet_ode.book.executors.train_runs_on`), then sends one task per
+(:func:`resnet_ode.training.tasks.train_runs`), then sends one task per
 page (:func:`page_task`) carrying the template's text, its parameters and
 title and its run's cache entry. The worker executes the page by papermill
 in a private temporary folder holding that entry (the kernel's cache, which
 it may only read: a missing entry is an error, never a training run), cleans
-it as the local path does and returns it as text with its training-code
-hash; this process checks the hash and writes the page atomically
-(:func:`store_page`). A page whose kernel raises is named with its traceback
+it as the local path does and returns it as text with its
+:func:`~resnet_ode.training.cluster.worker_identity`; this process checks it
+(:func:`~resnet_ode.training.cluster.check_identity`) and writes the page
+atomically (:func:`store_page`). A page whose kernel raises is named with its traceback
 after the other pages were written (:class:`PageError`).
 """
 
 from __future__ import annotations
 
-from resnet_ode.book.executors import WorkerMismatch, _mismatch_text, _worker_identity, train_runs_on
+from resnet_ode.training.cluster import WorkerMismatch, check_identity, worker_identity
+
 
 class PageError(RuntimeError):
     """Run pages whose kernel raised on a worker; the message names each page and shows its traceback.
@@ -86,8 +88,9 @@ def page_task(notebook: str, parameters: dict, title: str | None, entries: dict,
     dict
         ``notebook``: the executed, cleaned page as nbformat JSON text (``None``
         if not executed); ``error``: ``None``, or the exception and its
-        traceback as text when the kernel raised; ``source``: the worker's
-        training-code hash; ``host``, ``pid``.
+        traceback as text when the kernel raised; and the worker's
+        :func:`~resnet_ode.training.cluster.worker_identity` (``source``,
+        ``host``, ``pid``).
     """
     import shutil
     import tempfile
@@ -99,10 +102,11 @@ def page_task(notebook: str, parameters: dict, title: str | None, entries: dict,
     from resnet_ode.book.notebooks import clean_notebook, execute_notebook, set_title
     from resnet_ode.book.processes import isolated_kernel_manager_class
 
-    identity = _worker_identity()
-    reply = {"notebook": None, "error": None, **identity}
-    if identity["source"] != source:
-        return reply  # the caller reports the mismatch
+    reply = {"notebook": None, "error": None, **worker_identity()}
+    try:
+        check_identity(reply, mine=source)
+    except WorkerMismatch:
+        return reply  # not executed: the submitting process reports the mismatch (store_page)
     folder = Path(tempfile.mkdtemp(prefix="resnet-ode-page-"))
     try:
         cache, work, ipython = folder / "cache", folder / "work", folder / "ipython"
@@ -136,8 +140,8 @@ def page_task(notebook: str, parameters: dict, title: str | None, entries: dict,
 def store_page(output, reply: dict):
     """Write the page a worker executed to ``output`` (atomically); return ``output``, or the error text.
 
-    Raises :class:`~resnet_ode.training.cluster.WorkerMismatch` when the worker's training-code hash is
-    not this process's (nothing is written).
+    Raises :class:`~resnet_ode.training.cluster.WorkerMismatch` when the worker computes with other
+    training code or numeric code paths than this process (nothing is written).
 
     Parameters
     ----------
@@ -153,12 +157,8 @@ def store_page(output, reply: dict):
     import nbformat
 
     from resnet_ode.book.notebooks import write_notebook
-    from resnet_ode.training.runs import code_identity
 
-    mine = code_identity()
-    if reply["source"] != mine:
-        raise WorkerMismatch(_mismatch_text(f"the worker on {reply['host']} (pid {reply['pid']})",
-                                            reply["source"], mine) + f"; the page {output} was not written")
+    check_identity(reply, f"; the page {output} was not written")
     if reply["error"] is not None:
         return reply["error"]
     return write_notebook(nbformat.reads(reply["notebook"], as_version=4), output)
@@ -196,9 +196,10 @@ def run_pages_on(executor, pages, desc: str = "run pages", workers: int = 1) -> 
     """
     from resnet_ode.book.notebooks import shown_path
     from resnet_ode.training.runs import RUNS, cache_key, code_identity
+    from resnet_ode.training.tasks import train_runs
 
     pages = list(pages)
-    train_runs_on(executor, [p[4] for p in pages], workers)
+    train_runs(executor, [p[4] for p in pages], workers)
     mine, texts, calls = code_identity(), {}, []
     for template, output, parameters, title, config in pages:
         if template not in texts:
@@ -218,7 +219,7 @@ def run_pages_on(executor, pages, desc: str = "run pages", workers: int = 1) -> 
         if isinstance(done, str):
             errors[i] = (reply, done)
 
-    executor.map(calls, desc, on_result=keep)
+    executor.map(calls, desc, on_result=keep, names=[shown_path(p[1]) for p in pages])
     if errors:
         failed = sorted(errors, key=lambda i: str(pages[i][1]))
         raise PageError(f"{len(errors)} of {len(pages)} run pages raised an exception (the others were written):\n"

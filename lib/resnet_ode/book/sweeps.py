@@ -1,20 +1,19 @@
-"""A chapter's runs and their pages: training them, executing the pages here or on a cluster, the table of contents.
+"""A chapter's run pages: executing them here or on a cluster, and listing them in the table of contents.
 
-:func:`train_runs` trains what the chapters need (longest first, on every
-core); :func:`run_sweeps` executes run pages through papermill
+:func:`run_sweeps` executes run pages through papermill
 (:func:`resnet_ode.book.notebooks.execute_template`) in local processes, or
 on a Dask cluster's workers (:func:`resnet_ode.book.pagetasks.run_pages_on`);
-:func:`update_toc` lists a chapter's run pages in ``_toc.yml``.
+:func:`update_toc` lists a chapter's run pages in ``_toc.yml``. (The runs
+the chapters need are trained first, on every core or on the cluster, by
+:func:`resnet_ode.training.tasks.train_runs`.)
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from resnet_ode.book import notebooks
 from resnet_ode.book.executors import LocalPool, workers_per_job
-from resnet_ode.book.processes import pool_worker_init
 from resnet_ode.core.costs import run_cost
 from resnet_ode.util.paths import repo_root
 from resnet_ode.util.storage import atomic_path
@@ -68,6 +67,10 @@ def run_sweeps(pairs, jobs: int = 2, executor=None):
     resnet_ode.book.pagetasks.PageError
         On a Dask cluster, when pages raised (after every other page was
         written); each is named with its traceback.
+    Exception
+        In local processes, the first page's error (papermill's, naming the
+        cell) after every other page was written, with a note naming the page
+        (:func:`resnet_ode.util.calls.run_calls`).
     """
     root = repo_root()
     tasks, costs, configs_of = [], [], []
@@ -88,36 +91,8 @@ def run_sweeps(pairs, jobs: int = 2, executor=None):
     jobs = executor.jobs if executor is not None else jobs
     workers = workers_per_job(jobs)
     LocalPool(jobs).map([(notebooks.execute_template, tasks[i][:3], {"workers": workers, "title": tasks[i][3]}) for i in order],
-                        f"sweep {names}")
+                        f"sweep {names}", names=[notebooks.shown_path(tasks[i][1]) for i in order])
     return [t[1] for t in tasks]
-
-
-def _train_worker_init(workers: int):
-    pool_worker_init()
-    os.environ["RESNET_ODE_WORKERS"] = str(workers)
-
-
-def _train_one(config):
-    from resnet_ode.training.runs import get_run
-
-    get_run(config)
-
-
-def train_runs(configs, jobs: int = 2) -> int:
-    """Train the runs of ``configs`` that are not in the run cache, ``jobs`` at a time, longest first.
-
-    The chapter notebooks then read every run from the cache, so the
-    training of all chapters keeps every core busy instead of running one
-    run after another inside each notebook. Returns the number of runs
-    trained.
-    """
-    from resnet_ode.book.executors import runs_missing
-
-    missing = runs_missing(configs)
-    workers = workers_per_job(jobs)
-    LocalPool(jobs, initializer=_train_worker_init, initargs=(workers,)).map(
-        [(_train_one, (c,), {}) for c in missing], "training runs")
-    return len(missing)
 
 
 def update_toc(sweep, configs, toc_path=None):

@@ -32,9 +32,12 @@ writes, atomically, into the output folder:
 the other depths, groups, and paired changes with their direction.
 
 The work itself goes through an *executor* (anything with ``map(calls, desc,
-on_result)``, e.g. :class:`resnet_ode.book.executors.LocalPool` or
-``DaskExecutor``): each task trains (or takes a cached run) and evaluates in
-the worker; this process stores the run in the cache and builds the table.
+on_result, names)``, e.g. :class:`resnet_ode.book.executors.LocalPool` or
+:class:`resnet_ode.training.cluster.DaskExecutor`): each task trains (or takes
+a cached run) and evaluates in the worker; this process checks the worker's
+identity (:func:`resnet_ode.training.cluster.check_identity`), stores the run
+in the cache (:func:`resnet_ode.training.tasks.store_run`) and builds the
+table.
 """
 
 from __future__ import annotations
@@ -50,7 +53,9 @@ import numpy as np
 
 from resnet_ode.studies.evaluation import grid_accuracy
 from resnet_ode.studies.tidy import EVAL_COLUMNS, RUN_COLUMNS, columns, transfer_matrix  # noqa: F401  (the table's schema)
+from resnet_ode.training.cluster import check_identity, worker_identity
 from resnet_ode.training.runs import RunConfig, RunResult, cache_key, cached_result, code_identity
+from resnet_ode.training.tasks import store_run
 from resnet_ode.util.storage import atomic_path, write_json
 
 #: At most this many runs in one study (a typo such as ``init_seed=range(10**6)`` is refused).
@@ -278,13 +283,11 @@ def study_task(config: RunConfig, depths, cached: RunResult | None = None, worke
     -------
     dict
         ``result`` (trained here, or ``None`` when ``cached`` was given),
-        ``rows`` (:func:`evaluate`) and the worker's identity (``source``,
-        ``host``, ``pid``; see :func:`resnet_ode.book.executors.store_run`).
+        ``rows`` (:func:`evaluate`) and the worker's
+        :func:`~resnet_ode.training.cluster.worker_identity` (``source``,
+        ``host``, ``pid``).
     """
-    import os
-    import platform
-
-    from resnet_ode.training.runs import code_identity, train
+    from resnet_ode.training.runs import train
     from resnet_ode.util.environ import environment
 
     with environment({"RESNET_ODE_WORKERS": int(workers)}):  # processes per run
@@ -292,8 +295,7 @@ def study_task(config: RunConfig, depths, cached: RunResult | None = None, worke
         rows = evaluate(result, depths)
     if cached is None:
         result._model = None
-    return {"result": None if cached is not None else result, "rows": rows,
-            "source": code_identity(), "host": platform.node(), "pid": os.getpid()}
+    return {"result": None if cached is not None else result, "rows": rows, **worker_identity()}
 
 
 def _light(result: RunResult) -> RunResult:
@@ -315,7 +317,7 @@ def run_rows(result: RunResult, key: str) -> dict:
             "iterations": f["iterations"], "train_seconds": float(result.train_seconds)}
 
 
-def run_study(spec: StudySpec, output, executor, store, workers: int = 1) -> dict:
+def run_study(spec: StudySpec, output, executor, workers: int = 1) -> dict:
     """Train what is missing, evaluate every network, write the table, the CSV, the settings and the figure.
 
     Parameters
@@ -323,11 +325,9 @@ def run_study(spec: StudySpec, output, executor, store, workers: int = 1) -> dic
     spec : StudySpec
     output : path
         Folder of the results (created if missing).
-    executor : object with ``map(calls, desc, on_result)``
-        Where the tasks run (:mod:`resnet_ode.book.executors`).
-    store : callable (RunConfig, reply dict) -> RunResult
-        Puts a run a worker trained into the cache
-        (:func:`resnet_ode.book.executors.store_run`).
+    executor : object with ``map(calls, desc, on_result, names)``
+        Where the tasks run (:mod:`resnet_ode.book.executors`); a run a
+        worker trained is stored here (:func:`resnet_ode.training.tasks.store_run`).
     workers : int
         Processes per run in the worker (``RESNET_ODE_WORKERS``).
 
@@ -350,14 +350,13 @@ def run_study(spec: StudySpec, output, executor, store, workers: int = 1) -> dic
     mine = code_identity()
 
     def keep(i, reply):
-        if reply["source"] != mine:  # its numbers are not those of this code (store() says so for a trained run)
-            raise RuntimeError(f"the worker on {reply['host']} (pid {reply['pid']}) computes with training code hash "
-                               f"{reply['source'][:12]}, this process with {mine[:12]}; its results were not used")
+        check_identity(reply, "; its results were not used", mine=mine)  # its numbers are not this code's
         if reply["result"] is not None:  # trained in the worker: stored here, atomically, under the entry's lock
-            reply["result"] = store(configs[i], reply)
+            reply["result"] = store_run(configs[i], reply)
         replies[i] = reply
 
-    executor.map(calls, f"study ({trained} to train, {len(configs) - trained} cached)", on_result=keep)
+    executor.map(calls, f"study ({trained} to train, {len(configs) - trained} cached)", on_result=keep,
+                 names=[c.label() for c in configs])
     rows = []
     for c, (_, args, _), reply in zip(configs, calls, replies):
         result = reply["result"] or args[2]

@@ -1,23 +1,39 @@
-"""A connection to a Dask distributed cluster, checked before any work, and its workers' settings.
+"""A connection to a Dask distributed cluster, checked before any work, its workers' settings, and the worker check.
 
 :func:`connect` reaches the scheduler at ``ADDRESS`` (``--scheduler ADDRESS``
 or the environment variable :data:`SCHEDULER_ENV`) within
 :data:`CONNECT_TIMEOUT` seconds or raises :class:`SchedulerUnreachable`;
 checks that every worker present computes with this process's training code
-and numeric code paths (:func:`resnet_ode.training.runs.code_identity`, else
-:class:`WorkerMismatch` naming the worker); and registers a worker plugin that
+and numeric code paths (:func:`check_workers`, else :class:`WorkerMismatch`
+naming the worker); and registers a worker plugin that
 gives glibc's ``malloc`` thresholds their usual values (:func:`tune_malloc`).
 The :class:`DaskExecutor` it returns runs calls ``(fn, args, kwargs)`` as
-tasks and hands each value back as it arrives. :func:`shared_executor` keeps
+tasks and hands each value back as it arrives, under the local pool's error
+rule (:func:`resnet_ode.util.calls.run_calls`). :func:`shared_executor` keeps
 one connection per address for work that asks for the cluster many times (a
 chapter's landscape planes).
 
-It sits in the training layer so that both the studies (the landscape
-planes) and the command line (:mod:`resnet_ode.book.executors`, which adds
-the local pool and the training tasks) can use it. Workers compute and
-return; they write nothing, so a worker that dies and is replaced (its tasks
-run again elsewhere, ``distributed.scheduler.allowed-failures``, 3 by
-default) leaves nothing half-written.
+It sits in the training layer so that the training tasks
+(:mod:`resnet_ode.training.tasks`), the studies (the landscape planes, a
+study's evaluations) and the command line (:mod:`resnet_ode.book.executors`,
+which adds the local pool) can use it. Workers compute and return; they
+write nothing, so a worker that dies and is replaced (its tasks run again
+elsewhere, ``distributed.scheduler.allowed-failures``, 3 by default) leaves
+nothing half-written.
+
+**The worker check.** A result computed elsewhere (by a Dask worker or a
+local pool's process) is only used under this process's cache keys if the
+worker computed it with the same training code and numeric code paths
+(:func:`resnet_ode.training.runs.code_identity`). Every worker sends
+:func:`worker_identity` with its results, and :func:`check_identity` is the
+one comparison with this process's: for a trained run
+(:func:`resnet_ode.training.tasks.store_run`), a study's evaluation
+(:func:`resnet_ode.studies.study.run_study`), a run page
+(:mod:`resnet_ode.book.pagetasks`) and the workers present when a cluster is
+connected (:func:`check_workers`). (The landscape planes compare their own
+digest, :func:`resnet_ode.studies.landscape.version.code_identity`, in
+:mod:`resnet_ode.studies.landscape.plane`, whose code enters the key of every
+stored surface, so it is left as it is.)
 """
 
 from __future__ import annotations
@@ -30,7 +46,7 @@ import platform
 import socket
 import time
 
-from resnet_ode.util import progress
+from resnet_ode.util.calls import run_calls
 
 #: Environment variable naming a Dask scheduler (``tcp://host:port``): ``train``, ``study``, ``sweep`` and ``rerun``
 #: use it, and so do the landscape planes of any process that sees it (a chapter's kernel).
@@ -75,38 +91,25 @@ class DaskExecutor:
         self.client = client
         self.address = address
 
-    def map(self, calls, desc: str, on_result=None):
+    def map(self, calls, desc: str, on_result=None, names=None):
         """Run ``calls`` (``(fn, args, kwargs)``) as tasks, giving ``on_result(i, value)`` each value as it arrives.
 
-        If a task raises, the other tasks still finish and are handed over
-        (their runs get cached), then the first error is raised. On Ctrl-C
-        the tasks not finished are cancelled on the cluster.
+        The error rule of :func:`resnet_ode.util.calls.run_calls`, the local
+        pool's too: a task that raises stops no other (their values are
+        handed over, their runs get cached), then the first failed task's
+        error is raised with a note naming it (``names[i]`` if given). If
+        ``on_result`` raises, or on Ctrl-C, the tasks not finished are
+        cancelled on the cluster at once.
         """
         from distributed import as_completed
 
-        calls = list(calls)
-        keep = on_result or (lambda i, value: None)
-        with progress.bar(len(calls), desc + f" on {self.address}") as bar:
-            futures = {}
-            for i, (fn, args, kwargs) in enumerate(calls):
-                # The call's keywords are bound first: Client.submit would take some (workers, key, ...) as its own.
-                task = functools.partial(fn, **kwargs) if kwargs else fn
-                futures[self.client.submit(task, *args, pure=False)] = i
-            error = None
-            try:
-                for fut in as_completed(list(futures), loop=self.client.loop):
-                    try:
-                        value = fut.result()
-                    except Exception as exc:  # noqa: BLE001 - raised after the others finished
-                        error = error or exc
-                    else:
-                        keep(futures[fut], value)
-                    bar.update(1)
-            except BaseException:
-                self.client.cancel(list(futures))
-                raise
-            if error is not None:
-                raise error
+        def submit(fn, args, kwargs):
+            # The call's keywords are bound first: Client.submit would take some (workers, key, ...) as its own.
+            return self.client.submit(functools.partial(fn, **kwargs) if kwargs else fn, *args, pure=False)
+
+        run_calls(calls, desc + f" on {self.address}", on_result, names, submit=submit,
+                  completed=lambda futures: as_completed(futures, loop=self.client.loop),
+                  stop=lambda futures, exc: self.client.cancel(futures))
 
     def close(self):
         with contextlib.suppress(Exception):
@@ -305,16 +308,17 @@ def _worker_settings():
 
 
 def check_workers(client):
-    """Raise :class:`WorkerMismatch` if a worker of ``client`` has another training-code hash than this process."""
-    from resnet_ode.training.runs import code_identity
-
-    mine = code_identity()
-    theirs = client.run(_worker_identity)
-    bad = {addr: ident for addr, ident in theirs.items() if ident["source"] != mine}
-    if bad:
-        addr, ident = next(iter(sorted(bad.items())))
-        raise WorkerMismatch(_mismatch_text(f"worker {addr} ({ident['host']})", ident["source"], mine)
-                             + f" ({len(bad)} of {len(theirs)} workers differ)")
+    """Raise :class:`WorkerMismatch` if a worker of ``client`` computes with other training code or numeric code paths
+    than this process (:func:`check_identity` on each)."""
+    theirs = sorted(client.run(worker_identity).items())
+    mismatches = []
+    for addr, ident in theirs:
+        try:
+            check_identity(ident, who=f"worker {addr} ({ident['host']})")
+        except WorkerMismatch as exc:
+            mismatches.append(exc)
+    if mismatches:
+        raise WorkerMismatch(f"{mismatches[0]} ({len(mismatches)} of {len(theirs)} workers differ)")
 
 
 def _mismatch_text(who: str, theirs: str, mine: str, what: str = "training code hash") -> str:
@@ -323,10 +327,40 @@ def _mismatch_text(who: str, theirs: str, mine: str, what: str = "training code 
             "NPY_DISABLE_CPU_FEATURES and OPENBLAS_CORETYPE (resnet_ode.training.runs.numerics)")
 
 
-def _worker_identity() -> dict:
+def worker_identity() -> dict:
+    """What a worker sends with every result: ``source`` (its :func:`~resnet_ode.training.runs.code_identity`),
+    ``host`` and ``pid``."""
     from resnet_ode.training.runs import code_identity
 
     return {"source": code_identity(), "host": platform.node(), "pid": os.getpid()}
+
+
+def check_identity(reply: dict, consequence: str = "", mine: str | None = None, who: str | None = None):
+    """Raise :class:`WorkerMismatch` unless the worker that sent ``reply`` computes as this process does.
+
+    The one check of a worker's identity (see the module's text).
+
+    Parameters
+    ----------
+    reply : dict
+        Holds the worker's :func:`worker_identity` (``source``, ``host``,
+        ``pid``), as every worker's reply does.
+    consequence : str
+        Added to the message: what was not done with the reply (``"; its
+        result was not stored"``).
+    mine : str, optional
+        The identity to match; default this process's
+        :func:`~resnet_ode.training.runs.code_identity`.
+    who : str, optional
+        How the message names the worker; default ``the worker on HOST (pid PID)``.
+    """
+    if mine is None:
+        from resnet_ode.training.runs import code_identity
+
+        mine = code_identity()
+    if reply["source"] != mine:
+        who = who or f"the worker on {reply['host']} (pid {reply['pid']})"
+        raise WorkerMismatch(_mismatch_text(who, reply["source"], mine) + consequence)
 
 
 #: Connections :func:`shared_executor` keeps, by scheduler address (closed when the process exits).
