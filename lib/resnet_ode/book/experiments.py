@@ -36,7 +36,7 @@ RUN_TEMPLATE = "book/templates/peaks-run.ipynb"
 #: Initial-weight seeds of Chapters 3.1, 3.2 and 3.4 (five networks per compared setting; the first get pages).
 SEEDS = (0, 1, 2, 3, 4)
 
-#: Seeds of Chapter 3.1's other settings (reference CG, code's nt): three, as 256 state layers cost most (see Ch. 4).
+#: Three seeds for Chapter 3.1's reference-CG and code-nt runs, as 256 state layers cost most (see Chapter 4).
 SECONDARY_SEEDS = (0, 1, 2)
 
 #: Numbers of state layers nY compared in Chapter 3.1 (thesis Section 3.1).
@@ -66,7 +66,7 @@ def state_layer_runs(depths=STATE_LAYER_DEPTHS, changes=None, seeds=(0,)) -> tup
     ValueError, TypeError
         If fewer than four distinct depths are given (the chapter compares the
         two shallowest with the three deepest), no seed is given, or
-        ``changes`` sets what the parameters decide (see :func:`checked_changes`).
+        ``changes`` sets what the parameters decide (see :func:`~resnet_ode.book.parameters.checked_changes`).
     """
     changes = checked_changes(STATE_LAYER_PARAMETERS, {"nY": "depths", "init_seed": "seeds"}, changes,
                               depths=depths, seeds=seeds)
@@ -83,15 +83,16 @@ def state_layer_pages(depths=STATE_LAYER_DEPTHS, changes=None, seeds=SEEDS) -> t
 REFERENCE_CG = {"cg_tol": 0.1, "cg_max_iter": 20}
 
 
-#: Final times and numbers of state layers of Chapter 3.1's depth-against-time grid (the thesis: a network needs a
-#: minimum number of state layers for a given T).
+#: Final times of Chapter 3.1's depth-against-time grid, which grades the thesis's minimum number of state layers
+#: for a given T.
 TIME_GRID_T = (5.0, 10.0, 20.0, 40.0)
+#: Numbers of state layers of that grid.
 TIME_GRID_DEPTHS = (4, 8, 16, 32, 64)
 
 
 def depth_time_runs(times=TIME_GRID_T, depths=TIME_GRID_DEPTHS, seeds=SECONDARY_SEEDS, changes=None) -> tuple:
     """Chapter 3.1's depth-against-time grid: a network per final time, number of state layers and seed, Chapter
-    3.1's settings otherwise. Bad parameters raise as :func:`checked_changes` does."""
+    3.1's settings otherwise. Bad parameters raise as :func:`~resnet_ode.book.parameters.checked_changes` does."""
     changes = checked_changes(STATE_LAYER_PARAMETERS, {"nY": "time_depths", "T": "time_T", "init_seed": "time_seeds"},
                               changes, time_T=list(times), time_depths=list(depths), seeds=list(seeds))
     return tuple(state_layers_config(n, T=float(t), init_seed=s, **changes) for s in dict.fromkeys(seeds)
@@ -131,7 +132,7 @@ def stability_runs(layers=STABILITY_LAYERS, seeds=SEEDS, T: float = 10.0, change
     ------
     ValueError, TypeError
         If fewer than two distinct depths or no seed is given, or ``changes``
-        sets what the parameters decide (see :func:`checked_changes`).
+        sets what the parameters decide (see :func:`~resnet_ode.book.parameters.checked_changes`).
     """
     changes = checked_changes(STABILITY_PARAMETERS, {"nY": "layers", "nt": "layers", "control": None,
                                                      "init_seed": "seeds", "T": "T"}, changes,
@@ -174,7 +175,7 @@ def optimizer_comparison_configs(nY: int = OPTIMIZER_COMPARISON_DEPTH, changes=N
     }
 
 
-#: RK4 state times of Chapter 3.4, each paired with Euler of equal cost (16: steps on the control intervals).
+#: RK4 state times of Chapter 3.4, each paired with Euler of equal cost; with 16 the steps are the control intervals.
 RUNGE_KUTTA_STATES = (5, 9, 16)
 
 
@@ -194,7 +195,7 @@ def runge_kutta_runs(rk4_states=RUNGE_KUTTA_STATES, seeds=SEEDS, max_iter: int =
     ------
     ValueError, TypeError
         If no state count or seed is given, a state count is below 2, or
-        ``changes`` sets what the parameters decide (see :func:`checked_changes`).
+        ``changes`` sets what the parameters decide (see :func:`~resnet_ode.book.parameters.checked_changes`).
     """
     changes = checked_changes(RUNGE_KUTTA_PARAMETERS, {"nY": "rk4_states", "integrator": None, "init_seed": "seeds",
                                                        "max_iter": "max_iter"}, changes,
@@ -219,7 +220,7 @@ LANDSCAPE_DEPTHS = (4, 8, 20, 40)
 def landscape_runs(depths=LANDSCAPE_DEPTHS, T=5.0, changes=None, seeds=SEEDS) -> tuple:
     """The Chapter 3.3 runs: standard ResNets with ``depths`` layers, final time ``T`` (thesis: 5) and nc = 8, one per
     depth and initial-weight seed (its random directions are drawn with its seed). Bad parameters raise a
-    ``ValueError`` or ``TypeError`` (:func:`checked_changes`; a depth is an integer in [1, 1000])."""
+    ``ValueError`` or ``TypeError`` (:func:`~resnet_ode.book.parameters.checked_changes`; a depth is an integer in [1, 1000])."""
     changes = checked_changes(LANDSCAPE_PARAMETERS, {"nY": "depths", "nt": "depths", "control": None, "T": "T",
                                                      "init_seed": "seeds"}, changes, depths=depths, T=T, seeds=seeds)
     return tuple(standard_resnet_config(d, T=T, init_seed=s, **changes) for s in dict.fromkeys(seeds)

@@ -90,7 +90,7 @@ def checked_changes(parameters: dict, decided: dict, changes, **values) -> dict:
     Parameters
     ----------
     parameters : dict of str -> callable
-        The chapter's parameter checks (e.g. :data:`STATE_LAYER_PARAMETERS`);
+        The chapter's parameter checks (e.g. :data:`~resnet_ode.book.experiments.STATE_LAYER_PARAMETERS`);
         every entry of ``values`` goes through the check of its name, except
         ``seeds``, which must be a non-empty list (each seed is then checked
         as the run setting ``init_seed``).

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: ln 2 in two parts: the high part has its 32 low bits zero, so ``q * LN2_HI`` is exact for |q| < 2^21.
+#: The high part of ln 2, whose 32 low bits are zero, so that ``q * LN2_HI`` is exact for ``abs(q) < 2**21``.
 LN2_HI = 0.6931467056274414
 LN2_LO = 4.7493250390316726e-07
 INV_LN2 = 1.4426950408889634
@@ -45,11 +45,11 @@ _Q = (3.0019850513866445504159e-6, 2.5244834034968410419224e-3, 2.27265548208155
 #: ``2a`` beyond which ``tanh(a)`` is 1 in double precision (it is from 2a = 38.1 on).
 _CLIP = 40.0
 
-#: 1.5 * 2^52: ``(y + ROUND) - ROUND`` is ``y`` rounded to the nearest integer (ties to even) for |y| < 2^51,
-#: and the bits of ``y + ROUND`` are those of ``ROUND`` plus that integer.
+#: The number ``1.5 * 2**52``, for which ``(y + ROUND) - ROUND`` is ``y`` rounded to the nearest integer (ties to
+#: even) for ``abs(y) < 2**51``, and the bits of ``y + ROUND`` are those of ``ROUND`` plus that integer.
 ROUND = 6755399441055744.0
 
-#: Values per block: the work arrays of one block stay in the processor's second-level cache.
+#: Values per block, so that the work arrays of one block stay in the processor's second-level cache.
 BLOCK = 16384
 
 # The constants as numpy scalars (a Python float costs a conversion in every operation).

@@ -233,9 +233,8 @@ def margin_rows(verdicts) -> list:
 #: change from the shallowest to the deepest network must reach to count (the smallest effect that matters).
 STABILITY_SHARE = 0.1
 
-#: The readings of "forward propagation becomes more stable" with depth: record field, direction (+1: should rise
-#: with depth, -1: should fall), and the words. The first is the thesis's own (Section 3.2 speaks of the
-#: eigenvalues lying inside the stability region).
+#: The readings of "more stable with depth" as record field, direction (+1 should rise with depth, -1 should
+#: fall) and words. The first is the thesis's own, as its Section 3.2 speaks of eigenvalues inside the region.
 STABILITY_READINGS = (
     ("share_inside", +1, "share of eigenvalues inside Euler's stability region"),
     ("max_amp", -1, "largest |1 + h lambda|"),
