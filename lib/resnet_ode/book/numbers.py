@@ -137,9 +137,13 @@ class Tables:
 
         Returns nothing, so that a call ending a cell does not show the table twice.
         """
+        self.show_table(Table(headers, rows, caption=caption, floatfmt=floatfmt))
+
+    def show_table(self, table: Table) -> None:
+        """Display a prebuilt ``table`` (an analysis's, :class:`resnet_ode.studies.analysis.Analysis`) and write its CSV."""
         from IPython.display import display
 
-        table = Table(headers, rows, caption=caption, floatfmt=floatfmt)
+        caption = table.caption
         self.count += 1
         if self.chapter is not None:
             with atomic_path(self.folder() / f"{self.count:02d}-{_slug(caption)}.csv") as tmp:
