@@ -673,8 +673,9 @@ def test_checks_catch_a_broken_page(browser, tmp_path):
             'position: relative">x = 1<span style="position: absolute; clip: rect(1px, 1px, 1px, 1px); '
             'width: 3000px">x equals 1</span></span></span> math.</p>'),
         # output figures: text too small on screen, no size recorded (a bare PNG), and one legible
+        # (max-width: the theme scales images down to the column)
         "figures.html": page('<div class="cell_output"><img src="small-text.png" style="max-width: 100%"></div>'
-                             '<div class="cell_output"><img src="ok.png"></div>'),  # (the theme scales images to the column)
+                             '<div class="cell_output"><img src="ok.png"></div>'),
         "legible-figure.html": page('<div class="cell_output"><img src="legible.png" style="max-width: 100%"></div>'),
         # no content column: the overflow check cannot measure, and says so
         "no-column.html": '<html><body><p>Text.</p></body></html>',
