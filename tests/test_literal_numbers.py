@@ -180,8 +180,8 @@ def prose(markdown: str) -> str:
     text = HEADING_NUMBER.sub(r"\1", text)
     text = REFERENCE.sub(" ", text)
     text = PAREN_EQUATION.sub(" ", text)
-    text = ALLOWED_WORDS.sub(" ", text)
     text = CLAIM_LABEL.sub(" ", text)
+    text = ALLOWED_WORDS.sub(" ", text)
     text = YEAR.sub(" ", text)
     return text
 
