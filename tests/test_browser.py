@@ -26,6 +26,9 @@ Checked on each page of ``_build/html``, served from a local HTTP server on
   widths: ``resnet_ode.studies.plotting.show`` records the smallest text's height in
   the PNG's pixels in a PNG text chunk, scaled here by the width the page gives the
   image over its natural width; an output image without that record is reported;
+* a number glued into the prose (``span.pasted-text``) is not one unit of its last
+  digit away from a number of the page's tables without being in them as well: a
+  number quoted from a table is rounded as the table rounds it;
 * nothing is wider than the content column, at a window 1400 px and 800 px wide
   (the page is loaded afresh at each width). The column is the content box of
   ``article.bd-article``, the theme's main text column (on the search page, which
@@ -80,6 +83,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -468,6 +472,46 @@ def small_figure_text(driver, width: int) -> list[str]:
     return found
 
 
+# The numbers a page glues into its prose (span.pasted-text outside tables) and the numbers of its tables.
+_NUMBERS_JS = """
+const article = document.querySelector('article.bd-article');
+if (!article) return JSON.stringify({pasted: [], tables: []});
+const pasted = [...article.querySelectorAll('span.pasted-text')].filter(s => !s.closest('table'))
+  .map(s => s.textContent.trim());
+const tables = [...article.querySelectorAll('table td, table th')].map(c => c.textContent.trim());
+return JSON.stringify({pasted, tables});
+"""
+_DECIMAL = re.compile(r"(?<![\w.])[-+−]?\d+\.(\d+)(?![\w.])")
+
+
+def prose_table_mismatches(pasted: list[str], cells: list[str]) -> list[str]:
+    """Glued prose numbers that differ from a number of the page's tables by one in their last digit.
+
+    A number the prose quotes from a table is rounded as the table rounds it, so it
+    appears there as it is; one that appears only one unit of its last digit away
+    (prose 0.329 beside a table's 0.328, from rounding another value) is reported.
+    Numbers with fewer than two decimals are not compared.
+    """
+    table = {}
+    for cell in cells:
+        for m in _DECIMAL.finditer(cell):
+            table.setdefault(len(m.group(1)), set()).add(round(float(m.group(0).replace("−", "-")), len(m.group(1))))
+    found = []
+    for text in pasted:
+        for m in _DECIMAL.finditer(text):
+            digits = len(m.group(1))
+            if digits < 2:
+                continue
+            value = round(float(m.group(0).replace("−", "-")), digits)
+            same = table.get(digits, set())
+            step = 10.0 ** -digits
+            near = [round(value + d, digits) for d in (-step, step) if round(value + d, digits) in same]
+            if value not in same and near:
+                found.append(f"prose {m.group(0)} differs by one in the last digit from a table's "
+                             f"{near[0]:.{digits}f}")
+    return found
+
+
 def inspect_page(driver, url: str, screenshot: str | None = None) -> dict:
     """Load ``url`` at each width and return every problem found, by kind (empty lists when fine).
 
@@ -481,6 +525,7 @@ def inspect_page(driver, url: str, screenshot: str | None = None) -> dict:
         load(driver, url, width)
         if width == WIDTHS[0]:
             found = json.loads(driver.execute_script(_INSPECT_JS))
+            numbers = json.loads(driver.execute_script(_NUMBERS_JS))
         report[f"overflow at {width} px"] = json.loads(driver.execute_script(_OVERFLOW_JS))
         report[f"figure text too small at {width} px"] = small_figure_text(driver, width)
         if screenshot:
@@ -502,6 +547,7 @@ def inspect_page(driver, url: str, screenshot: str | None = None) -> dict:
         "visible code lines": [found["visibleCode"]] if found["visibleCode"] else [],
         "interactive figures not drawn": found["interactive"],
         "console errors": list(dict.fromkeys(console)),
+        "prose numbers that differ from a table": prose_table_mismatches(numbers["pasted"], numbers["tables"]),
         **report,
     }
 
@@ -676,6 +722,10 @@ def test_checks_catch_a_broken_page(browser, tmp_path):
         # (max-width: the theme scales images down to the column)
         "figures.html": page('<div class="cell_output"><img src="small-text.png" style="max-width: 100%"></div>'
                              '<div class="cell_output"><img src="ok.png"></div>'),
+        # a glued number that disagrees with its table in the last digit, and one that agrees
+        "numbers.html": page('<p>The rows reach <span class="pasted-text">0.329</span> and '
+                             '<span class="pasted-text">0.512</span>.</p>'
+                             '<table><tr><td>0.328</td><td>0.512</td><td>0.700</td></tr></table>'),
         "legible-figure.html": page('<div class="cell_output"><img src="legible.png" style="max-width: 100%"></div>'),
         # no content column: the overflow check cannot measure, and says so
         "no-column.html": '<html><body><p>Text.</p></body></html>',
@@ -732,6 +782,8 @@ def test_checks_catch_a_broken_page(browser, tmp_path):
         assert small[0].startswith("small-text.png: smallest text ") and small[0].endswith(f" px at {width} px"), small
         assert small[1] == "ok.png: no smallest text recorded (a figure not shown by plotting.show)", small
     assert found["legible-figure.html"] == {}, found["legible-figure.html"]
+    assert found["numbers.html"] == {"prose numbers that differ from a table": [
+        "prose 0.329 differs by one in the last digit from a table's 0.328"]}, found["numbers.html"]
     assert found["interactive.html"] == {}, found["interactive.html"]
     assert found["not-drawn.html"].pop("interactive figures not drawn") == ["test-map"], found["not-drawn.html"]
     assert set(found["not-drawn.html"]) == {"console errors"}, found["not-drawn.html"]
