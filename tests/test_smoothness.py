@@ -59,6 +59,14 @@ def test_depth_comparison_counts_means_and_words():
     assert a["varpro_more_convex"] is True
     (table,) = a.tables
     assert len(table.headers) <= 8 and table.cells()[1][5] == "1 of 2"
+    # Chapter 4's vote per pair (filter planes only): seed 0 lower twice, higher twice (tied); seed 1 higher twice.
+    assert {k: a["pairs"][k] for k in ("smoother", "tied", "pairs")} == {"smoother": 0, "tied": 1, "pairs": 2}
+
+
+def test_order_of_the_final_objectives_in_words():
+    assert S._order([3.0, 2.0, 1.0]) == "falls with depth"
+    assert S._order([1.0, 2.0]) == "rises with depth"
+    assert S._order([0.0111, 0.0064, 0.0127, 0.0139]) == "in no monotone order"
 
 
 def test_the_word_follows_the_direction_of_the_means():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from resnet_ode.studies.plotting import plot_contour, plot_surface_3d
 
@@ -66,7 +67,9 @@ def contour_rows(rows, width: float = 10.5, row_height: float = 3.4, label: str 
             ax.set_visible(False)
         for ax, (title, surface) in zip(axes, panels):
             cs = plot_contour(ax, surface, levels=levels, title=title, colorbar=False)
-        sub.colorbar(cs, ax=list(axes[:len(panels)]), shrink=0.9, label=f"{label}, {name}" if name else label)
+        bar = sub.colorbar(cs, ax=list(axes[:len(panels)]), shrink=0.9, label=f"{label}, {name}" if name else label)
+        bar.locator = MaxNLocator(6)   # round ticks, not the level boundaries
+        bar.update_ticks()
     return fig
 
 
@@ -148,6 +151,7 @@ def slices(slices: dict, depths, seeds, width: float = 10.5, height: float = 7.0
                         ax.semilogy(sl.a, sl.values[:, 0], color=f"C{k}", lw=1,
                                     label=f"{d} layers" if s == seeds[0] else None)
             ax.set_xlabel("$a$ (along $d_1$, $b = 0$)")
+            ax.xaxis.set_major_locator(MaxNLocator(5))
             ax.set_title(("joint objective" if obj == "joint" else "VarPro $\\Phi$") + f", {region}")
             ax.legend()
     fig.tight_layout()

@@ -80,7 +80,9 @@ def trained_networks(all_runs: dict, seeds) -> Analysis:
     Analysis
         One table; numbers ``runs`` and ``all_runs`` (the record's entries),
         ``objective_range`` (``str(layers) -> [min, max]`` over the seeds) and
-        ``train_objectives`` (the first seed's, ``"0.0111 (4), ..."``); arrays
+        ``train_objectives`` (the first seed's, ``"0.0111 (4), ..."``),
+        ``objective_order`` (how the first seed's final objective changes with
+        depth, in words) and ``nc``; arrays
         ``runs`` (``layers -> RunResult`` of the first seed).
     """
     runs = _first_seed_runs(all_runs, seeds[0])
@@ -98,8 +100,16 @@ def trained_networks(all_runs: dict, seeds) -> Analysis:
         "objective_range": {str(d): [float(min(v)), float(max(v))] for d, v in objective.items()},
         "train_objectives": ", ".join(f"{r.final()['objective']:.4f} ({d})" for d, r in runs.items()),
         "nc": int(next(iter(runs.values())).config.nc),
+        "objective_order": _order([r.final()["objective"] for r in runs.values()]),
     }
     return Analysis([table], numbers, {"runs": runs})
+
+
+def _order(values) -> str:
+    """``"rises with depth"``, ``"falls with depth"`` or ``"in no monotone order"`` for values in depth order."""
+    steps = np.diff(np.asarray(values, dtype=float))
+    return "rises with depth" if np.all(steps > 0) else ("falls with depth" if np.all(steps < 0)
+                                                          else "in no monotone order")
 
 
 def _pack(m: dict) -> dict:
@@ -232,11 +242,11 @@ def measure_tables(measures: dict, depths_of: dict, seeds, points: int) -> list:
     tables = []
     for (obj, norm), ds in depths_of.items():
         what = f"{OBJECTIVE_NAMES[obj]} objective, {norm} normalisation, {points} x {points} grid"
-        for name, caption, cell in [("negative_share", "non-convex share", lambda v: f"{v:.3f}"),
-                                    ("local_minima", "number of grid local minima", str)]:
+        for name, caption, cell in [("negative_share", "Non-convex share", lambda v: f"{v:.3f}"),
+                                    ("local_minima", "Grid local minima", str)]:
             rows = [[d] + [cell(measures[(obj, norm, d, s)][name]) for s in seeds] for d in ds]
             tables.append(Table(["layers"] + [f"seed {s}" for s in seeds], rows,
-                                caption=f"Non-convexity of the {what}: {caption} per depth and direction seed."))
+                                caption=f"{caption} of the {what}, per depth and direction seed."))
     return tables
 
 
@@ -390,8 +400,15 @@ def depth_comparison(measures: dict, share: dict, hessian: dict, depths, seeds, 
         ``near`` (``objective -> {"shallow", "deep", "lower"}``), ``hessian``
         (``objective -> {"shallow", "deep"} -> extremes``) and direction words
         (``minima_word``: ``"fewer"``, ``"as many"`` or ``"more"`` per pair,
-        ``varpro_more_convex``: the deeper Φ has the smaller ``|λ_min / λ_max|``).
+        ``varpro_more_convex``: the deeper Φ has the smaller ``|λ_min / λ_max|``),
+        and ``pairs``: Chapter 4's vote per pair of networks
+        (:func:`resnet_ode.studies.margins.smoothness_by_network`: ``smoother``,
+        ``tied``, ``pairs``, ``share`` with its interval, ``grade`` and the
+        ``required_share``).
     """
+    from resnet_ode.studies.conclusions import SMOOTHER_SHARE
+    from resnet_ode.studies.margins import smoothness_by_network
+
     smoother = deeper_smoother(measures, deep, shallow, seeds)
     by_seed = deeper_smoother_by_seed(measures, deep, shallow, seeds)
     mean = {}
@@ -425,6 +442,10 @@ def depth_comparison(measures: dict, share: dict, hessian: dict, depths, seeds, 
     numbers = {"deep_smoother_on_seeds": smoother, "deep_smoother_by_seed": by_seed, "mean": mean,
                "mean_by_depth": by_depth, "near": near, "hessian": hess, "minima_word": minima_word,
                "varpro_more_convex": bool(abs(hess["varpro"]["deep"]["ratio"]) < abs(hess["varpro"]["shallow"]["ratio"]))}
+    vote = smoothness_by_network({"deep_smoother_by_seed": by_seed}, SMOOTHER_SHARE)
+    numbers["pairs"] = {"smoother": vote.evidence["wins"], "tied": vote.evidence["ties"],
+                        "pairs": vote.evidence["network_pairs"], "share": vote.evidence["share"], "grade": vote.verdict,
+                        "required_share": SMOOTHER_SHARE}
     return Analysis([table], numbers, {})
 
 
