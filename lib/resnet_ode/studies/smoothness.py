@@ -208,6 +208,16 @@ def layer_sizes(all_runs: dict, thesis_depths, seeds) -> Analysis:
 def li_surfaces(runs: dict, thesis_depths, seed: int, n: int = 51) -> Analysis:
     """The joint objective on Li et al.'s ``n x n`` grid with filter-normalised directions.
 
+    Parameters
+    ----------
+    runs : mapping int -> RunResult
+        One network per depth.
+    thesis_depths : sequence of int
+    seed : int
+        Direction seed.
+    n : int
+        Grid points per axis on ``[-1, 1]``.
+
     Returns
     -------
     Analysis
@@ -257,6 +267,13 @@ def filter_surfaces(all_runs: dict, depths, varpro_depths, seeds, points: int) -
     with filter normalisation at ``varpro_depths``; each network with directions
     of its own seed.
 
+    Parameters
+    ----------
+    all_runs : mapping (int, int) -> RunResult
+    depths, varpro_depths, seeds : sequence of int
+    points : int
+        Grid points per axis on ``[-1, 1]``.
+
     Returns
     -------
     Analysis
@@ -292,6 +309,16 @@ def filter_surfaces(all_runs: dict, depths, varpro_depths, seeds, points: int) -
 
 def slices(all_runs: dict, depths, varpro_depths, seeds, n: int = 41, near: float = NEAR) -> Analysis:
     """Slices ``f(a, 0)`` along the first filter-normalised direction, over ``[-1, 1]`` and ``[-near, near]``.
+
+    Parameters
+    ----------
+    all_runs : mapping (int, int) -> RunResult
+    depths, varpro_depths, seeds : sequence of int
+        VarPro slices only at ``varpro_depths``.
+    n : int
+        Points per slice.
+    near : float
+        Half-width of the slices near the trained weights.
 
     Returns
     -------
@@ -353,6 +380,12 @@ def hessian_tables(hessians: dict) -> list:
 
 def hessians(runs: dict, depths, varpro_depths) -> Analysis:
     """Smallest and largest Hessian eigenvalue at the trained weights (joint at every depth, VarPro at ``varpro_depths``).
+
+    Parameters
+    ----------
+    runs : mapping int -> RunResult
+        One network per depth.
+    depths, varpro_depths : sequence of int
 
     Returns
     -------
