@@ -48,16 +48,17 @@ class InteractiveFigure:
         If ``element_id`` is not made of letters, digits and ``-``.
     """
 
-    def __init__(self, figure, element_id: str, description: str):
+    def __init__(self, figure, element_id: str, description: str, post_script: str | None = None):
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", element_id or ""):
             raise ValueError(f"element_id must be letters, digits and '-', starting with a letter, got {element_id!r}")
         self.figure = figure
         self.element_id = element_id
         self.description = description
+        self.post_script = post_script
 
     def _repr_html_(self) -> str:
         body = self.figure.to_html(full_html=False, include_plotlyjs=False, div_id=self.element_id,
-                                   config={"displaylogo": False, "responsive": True})
+                                   config={"displaylogo": False, "responsive": True}, post_script=self.post_script)
         return (f'<div class="interactive-figure">{body}'
                 f"<noscript><p>{html.escape(self.description)}: the interactive version needs JavaScript; the "
                 "static figure above shows the same data.</p></noscript></div>")
@@ -66,9 +67,42 @@ class InteractiveFigure:
         return f"interactive figure: {self.description}"
 
 
+#: Where the default camera of a 3-D scene looks from (plotly's units: the scene box spans [-1, 1]); far enough
+#: out that the box, its tick labels and axis titles fit a scene half the column wide.
+CAMERA_EYE = {"x": 2.3, "y": -2.3, "z": 1.45}
+
+#: Shape of the scene box (x, y, z): a flatter box leaves room for the axis titles.
+ASPECT = {"x": 1.0, "y": 1.0, "z": 0.75}
+
+# Turns the other scenes of the figure with the one dragged (on every step of a drag and at its end). Plotly
+# reports the new camera of the dragged scene under "sceneN.camera"; the copies are applied with a guard so
+# that they do not report back.
+_LINK_CAMERAS = """
+var gd = document.getElementById('{plot_id}');
+var scenes = %s, busy = false;
+function follow(ev) {
+  if (busy || !ev) return;
+  var src = null;
+  for (var k in ev) { var m = k.match(/^(scene[0-9]*)\\.camera$/); if (m) { src = m[1]; break; } }
+  if (src === null) return;
+  var upd = {};
+  scenes.forEach(function (s) { if (s !== src) upd[s + '.camera'] = ev[src + '.camera']; });
+  busy = true;
+  Plotly.relayout(gd, upd).then(function () { busy = false; }, function () { busy = false; });
+}
+gd.on('plotly_relayouting', follow);
+gd.on('plotly_relayout', follow);
+"""
+
+
 def surfaces_3d(panels, element_id: str, description: str, z_title: str = "log10 f", x_title: str = "a",
-                y_title: str = "b", height: int = 520):
-    """Surfaces side by side, each in its own rotatable 3-D scene, with the values shown on hover.
+                y_title: str = "b", height: int = 420, link: bool = True):
+    """Surfaces side by side in rotatable 3-D scenes on one colour and height scale, values shown on hover.
+
+    The default camera (:data:`CAMERA_EYE`, :data:`ASPECT`) shows every axis
+    with its labels; with ``link`` the scenes turn and zoom together, so that a
+    comparison stays a comparison from every angle (a few lines of JavaScript
+    in the figure's own HTML, nothing loaded).
 
     Parameters
     ----------
@@ -81,6 +115,8 @@ def surfaces_3d(panels, element_id: str, description: str, z_title: str = "log10
         Labels of the axes (and of the values on hover).
     height : int
         Height in pixels (> 0).
+    link : bool
+        Rotate all scenes together.
 
     Returns
     -------
@@ -103,22 +139,29 @@ def surfaces_3d(panels, element_id: str, description: str, z_title: str = "log10
     for title, x, y, Z in panels:
         if np.shape(Z) != (len(x), len(y)):
             raise ValueError(f"{title}: Z has shape {np.shape(Z)}, expected (len(x), len(y)) = ({len(x)}, {len(y)})")
-    fig = make_subplots(rows=1, cols=len(panels), specs=[[{"type": "scene"}] * len(panels)],
-                        subplot_titles=[p[0] for p in panels], horizontal_spacing=0.02)
-    lo = min(float(np.min(p[3])) for p in panels)
-    hi = max(float(np.max(p[3])) for p in panels)
+    n = len(panels)
+    # Leave the right edge to the one colour bar.
+    fig = make_subplots(rows=1, cols=n, specs=[[{"type": "scene"}] * n], subplot_titles=[p[0] for p in panels],
+                        horizontal_spacing=0.01)
+    lo = round(min(float(np.min(p[3])) for p in panels), DIGITS)
+    hi = round(max(float(np.max(p[3])) for p in panels), DIGITS)
     for k, (title, x, y, Z) in enumerate(panels, start=1):
         fig.add_trace(go.Surface(x=_rounded(x), y=_rounded(y), z=_rounded(np.asarray(Z).T, DIGITS),
-                                 colorscale="Viridis", cmin=round(lo, DIGITS), cmax=round(hi, DIGITS),
-                                 showscale=k == len(panels), colorbar={"title": {"text": z_title}, "len": 0.8},
+                                 colorscale="Viridis", cmin=lo, cmax=hi, showscale=k == n,
+                                 colorbar={"title": {"text": z_title}, "len": 0.75, "thickness": 14, "x": 1.0},
                                  hovertemplate=(f"{x_title} = %{{x}}<br>{y_title} = %{{y}}<br>{z_title} = %{{z}}"
                                                 f"<extra>{title}</extra>")),
                       row=1, col=k)
-    scenes = {f"scene{'' if k == 1 else k}": {"xaxis_title": x_title, "yaxis_title": y_title, "zaxis_title": z_title,
-                                                 "camera": {"eye": {"x": 1.4, "y": -1.4, "z": 1.0}}}
-              for k in range(1, len(panels) + 1)}
+    width = 0.92 / n
+    scenes = {f"scene{'' if k == 1 else k}": {
+        "domain": {"x": [(k - 1) * width, k * width - 0.01], "y": [0.0, 0.92]},
+        "xaxis_title": x_title, "yaxis_title": y_title, "zaxis": {"title": {"text": z_title}, "range": [lo, hi]},
+        "aspectmode": "manual", "aspectratio": ASPECT, "camera": {"eye": CAMERA_EYE}} for k in range(1, n + 1)}
     fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 40, "b": 0}, **scenes)
-    return InteractiveFigure(fig, element_id, description)
+    for k, annotation in enumerate(fig.layout.annotations):   # the titles over their scenes
+        annotation.x = (k + 0.5) * width
+    script = _LINK_CAMERAS % list(scenes) if link and n > 1 else None
+    return InteractiveFigure(fig, element_id, description, post_script=script)
 
 
 def matrix_heatmap(M, row_labels, col_labels, element_id: str, description: str, hover=None,

@@ -255,7 +255,7 @@ def plot_contour(ax, surface, levels: int = 25, title: str | None = None, colorb
     return cs
 
 
-def plot_surface_3d(ax, surface, title: str | None = None):
+def plot_surface_3d(ax, surface, title: str | None = None, vmin: float | None = None, vmax: float | None = None):
     """3-D surface of ``log10 f`` over ``(a, b)``.
 
     Parameters
@@ -265,10 +265,13 @@ def plot_surface_3d(ax, surface, title: str | None = None):
     surface : resnet_ode.studies.landscape.Surface
         ``values`` of shape (na, nb) over ``a`` (na,) and ``b`` (nb,).
     title : str, optional
+    vmin, vmax : float, optional
+        Colour range of ``log10 f`` (default: the surface's own), to put
+        surfaces that are compared on one scale.
     """
     A, B = np.meshgrid(surface.a, surface.b, indexing="ij")
     ax.plot_surface(A, B, np.log10(surface.values), cmap="viridis", linewidth=0, antialiased=True,
-                    rstride=1, cstride=1)
+                    rstride=1, cstride=1, vmin=vmin, vmax=vmax)
     ax.set_xlabel("$a$")
     ax.set_ylabel("$b$")
     ax.set_zlabel("$\\log_{10} f$")
