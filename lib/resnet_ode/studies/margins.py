@@ -1,8 +1,8 @@
 """Verdicts graded against the smallest effect that matters: the rules :mod:`resnet_ode.studies.conclusions` applies.
 
 For the claims about classification (Chapter 3.1's accuracy, transfer and
-depth against final time, Chapter 3.4's accuracy), when the chapters wrote
-held-out numbers (:mod:`resnet_ode.studies.heldout`):
+depth against final time, Chapter 3.4's accuracy), on the held-out numbers the
+chapters write (:mod:`resnet_ode.studies.heldout`):
 
 * the measure is class-balanced accuracy on the grid points not in the
   training set, printed next to the majority-class baseline;
@@ -13,8 +13,8 @@ held-out numbers (:mod:`resnet_ode.studies.heldout`):
 * each is graded by its one-sided 95 % bounds against the smallest effect
   that matters (:func:`~resnet_ode.studies.verdicts.grade_margin`), so "does not hold" is a result
   where the upper bound lies below it;
-* the evidence holds the seeds a one-sided paired t test needs at the
-  measured spread (:func:`resnet_ode.studies.power.seeds_needed_from`), which
+* the evidence (:func:`margin_evidence`) holds the seeds a one-sided paired
+  t test needs at the measured spread (:func:`seeds_for`), which
   :func:`margin_rows` lays out for Chapter 4's table.
 
 Chapter 3.2's "more stable with depth" is read four ways, each graded the same
