@@ -215,8 +215,7 @@ def landscape_smoothness(n33: dict) -> Verdict:
 # ----------------------------------------------------------------------------
 
 #: Why 3.4-correct asks for no seeds (printed in Chapter 4's table of margins).
-NO_TRAINING = ("nothing is trained; the bounds are those of a fit over deterministic step counts on one toy "
-               "problem, which more seeds would not narrow")
+NO_TRAINING = "nothing trained: the bounds are a fit's over deterministic step counts, which seeds would not narrow"
 
 
 def _order_estimate(n34: dict) -> BoundedEstimate:
