@@ -97,8 +97,7 @@ def test_to_dict_round_trip_and_other_level():
     e95 = u.paired_interval([1.0, 2.0, 3.5], [0.0, 0.5, 1.0])
     assert e95.lower < e.lower and e95.upper > e.upper
     assert e.fmt_bounds(sign=True).startswith("+1.667 (90 % one-sided: >= +")
-    # a BoundedEstimate is an Estimate: the old grading reads it
-    assert verdicts.grade(e95, required=0.5) in verdicts.GRADES
+    assert verdicts.grade_margin(e95.lower, e95.upper, 0.5) in verdicts.GRADES
 
 
 def test_coverage_by_simulation():

@@ -61,7 +61,7 @@ def test_explanations_name_the_kind_of_failure():
     assert "within +/-0.010 of 0" in v.explain_margin(0.002, 0.008, M)
     assert "reversed" in v.explain_margin(-0.05, -0.02, M)
     text = v.explain_margin(-0.013, 0.007, M, what="gain")
-    assert text == "no gain as large as the required +0.010 (one-sided bounds -0.013, +0.007)"
+    assert text == "gain is shown to stay below the required +0.010 (one-sided bounds -0.013, +0.007)"
     assert "at least the required" in v.explain_margin(0.02, 0.05, M)
     assert "above 0 but not shown" in v.explain_margin(0.005, 0.02, M)
     assert "may be 0 or" in v.explain_margin(-math.inf, math.inf, M)
@@ -69,15 +69,43 @@ def test_explanations_name_the_kind_of_failure():
 
 def test_one_sided_bounds_decide_what_the_two_sided_interval_left_open():
     """Chapter 3.1's own grid accuracy per seed (deepest nY = 256 minus shallowest nY = 8, 3 seeds, same initial
-    weights): the two-sided 95 % interval contains 0 and +0.010 (inconclusive under ``grade``), the one-sided upper
-    bound lies below +0.010: no gain as large as the margin."""
+    weights): the two-sided 95 % interval contains 0 and +0.010 (it could not decide), the one-sided upper bound
+    lies below +0.010: no gain as large as the margin."""
     deep = [0.97981262, 0.97834778, 0.97819519]
     shallow = [0.97592163, 0.98504639, 0.98377991]
     e = paired_interval(deep, shallow)
     assert e.fmt(sign=True) == "-0.003 [-0.017, +0.012]"
-    assert v.grade(e, required=M) == v.INCONCLUSIVE
+    assert e.low < 0 < M < e.high
     assert e.upper == pytest.approx(0.00701, abs=1e-5)
     assert v.grade_margin(e.lower, e.upper, M) == v.FAILS
+
+
+@pytest.mark.parametrize("lower, upper, grade", [
+    (-0.005, 0.005, v.HOLDS),                  # within m of 0 on both sides
+    (0.0, down(M), v.HOLDS),                   # a share that cannot be negative, just inside
+    (up(-M), down(M), v.HOLDS),
+    (-M, 0.005, v.INCONCLUSIVE),               # boundary: a bound at -m does not exclude an effect of -m ...
+    (-0.005, M, v.INCONCLUSIVE),               # ... nor one at +m
+    (-0.02, 0.005, v.INCONCLUSIVE),
+    (-math.inf, math.inf, v.INCONCLUSIVE),     # no bounds (one seed)
+    (M, 0.05, v.FAILS),                        # boundary: lower == m shows an effect of m
+    (0.9999, 1.0, v.FAILS),                    # every example unstable
+    (-4.54, -4.12, v.FAILS),                   # an order far below 4: upper <= -m
+    (-0.05, -M, v.FAILS),
+])
+def test_equivalence_grades_and_boundaries(lower, upper, grade):
+    assert v.grade_equivalence(lower, upper, M) == grade
+    text = v.explain_equivalence(lower, upper, M, what="the order minus 4")
+    assert text.startswith("the order minus 4") and "one-sided bounds" in text
+    assert ("within +/-0.010 of 0 (" in text) == (grade == v.HOLDS)
+    assert ("at least 0.010 away from 0" in text) == (grade == v.FAILS)
+
+
+def test_equivalence_refuses_bad_input():
+    for lower, upper, m in [(0.0, 0.1, 0.0), (0.0, 0.1, -1.0), (0.2, 0.1, 0.5), (math.nan, 0.1, 0.5),
+                            (0.0, 0.1, math.inf)]:
+        with pytest.raises(ValueError):
+            v.grade_equivalence(lower, upper, m)
 
 
 def test_error_rate_margin():

@@ -153,7 +153,10 @@ def test_slope_interval():
     fit = stats.linregress(x, y)
     half = stats.t.ppf(0.975, 2) * fit.stderr
     assert (e.value, e.low, e.high) == pytest.approx((fit.slope, fit.slope - half, fit.slope + half))
-    assert u.slope_interval([0.0, 1.0], [0.0, 2.0]).high == math.inf
+    one = stats.t.ppf(0.95, 2) * fit.stderr                    # the one-sided bounds, inside the two-sided interval
+    assert (e.lower, e.upper) == pytest.approx((fit.slope - one, fit.slope + one)) and e.low < e.lower < e.upper < e.high
+    two = u.slope_interval([0.0, 1.0], [0.0, 2.0])
+    assert two.high == math.inf and (two.lower, two.upper) == (-math.inf, math.inf)
 
 
 def test_estimate_round_trip_and_format():

@@ -434,28 +434,36 @@ def sign_test(wins: int, n: int, ties: int = 0) -> float:
     return float(stats.binomtest(wins, untied, 0.5).pvalue)
 
 
-def slope_interval(x, y, level: float = LEVEL) -> Estimate:
-    """Least-squares slope of ``y`` against ``x`` with its t-interval (``n - 2`` degrees of freedom).
+def slope_interval(x, y, level: float = LEVEL) -> "BoundedEstimate":
+    """Least-squares slope of ``y`` against ``x`` with its t-interval and one-sided bounds (``n - 2`` degrees of freedom).
 
     Parameters
     ----------
     x, y : array_like, shape (n,)
+    level : float
 
     Returns
     -------
-    Estimate
-        No interval for ``n = 2`` (two points fit exactly).
+    BoundedEstimate
+        ``[low, high]`` the two-sided interval ``slope -/+ t_{(1 + level) / 2,
+        n - 2} se``, ``lower``/``upper`` the one-sided bounds ``slope -/+
+        t_{level, n - 2} se``. No interval or bound for ``n = 2`` (two
+        points fit exactly).
     """
     x = np.asarray(x, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
     if x.shape != y.shape or x.size < 2:
         raise ValueError("x and y must be of the same length >= 2")
+    level = _check_level(level)
     fit = stats.linregress(x, y)
     slope = float(fit.slope)
     if x.size == 2:
-        return Estimate(slope, -math.inf, math.inf, 2, "least squares through 2 points: no interval")
-    half = _t(level, x.size - 2) * float(fit.stderr)
-    return Estimate(slope, slope - half, slope + half, x.size, f"least-squares slope, t over {x.size} points")
+        return BoundedEstimate(slope, -math.inf, math.inf, 2, "least squares through 2 points: no interval",
+                               level=level)
+    se = float(fit.stderr)
+    two, one = _t(level, x.size - 2) * se, float(stats.t.ppf(level, x.size - 2)) * se
+    return BoundedEstimate(slope, slope - two, slope + two, x.size, f"least-squares slope, t over {x.size} points",
+                           lower=slope - one, upper=slope + one, level=level)
 
 
 # ----------------------------------------------------------------------------

@@ -1,40 +1,33 @@
-"""Grades of a claim: the scale, the rule that grades an interval, and the judged claim.
+"""Grades of a claim: the scale, the rules that grade one-sided bounds, and the judged claim.
 
 The rules of :mod:`resnet_ode.studies.conclusions` apply them to the thesis's claims.
 
-Most claims need an effect: a difference (deeper minus shallower accuracy,
-shallower minus deeper instability, ...) of at least a required size. Its 95 %
-interval ``[low, high]`` is set against two values, ``null`` (no effect) and
-``required`` (the claimed effect), by :func:`grade`:
+Every claim is graded by one-sided 95 % bounds ``lower``, ``upper`` of an
+effect against ``m``, the smallest effect that matters, stated before the
+numbers (for accuracies relative to the error rate, :func:`error_rate_margin`):
 
-* :data:`HOLDS`: ``low >= required``: the effect is there, at least as large
-  as the claim needs;
-* :data:`FAILS` ("does not hold"): ``high < required``: the effect is absent,
-  reversed, or smaller than the claim needs;
-* :data:`CAVEATS` ("holds with caveats"): ``null < low < required <= high``:
-  an effect in the claimed direction, whose size is not established;
-* :data:`INCONCLUSIVE`: ``low <= null`` and ``high >= required``: the
-  difference the claim needs lies within the uncertainty.
+* a claim that needs an effect (deeper minus shallower accuracy, ...), by
+  :func:`grade_margin`: :data:`HOLDS` if ``lower >= m``; :data:`FAILS` ("does
+  not hold") if ``upper < m``, which includes equivalence (no effect as large
+  as ``m``) and a reversed effect; :data:`CAVEATS` ("holds with caveats") if
+  ``0 < lower < m <= upper`` (the direction, not the size);
+  :data:`INCONCLUSIVE` otherwise;
+* a claim that asserts an absence (an order equal to 4, a negligible share of
+  unstable examples), by :func:`grade_equivalence`: :data:`HOLDS` if the
+  effect lies within ``m`` of zero, :data:`FAILS` if it is shown to be at
+  least ``m`` away, :data:`INCONCLUSIVE` otherwise.
 
 A rule may also give :data:`CAVEATS` when the main effect holds but a part of
 the claim does not (each rule says which). Claims about trained networks
-(Chapter 3.1's two, Chapter 3.4's accuracy) resting on one initial-weight seed
-are never more than :data:`INCONCLUSIVE` (:func:`one_seed_cap`). Claims with several parts combine
-their grades by :func:`combine`. Threshold claims (a share of at least 95 %)
-use ``null = required``, so they hold, fail or are inconclusive.
-
-:func:`grade_margin` grades on the same scale by one-sided 95 % bounds against
-the smallest effect that matters, stated before the numbers (for accuracies
-relative to the error rate, :func:`error_rate_margin`), so that "does not hold:
-no effect as large as the margin" (equivalence) is a result the data can give.
+resting on one initial-weight seed are never more than :data:`INCONCLUSIVE`
+(:func:`one_seed_cap`). Claims with several parts combine their grades by
+:func:`combine`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-
-from resnet_ode.studies.uncertainty import Estimate
 
 #: Verdict: the measurements support the claim.
 HOLDS = "holds"
@@ -89,60 +82,6 @@ class Verdict:
 # ----------------------------------------------------------------------------
 
 
-def grade(est: Estimate, required: float, null: float = 0.0) -> str:
-    """Grade an interval against the effect a claim needs (see the module description).
-
-    Parameters
-    ----------
-    est : Estimate
-        The measured effect with its interval, oriented so that the claim
-        predicts large values.
-    required : float
-        The effect the claim needs (``>= null``).
-    null : float
-        No effect.
-
-    Returns
-    -------
-    str
-        :data:`HOLDS` if ``low >= required``; :data:`FAILS` if ``high <
-        required``; :data:`CAVEATS` if ``low > null``; :data:`INCONCLUSIVE`
-        otherwise.
-    """
-    if required < null:
-        raise ValueError(f"required ({required}) must not be below null ({null})")
-    if est.low >= required:
-        return HOLDS
-    if est.high < required:
-        return FAILS
-    if est.low > null:
-        return CAVEATS
-    return INCONCLUSIVE
-
-
-def explain(est: Estimate, required: float, null: float = 0.0, what: str = "the effect", digits: int = 3,
-            sign: bool = True) -> str:
-    """The clause :func:`grade` decided by, e.g. ``"... [-0.002, +0.050] contains both 0 and the required +0.010"``."""
-    g = grade(est, required, null)
-
-    def f(x):
-        if x == 0:
-            return "0"
-        return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
-
-    head = f"{what} {est.fmt(digits, sign)}"
-    target = "the threshold" if required == null else "the required"
-    if g == HOLDS:
-        return f"{head} lies at or above {target} {f(required)}"
-    if g == FAILS:
-        return f"{head} lies below {target} {f(required)}"
-    if g == CAVEATS:
-        return f"{head} lies above {f(null)} (no effect) but reaches below the required {f(required)}"
-    if required == null:
-        return f"{head} contains the threshold {f(required)}"
-    return f"{head} contains both {f(null)} (no effect) and the required {f(required)}"
-
-
 def combine(grades) -> str:
     """One grade for a claim made of several parts (all of which it asserts).
 
@@ -176,11 +115,11 @@ def seeds_text(s: int) -> str:
 def one_seed_cap(verdict: str, rule: str, seeds: int) -> tuple[str, str]:
     """A claim about trained networks cannot be decided from one initial-weight seed.
 
-    With one seed, an interval covers only the evaluation points (on the
-    65,536 grid points it is a few tenths of a percentage point wide), not the
-    spread over initial weights, which Chapter 3.1 measures to be far larger.
-    Any grade other than :data:`INCONCLUSIVE` then becomes
-    :data:`INCONCLUSIVE`, and the rule says why. Returns ``(verdict, rule)``.
+    With one seed the spread over initial weights, which Chapter 3.1 measures
+    to be far larger than any evaluation-set term, is unmeasured. Any grade
+    other than :data:`INCONCLUSIVE` then becomes :data:`INCONCLUSIVE`, and the
+    rule says why (a guard: the t bounds of one seed are infinite, so the
+    rules already grade it inconclusive). Returns ``(verdict, rule)``.
     """
     if seeds >= 2 or verdict == INCONCLUSIVE:
         return verdict, rule
@@ -299,7 +238,67 @@ def explain_margin(lower: float, upper: float, margin: float, what: str = "the e
         return f"{what} is reversed: below 0 {b}"
     if lower > -margin:
         return f"{what} lies within +/-{margin:.{digits}f} of 0 {b}; equivalence: no effect as large as {m}"
-    return f"no {what} as large as the required {m} {b}"
+    return f"{what} is shown to stay below the required {m} {b}"
+
+
+def grade_equivalence(lower: float, upper: float, margin: float) -> str:
+    """Grade a claim of **no effect that matters** by its one-sided bounds (two one-sided tests).
+
+    Some claims assert an absence: the thesis's RK4 code has the classical
+    order (its fitted order minus 4 is negligible), the deepest network's
+    examples are stable (the share of unstable ones is negligible). The effect
+    (order minus 4; the unstable share) is graded against the smallest effect
+    that matters ``m``, stated before the numbers.
+
+    Parameters
+    ----------
+    lower, upper : float
+        One-sided lower and upper 95 % bounds of the effect; ``-inf`` /
+        ``inf`` where none could be formed.
+    margin : float
+        ``m > 0``, the smallest effect that matters.
+
+    Returns
+    -------
+    str
+        1. :data:`HOLDS` if ``-m < lower`` and ``upper < m``: the effect lies
+           within ``m`` of zero (both one-sided tests reject an effect of
+           ``m``);
+        2. :data:`FAILS` ("does not hold") if ``lower >= m`` or ``upper <=
+           -m``: an effect at least as large as ``m`` is shown;
+        3. :data:`INCONCLUSIVE` otherwise. There is no :data:`CAVEATS` on this
+           scale (a rule may still give it for another part of its claim).
+
+        The boundaries mirror :func:`grade_margin`: an effect of exactly ``m``
+        is not excluded, and a bound at ``m`` shows it.
+
+    Raises
+    ------
+    ValueError
+        If ``m`` is not finite and positive, or ``lower > upper``.
+    """
+    lower, upper, margin = _check_bounds(lower, upper, margin)
+    if -margin < lower and upper < margin:
+        return HOLDS
+    if lower >= margin or upper <= -margin:
+        return FAILS
+    return INCONCLUSIVE
+
+
+def explain_equivalence(lower: float, upper: float, margin: float, what: str = "the effect", digits: int = 3) -> str:
+    """The clause :func:`grade_equivalence` decided by, e.g. ``"the effect lies within +/-0.500 of 0 (...)"``."""
+    g = grade_equivalence(lower, upper, margin)
+
+    def f(x):
+        return f"{x:+.{digits}f}" if math.isfinite(x) else ("-inf" if x < 0 else "inf")
+
+    b = f"(one-sided bounds {f(lower)}, {f(upper)})"
+    m = f"{margin:.{digits}f}"
+    if g == HOLDS:
+        return f"{what} lies within +/-{m} of 0 {b}"
+    if g == FAILS:
+        return f"{what} is at least {m} away from 0 {b}"
+    return f"{what} may lie within +/-{m} of 0 or beyond it {b}"
 
 
 def error_rate_margin(baseline_accuracy: float, share: float = 0.1) -> float:
@@ -334,9 +333,14 @@ def error_rate_margin(baseline_accuracy: float, share: float = 0.1) -> float:
 # The record Chapter 4 writes
 # ----------------------------------------------------------------------------
 
-#: Fields of a comparison graded against a smallest effect that matters, with their types.
+#: Fields of a comparison graded against a smallest effect that matters, with their types. ``test`` is one of
+#: :data:`TESTS`; ``margin_rule`` says how the margin was set (in words, without its value, which ``margin`` holds).
 MARGIN_FIELDS = {"margin": float, "margin_rule": str, "lower": (float, type(None)), "upper": (float, type(None)),
-                 "seeds": int, "seeds_needed": (int, type(None)), "interval": str, "difference": dict}
+                 "seeds": int, "seeds_needed": (int, type(None)), "interval": str, "difference": dict, "test": str}
+
+#: How a margin comparison is graded: ``"effect"`` by :func:`grade_margin` (the claim needs an effect of at least
+#: the margin), ``"equivalence"`` by :func:`grade_equivalence` (the claim is that no effect as large exists).
+TESTS = ("effect", "equivalence")
 
 
 def _check_margin(where: str, ev: dict):
@@ -349,8 +353,16 @@ def _check_margin(where: str, ev: dict):
                 raise ValueError(f"{where}: {name} must be {kind}, got {value!r}")
     if not ev["margin"] > 0:
         raise ValueError(f"{where}: margin must be > 0, got {ev['margin']!r}")
-    if ev["seeds"] < 1 or (ev["seeds_needed"] is not None and ev["seeds_needed"] < 2):
+    if ev["test"] not in TESTS:
+        raise ValueError(f"{where}: test {ev['test']!r} is not one of {TESTS}")
+    note = ev.get("power_note")
+    if note is not None and not (isinstance(note, str) and note):
+        raise ValueError(f"{where}: power_note must be a non-empty str, got {note!r}")
+    if ev["seeds"] < (0 if note else 1) or (ev["seeds_needed"] is not None and ev["seeds_needed"] < 2):
         raise ValueError(f"{where}: seeds {ev['seeds']!r} and seeds_needed {ev['seeds_needed']!r} out of range")
+    if note and ev["seeds_needed"] is not None:
+        raise ValueError(f"{where}: a power_note says why no seeds are asked for, but seeds_needed is "
+                         f"{ev['seeds_needed']!r}")
     if ev["lower"] is not None and ev["upper"] is not None and ev["lower"] > ev["upper"]:
         raise ValueError(f"{where}: lower bound {ev['lower']} above upper bound {ev['upper']}")
 
@@ -361,7 +373,10 @@ def check_verdict_record(record: dict) -> dict:
     Every field of :class:`Verdict` with its type, a grade of :data:`GRADES`,
     and for every comparison graded against a smallest effect that matters (the
     evidence itself, or an entry of its ``pairs`` or ``readings``) the fields of
-    :data:`MARGIN_FIELDS`.
+    :data:`MARGIN_FIELDS`. A comparison for which no power calculation over
+    seeds applies (nothing trained, e.g. the thesis's RK4 code on its toy
+    problem) says why in ``power_note``; it may then rest on 0 seeds and must
+    leave ``seeds_needed`` empty.
 
     Raises
     ------
