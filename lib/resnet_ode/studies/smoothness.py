@@ -434,13 +434,13 @@ def depth_comparison(measures: dict, share: dict, hessian: dict, depths, seeds, 
         (``objective -> {"shallow", "deep"} -> extremes``) and direction words
         (``minima_word``: ``"fewer"``, ``"as many"`` or ``"more"`` per pair,
         ``varpro_more_convex``: the deeper Φ has the smaller ``|λ_min / λ_max|``),
-        and ``pairs``: Chapter 4's vote per pair of networks
-        (:func:`resnet_ode.studies.margins.smoothness_by_network`: ``smoother``,
-        ``tied``, ``pairs``, ``share`` with its interval, ``grade`` and the
-        ``required_share``).
+        and ``rule``: Chapter 4's rule on these networks
+        (:func:`resnet_ode.studies.margins.smoothness_readings`: its ``verdict``, the
+        ``share`` of the shallower value a reading must fall by, the number of
+        ``readings`` and how many of them ``holds``, ``does_not_hold`` and
+        ``inconclusive``).
     """
-    from resnet_ode.studies.conclusions import SMOOTHER_SHARE
-    from resnet_ode.studies.margins import smoothness_by_network
+    from resnet_ode.studies.margins import SMOOTHNESS_SHARE, smoothness_readings
 
     smoother = deeper_smoother(measures, deep, shallow, seeds)
     by_seed = deeper_smoother_by_seed(measures, deep, shallow, seeds)
@@ -475,10 +475,14 @@ def depth_comparison(measures: dict, share: dict, hessian: dict, depths, seeds, 
     numbers = {"deep_smoother_on_seeds": smoother, "deep_smoother_by_seed": by_seed, "mean": mean,
                "mean_by_depth": by_depth, "near": near, "hessian": hess, "minima_word": minima_word,
                "varpro_more_convex": bool(abs(hess["varpro"]["deep"]["ratio"]) < abs(hess["varpro"]["shallow"]["ratio"]))}
-    vote = smoothness_by_network({"deep_smoother_by_seed": by_seed}, SMOOTHER_SHARE)
-    numbers["pairs"] = {"smoother": vote.evidence["wins"], "tied": vote.evidence["ties"],
-                        "pairs": vote.evidence["network_pairs"], "share": vote.evidence["share"], "grade": vote.verdict,
-                        "required_share": SMOOTHER_SHARE}
+    # Chapter 4's rule on these networks: the four filter-normalised readings, paired by seed
+    record = {"thesis_depths": [shallow, deep],
+              "surfaces": {f"{o}/filter": {str(d): {str(s): measures[(o, "filter", d, s)] for s in seeds}
+                                           for d in (shallow, deep)} for o in ("joint", "varpro")}}
+    verdict = smoothness_readings(record)
+    grades = [r["grade"] for r in verdict.evidence["readings"].values()]
+    numbers["rule"] = {"verdict": verdict.verdict, "share": SMOOTHNESS_SHARE, "readings": len(grades),
+                       **{g.replace(" ", "_"): grades.count(g) for g in ("holds", "does not hold", "inconclusive")}}
     return Analysis([table], numbers, {})
 
 
