@@ -79,6 +79,28 @@ def own_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("RESNET_ODE_PUBLISHED", str(tmp_path / "published"))
 
 
+def test_cross_evaluation_of_known_classifiers(own_cache):
+    from resnet_ode.training.trainer import RunConfig
+
+    edges = peaks_grid().edges
+    good, bad = _PeaksModel(edges), _PeaksModel(edges, wrong=0)
+    # the fake networks ignore the weights: column j is the network of depth j; the shallowest loses class 0
+    by_seed = {s: [_FakeRun(RunConfig(nY=n, init_seed=s), bad if n == 4 else good) for n in (4, 5, 6, 7)]
+               for s in (0, 1)}
+    data = by_seed[0][0].config.dataset()
+    out = transfer.cross_evaluation(by_seed, data.X_train, data.y_train, data.X_val, data.y_val)
+    val = out.arrays["val_mean"]
+    assert np.allclose(val[:, 1:], 1.0) and np.allclose(val[:, 0], 0.8)      # 40 of 200 validation points are class 0
+    assert out["diag_min"] == pytest.approx(0.8) and out["spread_max"] == 0.0
+    assert out["deep_offdiag"] == pytest.approx(1.0)
+    assert out["shallow_cols_offdiag"] == pytest.approx((0.8 * 3 + 1.0 * 3) / 6)   # columns 4, 5: (1,0),(2,0),(3,0) at 0.8
+    assert out["deep_beats_shallow"] == "holds on every seed"
+    assert [len(t.headers) for t in out.tables] == [5, 5, 5, 5, 4]
+    transfer_rows = out.tables[4].cells()
+    assert [r[0] for r in transfer_rows] == ["seed 0", "seed 1", "seed mean", "smallest seed", "largest seed"]
+    assert out["n_grid"] == 65_536 and json.dumps(to_jsonable(out["transfer"]))
+
+
 def test_depth_time_of_known_classifiers(own_cache):
     from resnet_ode.training.trainer import RunConfig
 

@@ -183,15 +183,15 @@ def cross_evaluation(by_seed: dict, X_train, y_train, X_val, y_val) -> Analysis:
                       f"above ({grid_sum['method']}): " + AXES, depths, (grid_sum["high"] - grid_sum["low"]) / 2),
     ]
     tr = seed_summary(per_seed)
-    labels = {"deep_offdiag": f"off-diagonal among nY = {_names(depths, deep)}",
-              "shallow_rows_offdiag": f"rows nY = {_names(depths, shallow)}, off-diagonal",
-              "shallow_cols_offdiag": f"columns nY = {_names(depths, shallow)}, off-diagonal"}
-    tables.append(Table(["block", "seed mean", "min", "max"] + [f"seed {s}" for s in seeds],
-                        [[labels[key], tr[key]["value"], tr[key]["min"], tr[key]["max"]] + [p[key] for p in per_seed]
-                         for key in BLOCKS],
+    labels = [f"deep block (nY = {_names(depths, deep)})", f"rows nY = {_names(depths, shallow)}",
+              f"columns nY = {_names(depths, shallow)}"]
+    rows = [[f"seed {s}"] + [p[key] for key in BLOCKS] for s, p in zip(seeds, per_seed)]
+    rows += [[what] + [tr[key][stat] for key in BLOCKS]
+             for what, stat in (("seed mean", "value"), ("smallest seed", "min"), ("largest seed", "max"))]
+    tables.append(Table(["seed"] + labels, rows,
                         caption=f"Transfer between depths: mean off-diagonal validation accuracy ({n_val} points) of "
-                                "three blocks of the cross-evaluation matrix: mean of the "
-                                f"{len(seeds)} seeds, smallest and largest seed, and every seed.", floatfmt="{:.3f}"))
+                                "three blocks of the cross-evaluation matrix (columns), for every seed, their mean, "
+                                "and the smallest and largest seed.", floatfmt="{:.3f}"))
     numbers = {**record, "train_accuracy": train_seeds.mean(axis=0), "transfer": {"per_seed": per_seed, "summary": tr},
                "val_halfwidth_max": float(np.max(val_sum["high"] - val_sum["low"]) / 2),
                "spread_max": float(spread.max()), "spread_diag_max": float(np.diag(spread).max()),
