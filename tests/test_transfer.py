@@ -163,3 +163,38 @@ def test_chapter_record_keeps_the_keys_chapter_4_reads():
                         "reference_cg", "code_nt", "optimizers"}
     assert rec["code_nt"]["nt"] == 8 and "transfer" not in rec["code_nt"]
     assert rec["reference_cg"]["transfer"] == "tr" and rec["heldout"] == "H"
+
+
+# ----------------------------------------------------------------------------
+# the published runs of the first seed (read, never trained: skipped where they are not published)
+# ----------------------------------------------------------------------------
+
+
+def _published(configs):
+    from resnet_ode.training.runs import cached_result
+
+    found = [cached_result(c) for c in configs]
+    if any(r is None for r in found):
+        pytest.skip("the Chapter 3.1 runs are not published in this clone")
+    return found
+
+
+def test_training_runs_and_feature_change_of_the_published_runs():
+    from resnet_ode.book.experiments import state_layer_runs
+
+    runs = _published(state_layer_runs(seeds=(0,)))
+    data = runs[0].config.dataset()
+    t = transfer.training_runs(runs, data.X_train.shape[1], data.X_val.shape[1])
+    assert t["n_seeds"] == "1" and t["seed_list"] == "0"
+    cells = t.tables[0].cells()
+    assert [float(row[2]) for row in cells] == pytest.approx([r.config.T / (r.config.nY - 1) for r in runs], abs=5e-5)
+    assert set(t["final"]) == {f"{r.config.nY}/seed0" for r in runs}
+
+    f = transfer.feature_change(runs, data.X_val)
+    disc = np.asarray(f["feature_discrepancy"])
+    k = len(runs)
+    assert disc.shape == (k, k) and np.allclose(np.diag(disc), 0.0) and np.all(disc >= 0)
+    assert f["disc_sl_l"] == disc[k - 2, k - 1]
+    gaps = f.tables[1].rows
+    assert [row[0] for row in gaps] == [r.config.nY for r in runs]
+    assert f["gap_sl"] == gaps[k - 2][3] > 0 and f["max_W_sl"] == gaps[k - 2][1] > 0
