@@ -22,6 +22,13 @@ Checked on each page of ``_build/html``, served from a local HTTP server on
   source, except the console lines of failed network requests (source
   ``network``): those are the previous check's, which names the URL and leaves
   out Chromium's own ``/favicon.ico`` request;
+* every figure a cell shows has its smallest text at least 9 px high on screen at both
+  widths: ``resnet_ode.studies.plotting.show`` records the smallest text's height in
+  the PNG's pixels in a PNG text chunk, scaled here by the width the page gives the
+  image over its natural width; an output image without that record is reported;
+* a number glued into the prose (``span.pasted-text``) is not one unit of its last
+  digit away from a number of the page's tables without being in them as well: a
+  number quoted from a table is rounded as the table rounds it;
 * nothing is wider than the content column, at a window 1400 px and 800 px wide
   (the page is loaded afresh at each width). The column is the content box of
   ``article.bd-article``, the theme's main text column (on the search page, which
@@ -76,6 +83,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -409,6 +417,101 @@ def save_screenshot(driver, path: Path) -> None:
     path.write_bytes(base64.b64decode(shot["data"]))
 
 
+# Every output image of a page (a figure a notebook cell shows): its address, the width the page
+# gives it and its natural width.
+_FIGURES_JS = """
+return JSON.stringify([...document.querySelectorAll('article.bd-article .cell_output img')]
+  .filter(img => img.checkVisibility())
+  .map(img => ({src: img.currentSrc || img.src, shown: img.getBoundingClientRect().width, natural: img.naturalWidth})));
+"""
+
+#: Smallest text a figure may show on screen, px (resnet_ode.studies.plotting.MIN_TEXT_PX, to 0.05 px).
+MIN_FIGURE_TEXT_PX = 9.0 - 0.05
+
+
+def png_text(data: bytes) -> dict:
+    """The text chunks (``tEXt``) of a PNG file's bytes, as a dict (empty for another format)."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return {}
+    chunks, pos = {}, 8
+    while pos + 8 <= len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8]
+        if kind == b"tEXt":
+            key, _, value = data[pos + 8:pos + 8 + length].partition(b"\0")
+            chunks[key.decode("latin-1")] = value.decode("latin-1")
+        pos += 12 + length
+    return chunks
+
+
+def small_figure_text(driver, width: int) -> list[str]:
+    """Output images whose smallest text the page shows below the minimum, or whose size is not recorded.
+
+    ``resnet_ode.studies.plotting.show`` records the height of a figure's smallest text
+    in the PNG's own pixels (text chunk ``Smallest text px``); on the page it is that
+    times the width the page gives the image over its natural width.
+    """
+    from urllib.request import urlopen
+
+    found = []
+    for image in json.loads(driver.execute_script(_FIGURES_JS)):
+        src = image["src"]
+        if src.startswith("data:image/png;base64,"):
+            data = base64.b64decode(src.split(",", 1)[1])
+        else:
+            with urlopen(src, timeout=PAGE_TIMEOUT) as response:  # noqa: S310 (the local server)
+                data = response.read()
+        recorded = png_text(data).get("Smallest text px")
+        name = src.rsplit("/", 1)[-1][:40]
+        if recorded is None:
+            found.append(f"{name}: no smallest text recorded (a figure not shown by plotting.show)")
+            continue
+        shown = float(recorded) * image["shown"] / image["natural"]
+        if shown < MIN_FIGURE_TEXT_PX:
+            found.append(f"{name}: smallest text {shown:.1f} px at {width} px")
+    return found
+
+
+# The numbers a page glues into its prose (span.pasted-text outside tables) and the numbers of its tables.
+_NUMBERS_JS = """
+const article = document.querySelector('article.bd-article');
+if (!article) return JSON.stringify({pasted: [], tables: []});
+const pasted = [...article.querySelectorAll('span.pasted-text')].filter(s => !s.closest('table'))
+  .map(s => s.textContent.trim());
+const tables = [...article.querySelectorAll('table td, table th')].map(c => c.textContent.trim());
+return JSON.stringify({pasted, tables});
+"""
+_DECIMAL = re.compile(r"(?<![\w.])[-+−]?\d+\.(\d+)(?![\w.])")
+
+
+def prose_table_mismatches(pasted: list[str], cells: list[str]) -> list[str]:
+    """Glued prose numbers that differ from a number of the page's tables by one in their last digit.
+
+    A number the prose quotes from a table is rounded as the table rounds it, so it
+    appears there as it is; one that appears only one unit of its last digit away
+    (prose 0.329 beside a table's 0.328, from rounding another value) is reported.
+    Numbers with fewer than two decimals are not compared.
+    """
+    table = {}
+    for cell in cells:
+        for m in _DECIMAL.finditer(cell):
+            table.setdefault(len(m.group(1)), set()).add(round(float(m.group(0).replace("−", "-")), len(m.group(1))))
+    found = []
+    for text in pasted:
+        for m in _DECIMAL.finditer(text):
+            digits = len(m.group(1))
+            if digits < 2:
+                continue
+            value = round(float(m.group(0).replace("−", "-")), digits)
+            same = table.get(digits, set())
+            step = 10.0 ** -digits
+            near = [round(value + d, digits) for d in (-step, step) if round(value + d, digits) in same]
+            if value not in same and near:
+                found.append(f"prose {m.group(0)} differs by one in the last digit from a table's "
+                             f"{near[0]:.{digits}f}")
+    return found
+
+
 def inspect_page(driver, url: str, screenshot: str | None = None) -> dict:
     """Load ``url`` at each width and return every problem found, by kind (empty lists when fine).
 
@@ -422,7 +525,9 @@ def inspect_page(driver, url: str, screenshot: str | None = None) -> dict:
         load(driver, url, width)
         if width == WIDTHS[0]:
             found = json.loads(driver.execute_script(_INSPECT_JS))
+            numbers = json.loads(driver.execute_script(_NUMBERS_JS))
         report[f"overflow at {width} px"] = json.loads(driver.execute_script(_OVERFLOW_JS))
+        report[f"figure text too small at {width} px"] = small_figure_text(driver, width)
         if screenshot:
             save_screenshot(driver, SCREENSHOTS / f"{screenshot}-{width}.png")
         more_requested, more_failed = network_events(driver)
@@ -442,6 +547,7 @@ def inspect_page(driver, url: str, screenshot: str | None = None) -> dict:
         "visible code lines": [found["visibleCode"]] if found["visibleCode"] else [],
         "interactive figures not drawn": found["interactive"],
         "console errors": list(dict.fromkeys(console)),
+        "prose numbers that differ from a table": prose_table_mismatches(numbers["pasted"], numbers["tables"]),
         **report,
     }
 
@@ -552,6 +658,19 @@ def test_checks_catch_a_broken_page(browser, tmp_path):
     shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", tmp_path / "plotly.min.js")
     heat_map = interactive.matrix_heatmap(np.eye(2), [8, 16], [8, 16], "test-map", "a test map")._repr_html_()
     long_line = "x = [" + ", ".join(str(i) for i in range(200)) + "]"
+    # figures as plotting.show writes them: one with 5 pt text, wide, so scaled down; one made legible
+    import matplotlib.pyplot as plt
+
+    from resnet_ode.studies import plotting
+
+    for name, legible in (("small-text.png", False), ("legible.png", True)):
+        fig, ax = plt.subplots(figsize=(20, 3))
+        ax.set_title("five points", fontsize=5)
+        ax.tick_params(labelsize=5)
+        if legible:
+            plotting.legible(fig)
+        (tmp_path / name).write_bytes(plotting.png_bytes(fig))
+        plt.close(fig)
     span_math = "display: inline-flex; max-width: 100%; overflow: hidden"
     pages = {
         # typeset fine, one good image: no problems
@@ -599,6 +718,15 @@ def test_checks_catch_a_broken_page(browser, tmp_path):
             f'<p>Inline <span class="formula" style="{span_math}"><span style="display: inline-block; '
             'position: relative">x = 1<span style="position: absolute; clip: rect(1px, 1px, 1px, 1px); '
             'width: 3000px">x equals 1</span></span></span> math.</p>'),
+        # output figures: text too small on screen, no size recorded (a bare PNG), and one legible
+        # (max-width: the theme scales images down to the column)
+        "figures.html": page('<div class="cell_output"><img src="small-text.png" style="max-width: 100%"></div>'
+                             '<div class="cell_output"><img src="ok.png"></div>'),
+        # a glued number that disagrees with its table in the last digit, and one that agrees
+        "numbers.html": page('<p>The rows reach <span class="pasted-text">0.329</span> and '
+                             '<span class="pasted-text">0.512</span>.</p>'
+                             '<table><tr><td>0.328</td><td>0.512</td><td>0.700</td></tr></table>'),
+        "legible-figure.html": page('<div class="cell_output"><img src="legible.png" style="max-width: 100%"></div>'),
         # no content column: the overflow check cannot measure, and says so
         "no-column.html": '<html><body><p>Text.</p></body></html>',
         # an interactive figure of the package with plotly's JavaScript served locally: drawn
@@ -648,6 +776,14 @@ def test_checks_catch_a_broken_page(browser, tmp_path):
     assert found["scrolled.html"] == {}, found["scrolled.html"]
     no_column = ["no content column (article.bd-article, .bd-article-container) on the page"]
     assert found["no-column.html"] == {f"overflow at {w} px": no_column for w in WIDTHS}, found["no-column.html"]
+    for width in WIDTHS:
+        small = found["figures.html"][f"figure text too small at {width} px"]
+        assert len(small) == 2, small
+        assert small[0].startswith("small-text.png: smallest text ") and small[0].endswith(f" px at {width} px"), small
+        assert small[1] == "ok.png: no smallest text recorded (a figure not shown by plotting.show)", small
+    assert found["legible-figure.html"] == {}, found["legible-figure.html"]
+    assert found["numbers.html"] == {"prose numbers that differ from a table": [
+        "prose 0.329 differs by one in the last digit from a table's 0.328"]}, found["numbers.html"]
     assert found["interactive.html"] == {}, found["interactive.html"]
     assert found["not-drawn.html"].pop("interactive figures not drawn") == ["test-map"], found["not-drawn.html"]
     assert set(found["not-drawn.html"]) == {"console errors"}, found["not-drawn.html"]

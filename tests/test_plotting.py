@@ -38,7 +38,7 @@ def test_smallest_text_px_follows_the_scaling_into_the_column():
     # 5 pt is 5 * dpi / 72 px in the PNG, whose width is the tight box plus the padding on both sides
     width = (fig.get_tightbbox(fig.canvas.get_renderer()).width + 2 * plt.rcParams["savefig.pad_inches"]) * fig.dpi
     assert width > 1500
-    assert px == pytest.approx(5 * fig.dpi / 72 * 756 / width)
+    assert px == pytest.approx(5 * fig.dpi / 72 * plotting.BOOK_COLUMN_PX / width)
     assert px < 4
     # the same figure in a column as wide as its PNG is not scaled
     assert plotting.smallest_text_px(fig, column_px=10_000) == pytest.approx(5 * fig.dpi / 72)
@@ -140,3 +140,21 @@ def test_the_heat_map_gives_every_cell_its_value_and_hover_text():
     assert [list(r) for r in trace.text] == [["0.988", "0.200"], ["0.300", "0.990"]]
     assert [list(r) for r in trace.customdata] == [["a", "b"], ["c", "d"]]
     assert "accuracy %{text}" in trace.hovertemplate
+
+
+def test_show_records_the_smallest_text_in_the_png():
+    fig = _wide_small_figure()
+    plotting.legible(fig)
+    data = plotting.png_bytes(fig)
+    chunks, pos = {}, 8
+    while pos < len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8]
+        if kind == b"tEXt":
+            key, _, value = data[pos + 8:pos + 8 + length].partition(b"\0")
+            chunks[key.decode("latin-1")] = value.decode("latin-1")
+        pos += 12 + length
+    recorded = float(chunks[plotting.PNG_TEXT_KEY])
+    width = int.from_bytes(data[16:20], "big")  # the IHDR chunk's width
+    # on screen, scaled into the narrower column, the smallest text is at least the minimum
+    assert recorded * min(1.0, plotting.BOOK_COLUMN_PX / width) >= plotting.MIN_TEXT_PX - 0.05

@@ -15,7 +15,8 @@ under ``data/`` of the site. Two directives, used in a chapter page's Markdown::
 defaults and what each allows, the source notebook and the measured times of the
 last build; ``chapter-data`` links every published file of the chapter. Both emit
 HTML only (the book is built as HTML); a chapter key that does not exist fails
-the build with an error naming the allowed keys.
+the build with an error naming the allowed keys. One role, ``{thesis}``, marks a
+number the thesis reports (:func:`thesis_role`).
 """
 
 from __future__ import annotations
@@ -226,7 +227,19 @@ def _plotly_where_needed(app, pagename, templatename, context, doctree):
         app.add_js_file(PLOTLY_JS)
 
 
+def thesis_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{thesis}`97 %``: a number as the thesis reports it, not computed by the book.
+
+    Rendered as its text with the class ``thesis-number``; the book's
+    literal-number test (``tests/test_literal_numbers.py``) allows numbers only inside
+    such a role, math, a glued value or a reference.
+    """
+    node = nodes.inline(rawtext, text, classes=["thesis-number"])
+    return [node], []
+
+
 def setup(app):
+    app.add_role("thesis", thesis_role)
     app.add_directive("reproduce", ReproduceDirective)
     app.add_directive("chapter-data", ChapterDataDirective)
     app.connect("builder-inited", _collect)

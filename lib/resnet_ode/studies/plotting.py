@@ -277,12 +277,17 @@ def plot_surface_3d(ax, surface, title: str | None = None):
         ax.set_title(title, fontsize=9)
 
 
-#: Width in pixels of the book's content column at a 1400 px browser window (measured in Chromium):
-#: a wider image is scaled down to it.
-BOOK_COLUMN_PX = 756
+#: Width in pixels of an image in the book's content column at an 800 px browser window (measured
+#: in Chromium; 756 px at 1400 px): a wider image is scaled down to it. The narrower of the two
+#: widths the browser test reads the book at, so a figure legible here is legible at both.
+BOOK_COLUMN_PX = 705
 
 #: Smallest text a figure may show on screen, in pixels.
-MIN_TEXT_PX = 8.5
+MIN_TEXT_PX = 9.0
+
+#: Key of the PNG text chunk in which :func:`show` records the height of the figure's smallest
+#: text in the PNG's own pixels; the browser test scales it to the size the page shows the image.
+PNG_TEXT_KEY = "Smallest text px"
 
 
 def _texts(fig):
@@ -352,11 +357,32 @@ def legible(fig, min_px: float = MIN_TEXT_PX, column_px: float = BOOK_COLUMN_PX,
     return fig
 
 
+def png_bytes(fig) -> bytes:
+    """The figure as the book shows it: a PNG of its tight bounding box at ``fig.dpi``.
+
+    The PNG carries, in a text chunk named :data:`PNG_TEXT_KEY`, the height of the
+    figure's smallest text in the PNG's pixels (font size in points times
+    ``dpi / 72``), from which the browser test computes its height on screen.
+    """
+    import io
+
+    fig.canvas.draw()
+    sizes = [t.get_fontsize() for t in _texts(fig)]
+    smallest = min(sizes) * fig.dpi / 72 if sizes else float("inf")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight", metadata={PNG_TEXT_KEY: f"{smallest:.2f}"})
+    return buffer.getvalue()
+
+
 def show(fig=None, **kwargs):
     """Make ``fig`` (default: the current figure) legible in the book with :func:`legible`, then show it.
 
-    Keyword arguments go to :func:`legible`.
+    The figure is shown as the PNG of :func:`png_bytes` (which records its smallest text for
+    the browser test) and closed. Keyword arguments go to :func:`legible`.
     """
+    from IPython.display import Image, display
+
     fig = plt.gcf() if fig is None else fig
     legible(fig, **kwargs)
-    plt.show()
+    display(Image(png_bytes(fig)))
+    plt.close(fig)
