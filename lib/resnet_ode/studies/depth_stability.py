@@ -12,7 +12,7 @@ computed by :mod:`resnet_ode.studies.stability`.
 
 Networks are passed as dicts keyed by ``(layers N, seed)`` (standard ResNets) or by
 the number of state layers ``nY`` (state-layer networks), values
-:class:`resnet_ode.training.runs.RunResult`.
+``RunResult`` (:func:`resnet_ode.training.runs.get_runs`).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from resnet_ode.studies.evaluation import run_grid_accuracy
 from resnet_ode.util.formatting import Table
 
 #: Table format of an example's largest real part and of the share of (example, layer) pairs with all
-#: eigenvalues inside: both can be of order 1e-4, which "{:.3f}" would show as 0.000.
+#: eigenvalues inside, both of which can be of order 1e-4 ("{:.3f}" would show 0.000).
 MINMAX_FMT = "{:.2g}"
 
 
@@ -429,7 +429,7 @@ def network_record(sp, g=None, r=None, grid_acc=None) -> dict:
     Returns
     -------
     dict
-        ``h``, ``n_layers``, ``n_samples``, the :meth:`LayerSpectra.overall` values,
+        ``h``, ``n_layers``, ``n_samples``, the :meth:`~resnet_ode.studies.stability.LayerSpectra.overall` values,
         ``per_layer``; with ``g`` a ``perturbation`` dict (median tangent and finite
         growth, largest relative difference, median products of spectral radii and
         norms, median growth per state); with ``r`` the training and validation

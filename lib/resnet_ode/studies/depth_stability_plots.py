@@ -13,7 +13,7 @@ from resnet_ode.studies import stability
 #: Line colours of the depths (colour-blind safe, Okabe-Ito).
 DEPTH_COLOURS = ("#D55E00", "#009E73", "#0072B2", "#CC79A7", "#E69F00", "#56B4E9")
 
-#: Layer measures drawn against the layer's time: (LayerSpectra attribute, panel title).
+#: Layer measures drawn against the layer's time, as (LayerSpectra attribute, panel title) pairs.
 LAYER_MEASURES = (("max_real", r"max Re $\lambda$ (continuous: $\leq 0$)"),
                   ("max_amp", r"max $|1 + h\lambda|$ (Euler: $\leq 1$)"),
                   ("share_inside", "share of eigenvalues inside the region"))
