@@ -486,7 +486,7 @@ def cloud_extent(spectra, margin: float = 0.1, include=(-0.05, 0.05, -0.05, 0.05
 
 def plot_layer_clouds(spectra, ncols: int = 4, highlight: int | None = None, extent=None,
                       panel_size: float = 2.3, point_size: float = 1.0, alpha: float = 0.08,
-                      title: str | None = None, compare: str | None = None):
+                      title: str | None = None, compare: str | None = None, layers=None):
     """One panel per layer: the cloud of ``h lambda`` over all examples against the stability region.
 
     Parameters
@@ -503,6 +503,8 @@ def plot_layer_clouds(spectra, ncols: int = 4, highlight: int | None = None, ext
     compare : str, optional
         Another method whose region boundary is drawn dashed for comparison
         (e.g. ``"rk4"``).
+    layers : sequence of int, optional
+        The layers shown (default all): a subset keeps the panels legible for deep networks.
 
     Returns
     -------
@@ -513,16 +515,18 @@ def plot_layer_clouds(spectra, ncols: int = 4, highlight: int | None = None, ext
     if spectra.eigvals is None:
         raise ValueError("spectra must keep their eigenvalues (network_spectra(..., keep=True))")
     ncols = check_int("ncols", ncols, min_value=1)
-    L = spectra.n_layers
+    shown = list(range(spectra.n_layers)) if layers is None else [int(j) for j in layers]
+    L = len(shown)
     nrows = -(-L // ncols)
     extent = extent or cloud_extent(spectra)
     aspect = (extent[3] - extent[2]) / (extent[1] - extent[0])
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size * ncols, nrows * (panel_size * aspect + 0.55) + 0.4),
                              sharex=True, sharey=True, squeeze=False)
-    for j, ax in enumerate(axes.flat):
-        if j >= L:
+    for i, ax in enumerate(axes.flat):
+        if i >= L:
             ax.set_visible(False)
             continue
+        j = shown[i]
         plot_region(ax, spectra.method, extent, n=241, color="crimson", fill_alpha=0.10, linewidth=1.0)
         if compare is not None:
             plot_region(ax, compare, extent, n=241, color="k", fill_alpha=0.0, linewidth=0.8, linestyle="--")
