@@ -184,8 +184,8 @@ def stability_condition(n32: dict) -> Verdict:
     measured = (f"{deepest} layers, every one of the {int(population)} training examples: share of (example, layer) "
                 f"pairs with an eigenvalue outside the region {U.fmt_bounds()}, per seed {unstable.min():.4f} to "
                 f"{unstable.max():.4f} ({seeds_text(len(seeds))}); smallest share that matters {UNSTABLE_SHARE:.2f}; "
-                f"share of eigenvalues inside the region {min(inside):.2f} to {max(inside):.2f}; smallest largest "
-                f"Re(lambda) over examples and layers {min(positive):.1e}")
+                f"share of eigenvalues inside the region between {min(inside):.2f} and {max(inside):.2f} over the seeds; "
+                f"every (example, layer) pair has an eigenvalue λ with real part at least {min(positive):.1e}")
     evidence = {"layers": int(deepest), "n_examples": int(population), "inside_share": {"min": min(inside),
                 "max": max(inside)}, "min_max_real": min(positive),
                 "compared": "share of (example, layer) pairs with an eigenvalue outside the region, deepest network",

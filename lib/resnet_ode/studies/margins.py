@@ -267,8 +267,8 @@ STABILITY_SHARE = 0.1
 #: fall) and words. The first is the thesis's own, as its Section 3.2 speaks of eigenvalues inside the region.
 STABILITY_READINGS = (
     ("share_inside", +1, "share of eigenvalues inside Euler's stability region"),
-    ("max_amp", -1, "largest |1 + h lambda|"),
-    ("max_real", -1, "largest Re(lambda)"),
+    ("max_amp", -1, "largest |1 + hλ|"),
+    ("max_real", -1, "largest real part of λ"),
     ("perturbation", -1, "median perturbation growth"),
 )
 
