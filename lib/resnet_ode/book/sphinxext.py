@@ -27,12 +27,6 @@ from docutils.parsers.rst import Directive
 
 from resnet_ode.book import sitedata
 
-_DESCRIPTIONS = {
-    "numbers.json": "the chapter's key numbers (JSON)",
-    "results.parquet": "the study's tidy table: one row per network and evaluation depth (Parquet)",
-    "results.csv": "the same table as CSV",
-    "index.csv": "settings of every training run, one row per history file",
-}
 
 
 def _root_prefix(directive: Directive) -> str:
@@ -77,8 +71,10 @@ class ReproduceDirective(Directive):
         import nbformat
 
         nb = nbformat.read(repo_root() / ch.notebook, as_version=4)
+        url = repository_url(self.state.document.settings.env.app)
+        repository = f'<a href="{html.escape(url)}">the repository</a>' if url else "the repository"
         parts = ['<div class="admonition tip reproduce-box"><p class="admonition-title">Reproduce this chapter</p>',
-                 "<p>In a clone of the repository, after <code>make venv</code> (it creates <code>.venv</code> "
+                 f"<p>In a clone of {repository}, after <code>make venv</code> (it creates <code>.venv</code> "
                  "with the pinned packages; the front page says more):</p>"]
         if ch.sweep is not None:
             sweep = SWEEPS[ch.sweep]
@@ -153,11 +149,14 @@ class ChapterDataDirective(Directive):
     has_content = False
 
     def run(self):
+        from resnet_ode.book.navigation import runs_table
+
         ch = _chapter(self)
-        app = self.state.document.settings.env.app
-        files = getattr(app, "resnet_ode_site_data", {}).get(ch.key, [])
+        env = self.state.document.settings.env
+        files = getattr(env.app, "resnet_ode_site_data", {}).get(ch.key, [])
         prefix = _root_prefix(self)
         parts = ['<div class="admonition note chapter-data"><p class="admonition-title">Data for this chapter</p>']
+        parts.append(runs_table(env, ch.key, env.docname))
         if not files:
             parts.append("<p>No data files were published with this build.</p></div>")
             return [nodes.raw("", "".join(parts), format="html")]
@@ -168,8 +167,8 @@ class ChapterDataDirective(Directive):
         parts.append("<ul>")
         for path in groups[""]:
             name = path.rsplit("/", 1)[-1]
-            parts.append(f'<li><a href="{prefix}{html.escape(path)}">{html.escape(name)}</a>: '
-                         f"{_DESCRIPTIONS.get(name, '')}</li>")
+            parts.append(f'<li><a href="{prefix}{html.escape(path)}" download>{html.escape(name)}</a>: '
+                         f"{html.escape(sitedata.describe(path))}</li>")
         if groups["tables"]:
             links = ", ".join(f'<a href="{prefix}{html.escape(p)}">{html.escape(p.rsplit("/", 1)[-1])}</a>'
                               for p in groups["tables"])
@@ -184,8 +183,33 @@ class ChapterDataDirective(Directive):
             links = ", ".join(f'<a href="{prefix}{html.escape(p)}">{html.escape(p.rsplit("/", 1)[-1])}</a>'
                               for p in histories)
             parts.append(f"<li>{text}. <details><summary>The {len(histories)} files</summary>{links}</details></li>")
+        parts.append(f'<li><a href="{prefix}data/README.txt">README.txt</a>: what every published file of the '
+                     "book is, chapter by chapter</li>")
         parts.append("</ul></div>")
         return [nodes.raw("", "".join(parts), format="html")]
+
+
+class CommandsDirective(Directive):
+    """``{resnet-ode-commands}``: every ``resnet-ode`` subcommand with its help line.
+
+    Read from :func:`resnet_ode.book.cli.build_parser`, so the list is the
+    command line the book was built with; ``resnet-ode <command> --help`` gives
+    each command's options.
+    """
+
+    required_arguments = 0
+    has_content = False
+
+    def run(self):
+        import argparse
+
+        from resnet_ode.book.cli import build_parser
+
+        parser = build_parser()
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        rows = [[f"<code>resnet-ode {html.escape(c.dest)}</code>", html.escape(c.help or "")]
+                for c in sub._choices_actions]
+        return [nodes.raw("", _table(["command", "what it does"], rows), format="html")]
 
 
 #: plotly's JavaScript, copied from the installed (pinned) package to ``_static/`` of the site.
@@ -226,9 +250,24 @@ def _plotly_where_needed(app, pagename, templatename, context, doctree):
         app.add_js_file(PLOTLY_JS)
 
 
+def _repository_button(app, config):
+    """Show the repository button exactly when ``_config.yml`` gives the repository's address (``repository: url``)."""
+    options = dict(config.html_theme_options or {})
+    if options.get("repository_url"):
+        options["use_repository_button"] = True
+        config.html_theme_options = options
+
+
+def repository_url(app) -> str:
+    """The repository's address from ``_config.yml`` (``repository: url``; empty while none is known)."""
+    return (app.config.html_theme_options or {}).get("repository_url", "") or ""
+
+
 def setup(app):
+    app.connect("config-inited", _repository_button)
     app.add_directive("reproduce", ReproduceDirective)
     app.add_directive("chapter-data", ChapterDataDirective)
+    app.add_directive("resnet-ode-commands", CommandsDirective)
     app.connect("builder-inited", _collect)
     app.connect("html-page-context", _plotly_where_needed)
     app.add_css_file(CSS)
