@@ -404,7 +404,7 @@ def cmd_execute_book(args):
     report_cache_warnings(*(executed_copy_path(p, cache) for p in done))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser():
     """The ``resnet-ode`` command line: one subcommand per task (Chapter 5.1 lists them with their help)."""
     parser = argparse.ArgumentParser(prog="resnet-ode", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=__version__)

@@ -43,7 +43,7 @@ class RunPage:
     chapter_doc : str
         The chapter page, without suffix (``"book/chapter3/state-layers"``).
     title : str
-        The page's title (:meth:`resnet_ode.book.experiments.ChapterSweep.page_title`).
+        The page's title (the sweep's ``page_title``, as in ``_toc.yml``).
     history : str
         Path of its published history CSV in the site (``"data/chapter-3.1/runs/<file>.csv"``).
     """
@@ -61,7 +61,7 @@ def is_run_page(docname: str) -> bool:
 
 
 def run_pages() -> dict:
-    """Every run page the chapters' current parameters make, by docname (chapters in :data:`SWEEPS` order).
+    """Every run page the chapters' current parameters make, by docname (chapters in :data:`~resnet_ode.book.experiments.SWEEPS` order).
 
     Returns
     -------

@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import posixpath
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -218,7 +219,12 @@ def readme(written: dict) -> str:
         if not files:
             continue
         lines.append(f"Chapter {key} ({CHAPTERS[key].notebook if key in CHAPTERS else key}):")
-        lines += [f"  {f.removeprefix('data/')}: {describe(f)}" for f in files]
+        histories = [f for f in files if f.split("/")[2:3] == ["runs"] and not f.endswith("/index.csv")]
+        lines += [f"  {f.removeprefix('data/')}: {describe(f)}" for f in files if f not in histories]
+        if histories:
+            lines.append(f"  {posixpath.dirname(histories[0]).removeprefix('data/')}/, {len(histories)} files: "
+                         f"{describe(histories[0])}:")
+            lines += [f"    {posixpath.basename(f)}" for f in histories]
         lines.append("")
     return "\n".join(lines)
 

@@ -165,7 +165,9 @@ class ChapterDataDirective(Directive):
             kind = path.split("/")[2] if path.count("/") > 2 else ""
             groups.setdefault(kind, []).append(path)
         parts.append("<ul>")
-        for path in groups[""]:
+        order = list(sitedata.DESCRIPTIONS)   # the chapter's own files first, then the data set in its order
+        for path in sorted(groups[""], key=lambda p: order.index(p.rsplit("/", 1)[-1]) if p.rsplit("/", 1)[-1] in order
+                           else len(order)):
             name = path.rsplit("/", 1)[-1]
             parts.append(f'<li><a href="{prefix}{html.escape(path)}" download>{html.escape(name)}</a>: '
                          f"{html.escape(sitedata.describe(path))}</li>")
