@@ -57,9 +57,9 @@ links of every page (the theme's ``a.left-prev``/``a.right-next`` and the
 ``<link rel="prev|next">`` tags) never lead to a run page; every run page links
 back to its chapter (``a.run-page-chapter``), whose page links to the run page
 in turn (its runs table), and links its own history CSV (``a.run-history``), a
-file of the site; no run page's link is visible in the sidebar except on its own
-chapter's page and on the run pages of that chapter (they stay collapsed under
-their chapter).
+file of the site; no run page's link is visible in the sidebar except on the run
+pages of its own chapter (they stay collapsed under their chapter, on the
+chapter's page too).
 
 The other checks run at 1400 px; network requests and console entries are
 collected over both loads. Besides, a full-page screenshot of every chapter page
@@ -493,7 +493,7 @@ def navigation_problems(page: str, found: dict, base: str, html: Path = HTML) ->
         histories = [local(u) for u in found["history"]]
         if len(histories) != 1 or histories[0] is None or not (html / histories[0]).is_file():
             out.append(f"no link to its history CSV (a.run-history): {histories}")
-    owner = run_chapter if is_run_page(page) else page   # the chapter whose run pages may show
+    owner = run_chapter if is_run_page(page) else None   # on a run page, its chapter's run pages may show
     for url in found["sidebar"]:
         target = local(url)
         if target and is_run_page(target) and not (owner and _lists_run_page(html / owner, owner, target)):
@@ -611,7 +611,7 @@ def test_navigation_checks_catch_broken_links(tmp_path):
     good = {"prevNext": [base + "c/ch.html", base + "c/other.html"], "chapter": [base + "c/ch.html"],
             "history": [base + "data.csv"], "sidebar": [base + "c/runs/r.html"]}
     assert navigation_problems("c/runs/r.html", good, base, tmp_path) == []
-    assert navigation_problems("c/ch.html", {**good, "chapter": [], "history": []}, base, tmp_path) == []
+    assert navigation_problems("c/ch.html", {**good, "chapter": [], "history": [], "sidebar": []}, base, tmp_path) == []
     bad = {"prevNext": [base + "c/runs/q.html#top"], "chapter": [], "history": [base + "missing.csv"],
            "sidebar": []}
     found = navigation_problems("c/runs/r.html", bad, base, tmp_path)
@@ -620,8 +620,9 @@ def test_navigation_checks_catch_broken_links(tmp_path):
     orphan = {**good, "chapter": [base + "c/other.html"], "sidebar": []}
     assert navigation_problems("c/runs/r.html", orphan, base, tmp_path) == [
         "its chapter c/other.html does not link to it (runs/r.html)"]
-    assert navigation_problems("c/other.html", {**good, "chapter": [], "history": []}, base, tmp_path) == [
-        "the sidebar shows the run page c/runs/r.html of another chapter"]
+    for page in ("c/other.html", "c/ch.html"):        # collapsed on every page but the chapter's run pages
+        assert navigation_problems(page, {**good, "chapter": [], "history": []}, base, tmp_path) == [
+            "the sidebar shows the run page c/runs/r.html of another chapter"]
 
 
 def test_checks_catch_a_broken_page(browser, tmp_path):

@@ -56,6 +56,19 @@ def test_prev_next_at_the_ends_of_a_book_of_run_pages_only():
     assert neighbours({}, "missing") == (None, None)
 
 
+def test_sidebar_lists_of_run_pages_are_closed_and_others_stay_open():
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(
+        '<ul><li><a href="state-layers.html">3.1</a><details open="open"><summary></summary><ul>'
+        '<li><a href="runs/a.html">a</a></li><li><a href="runs/b.html">b</a></li></ul></details></li>'
+        '<li><a href="index.html">3</a><details open="open"><summary></summary><ul>'
+        '<li><a href="state-layers.html">3.1</a></li><li><a href="runs/c.html">c</a></li></ul></details></li></ul>',
+        "html.parser")
+    navigation.collapse_run_pages(soup)
+    assert [d.has_attr("open") for d in soup.select("details")] == [False, True]
+
+
 def test_relative_urls_between_pages_and_data():
     assert relative_url("book/chapter3/runs/r", "book/chapter3/state-layers.html") == "../state-layers.html"
     assert relative_url("book/chapter3/runs/r", "data/chapter-3.1/runs/x.csv") == "../../../data/chapter-3.1/runs/x.csv"

@@ -9,6 +9,8 @@ Sphinx extension (listed in ``_config.yml``)
 * sets the Prev/Next links of every page to the nearest pages that are not run
   pages (:func:`neighbours`), so a reader goes from 3.1 to 3.2 in one click;
   a run page leads back to its chapter and on to the next chapter;
+* keeps a chapter's run pages collapsed under it in the sidebar, on its own
+  page too (:func:`collapse_run_pages`); on a run page they stay open;
 * adds the ``{run-page}`` directive, which the run template's first Markdown
   cell holds: a box linking the chapter the run belongs to and the run's
   training history (its CSV file, published by :mod:`resnet_ode.book.sitedata`);
@@ -123,6 +125,28 @@ def _skip_run_pages(app, pagename, templatename, context, doctree):
         }
 
 
+def collapse_run_pages(soup):
+    """Close every sidebar list (``<details>``) that holds only run pages, in the theme's sidebar ``soup`` (in place)."""
+    for details in soup.select("li > details[open]"):
+        links = [a.get("href", "") for a in details.select("ul a")]
+        if links and all(is_run_page(href.split("#")[0]) for href in links):
+            del details["open"]
+    return soup
+
+
+def _collapsed_sidebar(app, pagename, templatename, context, doctree):
+    """``html-page-context``, after the theme's: its sidebar with the run pages collapsed (except on a run page)."""
+    generate = context.get("generate_toctree_html")
+    if generate is None or is_run_page(pagename):
+        return
+
+    def generate_collapsed(*args, **kwargs):
+        soup = generate(*args, **kwargs)
+        return collapse_run_pages(soup) if hasattr(soup, "select") else soup
+
+    context["generate_toctree_html"] = generate_collapsed
+
+
 def _pages(env) -> dict:
     app = env.app
     if not hasattr(app, "resnet_ode_run_pages"):
@@ -185,4 +209,6 @@ def setup(app):
     app.add_directive("run-page", RunPageDirective)
     # After the theme's own handlers, so that its prev/next components read these values.
     app.connect("html-page-context", _skip_run_pages, priority=400)
+    # After the theme's handler, which puts generate_toctree_html into the context.
+    app.connect("html-page-context", _collapsed_sidebar, priority=900)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
