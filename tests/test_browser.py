@@ -20,8 +20,8 @@ Checked on each page of ``_build/html``, served from a local HTTP server on
   ``SyntaxError: Identifier 'THEBE_JS_URL' has already been declared`` of a script
   written twice), ``console.error`` calls of the page's scripts and any other
   source, except the console lines of failed network requests (source
-  ``network``): those are the previous check's, which names the URL and leaves
-  out Chromium's own ``/favicon.ico`` request;
+  ``network``): those are the previous check's, which names the URL (the
+  favicon too: the book ships one, so a first load requests no missing icon);
 * every figure a cell shows has its smallest text at least 9 px high on screen at both
   widths: ``resnet_ode.studies.plotting.show`` records the smallest text's height in
   the PNG's pixels in a PNG text chunk, scaled here by the width the page gives the
@@ -58,6 +58,15 @@ Checked on each page of ``_build/html``, served from a local HTTP server on
   whether it cuts off what it shows), its content is not walked further. Each
   offender is reported as tag and classes, its first 60 characters of text and
   by how many px it is too wide or cut off.
+
+Moving through the book (:func:`navigation_problems`, at 1400 px): the Prev/Next
+links of every page (the theme's ``a.left-prev``/``a.right-next`` and the
+``<link rel="prev|next">`` tags) never lead to a run page; every run page links
+back to its chapter (``a.run-page-chapter``), whose page links to the run page
+in turn (its runs table), and links its own history CSV (``a.run-history``), a
+file of the site; no run page's link is visible in the sidebar except on the run
+pages of its own chapter (they stay collapsed under their chapter, on the
+chapter's page too).
 
 The other checks run at 1400 px; network requests and console entries are
 collected over both loads. Besides, a full-page screenshot of every chapter page
@@ -289,8 +298,7 @@ def network_events(driver) -> tuple[list[str], list[str]]:
     """Requested URLs and failed requests (``"url: reason"``) since the last call.
 
     A failure is reported only for a request seen starting since the last call.
-    Chromium's own request for ``/favicon.ico`` (the book has no icon) is not a
-    request of the page and is left out.
+    The favicon's request counts like any other: the book ships its icon.
     """
     requested, failed, urls = [], [], {}
     for entry in driver.get_log("performance"):
@@ -298,7 +306,7 @@ def network_events(driver) -> tuple[list[str], list[str]]:
         method, params = message.get("method"), message.get("params", {})
         if method == "Network.requestWillBeSent":
             url = params["request"]["url"]
-            if urlsplit(url).scheme in _INTERNAL_SCHEMES or urlsplit(url).path == "/favicon.ico":
+            if urlsplit(url).scheme in _INTERNAL_SCHEMES:
                 continue
             urls[params["requestId"]] = url
             requested.append(url)
@@ -552,6 +560,61 @@ def inspect_page(driver, url: str, screenshot: str | None = None) -> dict:
     }
 
 
+# Links that move the reader on (absolute URLs, as the browser resolves them).
+_NAVIGATION_JS = r"""
+const hrefs = sel => Array.from(document.querySelectorAll(sel)).map(a => a.href);
+const sidebar = Array.from(document.querySelectorAll(".bd-sidebar-primary a.reference"))
+  .filter(a => a.checkVisibility()).map(a => a.href);
+return JSON.stringify({prevNext: hrefs("a.left-prev, a.right-next, link[rel=prev], link[rel=next]"),
+                       chapter: hrefs("a.run-page-chapter"), history: hrefs("a.run-history"), sidebar: sidebar});
+"""
+
+
+def is_run_page(page: str) -> bool:
+    """A run page: a page in a ``runs/`` folder (:func:`resnet_ode.book.navigation.is_run_page`)."""
+    return Path(page).parent.name == "runs"
+
+
+def navigation_problems(page: str, found: dict, base: str, html: Path = HTML) -> list[str]:
+    """What is wrong with the links of ``page`` that move the reader on (``found``: :data:`_NAVIGATION_JS`'s).
+
+    ``base`` is the server's root URL; pages are paths relative to it (and to ``html``).
+    """
+    import posixpath
+
+    def local(url):
+        return url.split("#")[0].removeprefix(base) if url.startswith(base) else None
+
+    out = [f"Prev/Next leads to the run page {local(u)}" for u in found["prevNext"] if is_run_page(local(u) or "")]
+    run_chapter = None
+    if is_run_page(page):
+        chapters = [local(u) for u in found["chapter"]]
+        if len(chapters) != 1 or chapters[0] is None or not (html / chapters[0]).is_file() or is_run_page(chapters[0]):
+            out.append(f"no link back to its chapter (a.run-page-chapter): {chapters}")
+        else:
+            run_chapter = chapters[0]
+            back = posixpath.relpath(page, posixpath.dirname(run_chapter))
+            if f'href="{back}"' not in (html / run_chapter).read_text():
+                out.append(f"its chapter {run_chapter} does not link to it ({back})")
+        histories = [local(u) for u in found["history"]]
+        if len(histories) != 1 or histories[0] is None or not (html / histories[0]).is_file():
+            out.append(f"no link to its history CSV (a.run-history): {histories}")
+    owner = run_chapter if is_run_page(page) else None   # on a run page, its chapter's run pages may show
+    for url in found["sidebar"]:
+        target = local(url)
+        if target and is_run_page(target) and not (owner and _lists_run_page(html / owner, owner, target)):
+            out.append(f"the sidebar shows the run page {target} of another chapter")
+    return out
+
+
+def _lists_run_page(chapter_file: Path, chapter: str, run: str) -> bool:
+    """Whether the page ``chapter`` links ``run`` in its content (its runs table): it is that run's chapter."""
+    import posixpath
+
+    back = posixpath.relpath(run, posixpath.dirname(chapter))
+    return chapter_file.is_file() and f'class="run-page-link" href="{back}"' in chapter_file.read_text()
+
+
 def code_stays_collapsed(page: str) -> bool:
     """Chapter pages show no code until the reader opens it; run pages may show theirs."""
     return page.startswith("book/chapter") and "/runs/" not in page
@@ -628,6 +691,44 @@ def test_page(browser, book_server, screenshots, page):
     bad = problems(report)
     assert not bad, f"{page}: " + "; ".join(
         f"{k}: {v[:8]}" + (f" (+{len(v) - 8} more)" if len(v) > 8 else "") for k, v in bad.items())
+
+
+def test_navigation(browser, book_server):
+    """Prev/Next never enters a run page; every run page links back to its chapter and to its data."""
+    assert any(is_run_page(p) for p in PAGES), "no run pages were built"
+    bad = {}
+    for page in PAGES:
+        browser.get(book_server.url + page)
+        found = json.loads(browser.execute_script(_NAVIGATION_JS))
+        if problems := navigation_problems(page, found, book_server.url):
+            bad[page] = problems
+    network_events(browser)  # (the page checks look at the network, not this test)
+    assert not bad, "; ".join(f"{p}: {v}" for p, v in list(bad.items())[:8]) + (
+        f" (+{len(bad) - 8} more pages)" if len(bad) > 8 else "")
+
+
+def test_navigation_checks_catch_broken_links(tmp_path):
+    """The navigation checks fail for real: a run page in the Prev/Next sequence, without its links."""
+    base = "http://127.0.0.1:1/"
+    (tmp_path / "c" / "runs").mkdir(parents=True)
+    (tmp_path / "c" / "ch.html").write_text('<a class="run-page-link" href="runs/r.html">r</a>')
+    (tmp_path / "c" / "other.html").write_text("no runs table")
+    (tmp_path / "data.csv").write_text("a\n1\n")
+    good = {"prevNext": [base + "c/ch.html", base + "c/other.html"], "chapter": [base + "c/ch.html"],
+            "history": [base + "data.csv"], "sidebar": [base + "c/runs/r.html"]}
+    assert navigation_problems("c/runs/r.html", good, base, tmp_path) == []
+    assert navigation_problems("c/ch.html", {**good, "chapter": [], "history": [], "sidebar": []}, base, tmp_path) == []
+    bad = {"prevNext": [base + "c/runs/q.html#top"], "chapter": [], "history": [base + "missing.csv"],
+           "sidebar": []}
+    found = navigation_problems("c/runs/r.html", bad, base, tmp_path)
+    assert [f.split(":")[0].split(" (")[0] for f in found] == [
+        "Prev/Next leads to the run page c/runs/q.html", "no link back to its chapter", "no link to its history CSV"]
+    orphan = {**good, "chapter": [base + "c/other.html"], "sidebar": []}
+    assert navigation_problems("c/runs/r.html", orphan, base, tmp_path) == [
+        "its chapter c/other.html does not link to it (runs/r.html)"]
+    for page in ("c/other.html", "c/ch.html"):        # collapsed on every page but the chapter's run pages
+        assert navigation_problems(page, {**good, "chapter": [], "history": []}, base, tmp_path) == [
+            "the sidebar shows the run page c/runs/r.html of another chapter"]
 
 
 def test_checks_catch_a_broken_page(browser, tmp_path):

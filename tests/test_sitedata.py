@@ -73,6 +73,23 @@ def test_tables_show_writes_one_csv_per_table_and_a_new_page_replaces_them(tmp_p
     assert len(shown) == 4 and sorted(p.name for p in folder.iterdir()) == ["01-only-one-now.csv"]
 
 
+def test_a_chapter_table_is_numbered_as_its_csv_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESNET_ODE_ROOT", str(tmp_path))
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    tables = Tables("3.4")
+    prebuilt = Table(["a"], [[1]], caption="First")
+    tables.show_table(prebuilt)
+    tables.show("Second one", ["b"], [[2]])
+    files = sorted(p.name for p in (tmp_path / "_build" / "numbers" / "chapter-3.4").iterdir())
+    assert files == ["01-first.csv", "02-second-one.csv"]
+    assert [str(t).splitlines()[0] for t in shown] == ["Table 3.4.01. First", "Table 3.4.02. Second one"]
+    assert '<span class="table-number">Table 3.4.02.</span> Second one</caption>' in shown[1]._repr_html_()
+    assert prebuilt.label == "" and str(prebuilt).startswith("First")   # the analysis's own table is unchanged
+    Tables(None).show("On a run page", ["c"], [[3]])                       # not numbered: it has no CSV
+    assert str(shown[-1]).startswith("On a run page")
+
+
 # ----------------------------------------------------------------------------
 # published data
 # ----------------------------------------------------------------------------

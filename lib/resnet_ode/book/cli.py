@@ -404,7 +404,8 @@ def cmd_execute_book(args):
     report_cache_warnings(*(executed_copy_path(p, cache) for p in done))
 
 
-def main(argv=None):
+def build_parser():
+    """The ``resnet-ode`` command line: one subcommand per task (Chapter 5.1 lists them with their help)."""
     parser = argparse.ArgumentParser(prog="resnet-ode", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -471,6 +472,11 @@ def main(argv=None):
 
     datacmds.add_parsers(sub, _jobs, cores, _jobs_help, _SCHEDULER_HELP)
 
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
     args = parser.parse_args(argv)
     quiet_kernel_death()
     previous = _install_signal_handlers()

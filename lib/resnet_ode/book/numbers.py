@@ -143,9 +143,18 @@ class Tables:
         """Display a prebuilt ``table`` (an analysis's, :class:`resnet_ode.studies.analysis.Analysis`) and write its CSV."""
         from IPython.display import display
 
-        caption = table.caption
         self.count += 1
         if self.chapter is not None:
-            with atomic_path(self.folder() / f"{self.count:02d}-{_slug(caption)}.csv") as tmp:
+            table = table.numbered(self.label(self.count))
+            with atomic_path(self.folder() / self.file_name(self.count, table.caption)) as tmp:
                 tmp.write_text(table.to_csv())
         display(table)
+
+    def label(self, number: int) -> str:
+        """``"Table <chapter>.<NN>."``: the label of the ``number``-th table of the page."""
+        return f"Table {self.chapter}.{number:02d}."
+
+    @staticmethod
+    def file_name(number: int, caption: str) -> str:
+        """``NN-<caption words>.csv``: the CSV file of the ``number``-th table of the page."""
+        return f"{number:02d}-{_slug(caption)}.csv"

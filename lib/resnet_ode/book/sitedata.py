@@ -6,7 +6,12 @@ For every chapter the build collects, under ``data/chapter-<key>/`` of the site:
 * ``tables/*.csv``: every result table of the page (:class:`resnet_ode.book.numbers.Tables`);
 * ``runs/*.csv``: the training history of every run the chapter trains (one row per
   optimiser iteration), with ``runs/index.csv`` giving each file's full run settings;
-* the further files a chapter names (Chapter 6: its study's tidy table, Parquet and CSV).
+* the further files a chapter names (Chapter 6: its study's tidy table, Parquet and CSV);
+* Chapter 3.0: the Peaks data set itself (:func:`write_peaks`), training and validation
+  points and the labelled grid;
+
+and ``data/README.txt`` says what every published file is (:func:`readme`, with
+:func:`describe`).
 
 :func:`assemble` writes them to a folder of ``_build`` that Sphinx copies into the
 site (``html_extra_path``), after the notebooks have been executed (they write the
@@ -21,6 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import posixpath
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +52,8 @@ class Chapter:
         What must have run before this page can run on its own (empty: nothing).
     files : tuple of str
         More files the page writes (relative to the repository root), published as they are.
+    dataset : bool
+        The page publishes the Peaks data set (:func:`write_peaks`).
     """
 
     key: str
@@ -53,12 +61,13 @@ class Chapter:
     sweep: str | None = None
     after: str = ""
     files: tuple = ()
+    dataset: bool = False
 
 
 #: Every chapter page with data or a way to rerun it, by key.
 CHAPTERS = {c.key: c for c in (
     Chapter("2", "book/chapter2/background.ipynb"),
-    Chapter("3.0", "book/chapter3/peaks-data.ipynb"),
+    Chapter("3.0", "book/chapter3/peaks-data.ipynb", dataset=True),
     Chapter("3.1", "book/chapter3/state-layers.ipynb", sweep="3.1"),
     Chapter("3.2", "book/chapter3/stability.ipynb", sweep="3.2", after="Chapter 3.1's runs (it analyses them too)"),
     Chapter("3.3", "book/chapter3/landscape.ipynb", sweep="3.3"),
@@ -137,6 +146,89 @@ def _run_files(ch: Chapter, folder: Path) -> int:
     return missing
 
 
+#: The Peaks data set's files (:func:`write_peaks`), by name: what each holds.
+PEAKS_FILES = {
+    "peaks-train.csv": "the training points of the Peaks data set: columns x1, x2 and class (0-4)",
+    "peaks-validation.csv": "the validation points, in the same columns",
+    "peaks-grid.csv": "the labelled 256 x 256 grid over [-3, 3]^2 the points are drawn from: x1, x2, the Peaks "
+                      "function's value and the class",
+}
+
+#: What the published files of a chapter are, by file name (run histories and tables by folder, see :func:`describe`).
+DESCRIPTIONS = {
+    "numbers.json": "the chapter's key numbers (JSON)",
+    "results.parquet": "the study's tidy table: one row per network and evaluation depth (Parquet)",
+    "results.csv": "the same table as CSV",
+    "index.csv": "settings of every training run, one row per history file",
+    **PEAKS_FILES,
+}
+
+
+def describe(path: str) -> str:
+    """What the published file ``path`` (``data/chapter-<key>/...``) is, in a phrase."""
+    parts = path.split("/")
+    name = parts[-1]
+    if name in DESCRIPTIONS:
+        return DESCRIPTIONS[name]
+    if len(parts) > 3 and parts[2] == "tables":
+        return f"Table {parts[1].removeprefix('chapter-')}.{name[:2]} of the chapter page as CSV (values unrounded)"
+    if len(parts) > 3 and parts[2] == "runs":
+        return "the training history of one run (CSV, one row per optimiser iteration; index.csv gives its settings)"
+    return "a file the chapter page writes"
+
+
+def _csv_text(headers, columns) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(zip(*columns))
+    return out.getvalue()
+
+
+def write_peaks(folder: Path):
+    """Write the Peaks data set as CSV to ``folder`` (:data:`PEAKS_FILES`).
+
+    The points are those every run trains on with the default settings
+    (``RunConfig().dataset()``: 1000 training and 40 validation points per
+    class, seed 0); coordinates are written in full precision (``repr``).
+    """
+    from resnet_ode.core.data import peaks_grid
+    from resnet_ode.training.runs import RunConfig
+
+    data = RunConfig().dataset()
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, X, y in (("peaks-train.csv", data.X_train, data.y_train), ("peaks-validation.csv", data.X_val, data.y_val)):
+        _write_text(folder / name, _csv_text(["x1", "x2", "class"],
+                                             [[repr(float(v)) for v in X[0]], [repr(float(v)) for v in X[1]], [int(c) for c in y]]))
+    grid = peaks_grid()
+    _write_text(folder / "peaks-grid.csv", _csv_text(
+        ["x1", "x2", "value", "class"],
+        [[repr(float(v)) for v in grid.x1.ravel()], [repr(float(v)) for v in grid.x2.ravel()],
+         [repr(float(v)) for v in grid.values.ravel()], [int(c) for c in grid.labels.ravel()]]))
+
+
+def readme(written: dict) -> str:
+    """``data/README.txt``: every published file of :func:`assemble`'s ``written`` with what it is."""
+    lines = ["Data published with the book \"ResNets as Differential Equations\"",
+             "",
+             "One folder per chapter page (data/chapter-<key>/), written when the book is built.",
+             "Tables (tables/NN-<caption>.csv) hold the values of Table <key>.<NN> of the page, unrounded.",
+             "Run histories (runs/*.csv) have one row per optimiser iteration; runs/index.csv gives the",
+             "settings of each run and its file name. Licence: CC BY 4.0 (the book's text and figures).", ""]
+    for key, files in written.items():
+        if not files:
+            continue
+        lines.append(f"Chapter {key} ({CHAPTERS[key].notebook if key in CHAPTERS else key}):")
+        histories = [f for f in files if f.split("/")[2:3] == ["runs"] and not f.endswith("/index.csv")]
+        lines += [f"  {f.removeprefix('data/')}: {describe(f)}" for f in files if f not in histories]
+        if histories:
+            lines.append(f"  {posixpath.dirname(histories[0]).removeprefix('data/')}/, {len(histories)} files: "
+                         f"{describe(histories[0])}:")
+            lines += [f"    {posixpath.basename(f)}" for f in histories]
+        lines.append("")
+    return "\n".join(lines)
+
+
 def assemble(out: Path | None = None) -> dict:
     """Collect the published data of every chapter under ``out/data`` (default :func:`site_data_dir`).
 
@@ -174,12 +266,15 @@ def assemble(out: Path | None = None) -> dict:
             shutil.copyfile(csv_file, folder / "tables" / csv_file.name)
         if ch.sweep is not None:
             _run_files(ch, folder / "runs")
+        if ch.dataset:
+            write_peaks(folder)
         for name in ch.files:
             if (repo_root() / name).is_file():
                 folder.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(repo_root() / name, folder / Path(name).name)
         written[ch.key] = sorted(p.relative_to(out).as_posix() for p in folder.rglob("*") if p.is_file()) \
             if folder.is_dir() else []
+    _write_text(out / "data" / "README.txt", readme(written))
     return written
 
 

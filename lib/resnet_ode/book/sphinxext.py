@@ -28,12 +28,6 @@ from docutils.parsers.rst import Directive
 
 from resnet_ode.book import sitedata
 
-_DESCRIPTIONS = {
-    "numbers.json": "the chapter's key numbers (JSON)",
-    "results.parquet": "the study's tidy table: one row per network and evaluation depth (Parquet)",
-    "results.csv": "the same table as CSV",
-    "index.csv": "settings of every training run, one row per history file",
-}
 
 
 def _root_prefix(directive: Directive) -> str:
@@ -78,8 +72,10 @@ class ReproduceDirective(Directive):
         import nbformat
 
         nb = nbformat.read(repo_root() / ch.notebook, as_version=4)
+        url = repository_url(self.state.document.settings.env.app)
+        repository = f'<a href="{html.escape(url)}">the repository</a>' if url else "the repository"
         parts = ['<div class="admonition tip reproduce-box"><p class="admonition-title">Reproduce this chapter</p>',
-                 "<p>In a clone of the repository, after <code>make venv</code> (it creates <code>.venv</code> "
+                 f"<p>In a clone of {repository}, after <code>make venv</code> (it creates <code>.venv</code> "
                  "with the pinned packages; the front page says more):</p>"]
         if ch.sweep is not None:
             sweep = SWEEPS[ch.sweep]
@@ -154,11 +150,14 @@ class ChapterDataDirective(Directive):
     has_content = False
 
     def run(self):
+        from resnet_ode.book.navigation import runs_table
+
         ch = _chapter(self)
-        app = self.state.document.settings.env.app
-        files = getattr(app, "resnet_ode_site_data", {}).get(ch.key, [])
+        env = self.state.document.settings.env
+        files = getattr(env.app, "resnet_ode_site_data", {}).get(ch.key, [])
         prefix = _root_prefix(self)
         parts = ['<div class="admonition note chapter-data"><p class="admonition-title">Data for this chapter</p>']
+        parts.append(runs_table(env, ch.key, env.docname))
         if not files:
             parts.append("<p>No data files were published with this build.</p></div>")
             return [nodes.raw("", "".join(parts), format="html")]
@@ -167,10 +166,12 @@ class ChapterDataDirective(Directive):
             kind = path.split("/")[2] if path.count("/") > 2 else ""
             groups.setdefault(kind, []).append(path)
         parts.append("<ul>")
-        for path in groups[""]:
+        order = list(sitedata.DESCRIPTIONS)   # the chapter's own files first, then the data set in its order
+        for path in sorted(groups[""], key=lambda p: order.index(p.rsplit("/", 1)[-1]) if p.rsplit("/", 1)[-1] in order
+                           else len(order)):
             name = path.rsplit("/", 1)[-1]
-            parts.append(f'<li><a href="{prefix}{html.escape(path)}">{html.escape(name)}</a>: '
-                         f"{_DESCRIPTIONS.get(name, '')}</li>")
+            parts.append(f'<li><a href="{prefix}{html.escape(path)}" download>{html.escape(name)}</a>: '
+                         f"{html.escape(sitedata.describe(path))}</li>")
         if groups["tables"]:
             links = ", ".join(f'<a href="{prefix}{html.escape(p)}">{html.escape(p.rsplit("/", 1)[-1])}</a>'
                               for p in groups["tables"])
@@ -185,8 +186,33 @@ class ChapterDataDirective(Directive):
             links = ", ".join(f'<a href="{prefix}{html.escape(p)}">{html.escape(p.rsplit("/", 1)[-1])}</a>'
                               for p in histories)
             parts.append(f"<li>{text}. <details><summary>The {len(histories)} files</summary>{links}</details></li>")
+        parts.append(f'<li><a href="{prefix}data/README.txt">README.txt</a>: what every published file of the '
+                     "book is, chapter by chapter</li>")
         parts.append("</ul></div>")
         return [nodes.raw("", "".join(parts), format="html")]
+
+
+class CommandsDirective(Directive):
+    """``{resnet-ode-commands}``: every ``resnet-ode`` subcommand with its help line.
+
+    Read from :func:`resnet_ode.book.cli.build_parser`, so the list is the
+    command line the book was built with; ``resnet-ode <command> --help`` gives
+    each command's options.
+    """
+
+    required_arguments = 0
+    has_content = False
+
+    def run(self):
+        import argparse
+
+        from resnet_ode.book.cli import build_parser
+
+        parser = build_parser()
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        rows = [[f"<code>resnet-ode {html.escape(c.dest)}</code>", html.escape(c.help or "")]
+                for c in sub._choices_actions]
+        return [nodes.raw("", _table(["command", "what it does"], rows), format="html")]
 
 
 #: plotly's JavaScript, copied from the installed (pinned) package to ``_static/`` of the site.
@@ -238,10 +264,25 @@ def thesis_role(name, rawtext, text, lineno, inliner, options=None, content=None
     return [node], []
 
 
+def _repository_button(app, config):
+    """Show the repository button exactly when ``_config.yml`` gives the repository's address (``repository: url``)."""
+    options = dict(config.html_theme_options or {})
+    if options.get("repository_url"):
+        options["use_repository_button"] = True
+        config.html_theme_options = options
+
+
+def repository_url(app) -> str:
+    """The repository's address from ``_config.yml`` (``repository: url``; empty while none is known)."""
+    return (app.config.html_theme_options or {}).get("repository_url", "") or ""
+
+
 def setup(app):
     app.add_role("thesis", thesis_role)
+    app.connect("config-inited", _repository_button)
     app.add_directive("reproduce", ReproduceDirective)
     app.add_directive("chapter-data", ChapterDataDirective)
+    app.add_directive("resnet-ode-commands", CommandsDirective)
     app.connect("builder-inited", _collect)
     app.connect("html-page-context", _plotly_where_needed)
     app.add_css_file(CSS)

@@ -138,6 +138,10 @@ class Table:
     floatfmt : str or sequence of str
         Format of float cells, one for all columns or one per column
         (``None`` for a column: floats there are shown with ``"{:.4f}"``).
+    label : str
+        The table's number, shown in front of the caption (``"Table 3.1.02."``;
+        :class:`resnet_ode.book.numbers.Tables` sets it to match the table's CSV
+        file). Empty: no number.
 
     Raises
     ------
@@ -157,7 +161,8 @@ class Table:
     'nY,accuracy\\n8,0.98765\\n'
     """
 
-    def __init__(self, headers, rows, caption: str, floatfmt="{:.4f}"):
+    def __init__(self, headers, rows, caption: str, floatfmt="{:.4f}", label: str = ""):
+        self.label = str(label).strip()
         self.headers = [str(h) for h in headers]
         self.rows = [list(r) for r in rows]
         if not isinstance(caption, str) or not caption.strip():
@@ -187,8 +192,16 @@ class Table:
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines)
 
+    def numbered(self, label: str) -> "Table":
+        """A copy of this table with ``label`` (``"Table 3.1.02."``) in front of its caption."""
+        import copy
+
+        table = copy.copy(self)
+        table.label = str(label).strip()
+        return table
+
     def __str__(self) -> str:
-        return f"{self.caption}\n{self.text}"
+        return f"{self.label + ' ' if self.label else ''}{self.caption}\n{self.text}"
 
     __repr__ = __str__
 
@@ -210,7 +223,9 @@ class Table:
         # The wrapper scrolls a table wider than the page instead of letting it overflow the column.
         return ('<div class="result-table" style="overflow-x: auto; max-width: 100%;">'
                 '<table class="table result-table" style="width: auto;">'
-                f'<caption style="caption-side: top; text-align: left;">{html.escape(self.caption)}</caption>'
+                '<caption style="caption-side: top; text-align: left;">'
+                + (f'<span class="table-number">{html.escape(self.label)}</span> ' if self.label else "")
+                + f"{html.escape(self.caption)}</caption>"
                 f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
     def to_csv(self) -> str:
