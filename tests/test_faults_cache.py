@@ -128,6 +128,15 @@ def _not_json(arrays, meta):
     return "{not json"
 
 
+def _poison(name, value):
+    """One number of array ``name`` replaced by ``value`` (NaN, inf): a valid zip that passed every check."""
+    def change(arrays, meta):
+        arrays[name] = arrays[name].astype(float)
+        arrays[name][len(arrays[name]) // 2] = value
+        return meta
+    return change
+
+
 BYTES = {"truncated by 100 bytes": truncate_100, "truncated to half": truncate_half,
          "one byte flipped": flip_middle_byte}
 RUN_DAMAGE = {
@@ -138,6 +147,9 @@ RUN_DAMAGE = {
     "meta without train_seconds": lambda p: _rewrite_npz(p, _drop("train_seconds")),
     "meta without message": lambda p: _rewrite_npz(p, _drop("message")),
     "meta not JSON": lambda p: _rewrite_npz(p, _not_json),
+    "theta holds a NaN": lambda p: _rewrite_npz(p, _poison("theta", np.nan)),
+    "W holds an inf": lambda p: _rewrite_npz(p, _poison("W", -np.inf)),
+    "recorded loss holds a NaN": lambda p: _rewrite_npz(p, _poison("history__loss", np.nan)),
 }
 SURFACE_DAMAGE = {
     **BYTES,
@@ -217,6 +229,20 @@ def test_damaged_hessian_entry_is_reported_moved_aside_and_recomputed(damage, ro
     assert {k: again[k] for k in FAKE_HESSIAN} == {k: first[k] for k in FAKE_HESSIAN}
     assert (root / (entry.name + ".bad")).is_file()
     assert L.get_hessian_extremes(run, "joint") == again and len(hessian_calls) == 2
+
+
+def test_a_second_bad_copy_does_not_overwrite_the_first_set_aside(root):
+    """Two bad copies of one entry in turn: both are kept (``.bad``, ``.1.bad``), each as it was found."""
+    cfg = RunConfig(**TINY)
+    get_run(cfg)
+    entry = _entry(root, "run")
+    found = []
+    for damage in (truncate_half, lambda p: _rewrite_npz(p, _poison("theta", np.nan))):
+        damage(entry)
+        found.append(entry.read_bytes())
+        with _expect_set_aside(entry):
+            assert not get_run(cfg).from_cache
+    assert [(root / f"{entry.name}{n}.bad").read_bytes() for n in ("", ".1")] == found
 
 
 def test_a_flipped_byte_lands_in_data_covered_by_a_checksum(root):

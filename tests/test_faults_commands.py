@@ -781,9 +781,18 @@ SCHEDULER_CASES = {"closed": "cannot reach the Dask scheduler at {address} withi
                    "garbage": "'garbage' is not a Dask scheduler address (missing port",
                    "http-url": "'http://127.0.0.1:8787' is not a Dask scheduler address (unknown scheme 'http'",
                    "no-port": "'tcp://127.0.0.1' is not a Dask scheduler address",
-                   "port-out-of-range": "'tcp://127.0.0.1:70000' is not a Dask scheduler address"}
+                   "port-out-of-range": "'tcp://127.0.0.1:70000' is not a Dask scheduler address",
+                   # Other schemes: ws:// to a server that is no Dask scheduler ended in a 51-line traceback
+                   # (WebSocketError); tls:// without TLS settings, inproc:// and ucx:// in Client.__del__ noise.
+                   "ws-closed": "cannot reach the Dask scheduler at {address} within 5 s",
+                   "ws-http": "cannot connect to the Dask scheduler at {address} within 5 s",
+                   "tls-talking": "cannot connect to the Dask scheduler at {address} within 5 s (TypeError: TLS",
+                   "inproc": "'inproc://scheduler' is not a Dask scheduler address (scheme 'inproc'",
+                   "ucx": "'ucx://127.0.0.1:8786' is not a Dask scheduler address (scheme 'ucx'"}
 LITERAL = {"garbage": "garbage", "http-url": "http://127.0.0.1:8787", "no-port": "tcp://127.0.0.1",
-           "port-out-of-range": "tcp://127.0.0.1:70000"}
+           "port-out-of-range": "tcp://127.0.0.1:70000", "inproc": "inproc://scheduler", "ucx": "ucx://127.0.0.1:8786"}
+#: Cases that are an impostor of another scheme: case -> (impostor, scheme).
+OTHER_SCHEME = {"ws-closed": ("closed", "ws"), "ws-http": ("http", "ws"), "tls-talking": ("talking", "tls")}
 
 
 @pytest.mark.parametrize("case", SCHEDULER_CASES)
@@ -797,7 +806,11 @@ def test_a_scheduler_address_that_is_no_dask_scheduler_is_one_error_line_within_
     import distributed  # noqa: F401 - loaded before the clock starts: the 5 s are for the scheduler to answer
     import distributed.comm.registry  # noqa: F401
 
-    address = LITERAL.get(case) or impostors[case]
+    if case in OTHER_SCHEME:
+        impostor, scheme = OTHER_SCHEME[case]
+        address = impostors[impostor].replace("tcp://", f"{scheme}://")
+    else:
+        address = LITERAL.get(case) or impostors[case]
     box = {}
 
     def attempt():
@@ -967,3 +980,129 @@ def test_a_host_name_whose_lookup_hangs_is_refused_within_the_stated_time(monkey
     finally:
         release.set()
     assert waited < 30  # the lookup would have held it 60 s
+
+
+# ----------------------------------------------------------------------------
+# more of the kind (issue 23, item 7): processes dying, cells over their time limit, files given as parameters
+# ----------------------------------------------------------------------------
+
+
+def _killed_from_outside():
+    """A call that ends its own process as the out-of-memory killer would (``kill -9``)."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_pool_worker_killed_is_one_error_line_and_status_1(monkeypatch, capsys):
+    """A process of the local pool killed (``kill -9``, the out-of-memory killer): a 950-line BrokenProcessPool
+    traceback, one copy per pending run."""
+    from resnet_ode.training import tasks
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("RESNET_ODE_ROOT", str(REPO))
+    monkeypatch.setenv("RESNET_ODE_PROGRESS", "0")
+    monkeypatch.setattr(tasks, "train_runs", lambda executor, configs, workers: executor.map(
+        [(_killed_from_outside, (), {})] * 3, "training runs"))
+    assert cli.main(["train", "3.1", "--jobs", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: a worker process of this command died (killed from outside")
+    assert "Run the same command again (with fewer --jobs" in err
+
+
+def test_a_run_s_worker_process_killed_is_one_error_line_and_status_1(tmp_path, monkeypatch, capsys):
+    """A worker process of a run (``resnet_ode.core.parallel``) killed while the run trains: an EOFError traceback
+    in the command (or in the page's cell)."""
+    from resnet_ode.core import parallel
+
+    real_init = parallel.WorkerPool.__init__
+
+    def init_then_lose_a_worker(self, n):
+        real_init(self, n)
+        self.procs[0].kill()  # as the out-of-memory killer would
+        self.procs[0].wait()
+
+    monkeypatch.setattr(parallel.WorkerPool, "__init__", init_then_lose_a_worker)
+    monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("RESNET_ODE_PUBLISHED", str(tmp_path / "none"))  # nothing published: the run trains
+    monkeypatch.setenv("RESNET_ODE_WORKERS", "2")
+    monkeypatch.setenv("RESNET_ODE_PROGRESS", "0")
+    sets = [a for item in QUICK_RUN[1::2] if not item.startswith("nY=") for a in ("--set", item)]
+    assert cli.main(["study", "--grid", "nY=3", *sets, "--jobs", "1", "--output", str(tmp_path / "study")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: a worker process of a run died while it computed"), err
+    assert not list((tmp_path / "cache").glob("run-*.npz"))
+    # In a page the same death is a cell's error (nbclient's, with the traceback's text): one line too.
+    from resnet_ode.book.failures import outside_failure_text
+
+    cell = type("CellExecutionError", (Exception,), {})("the cell's traceback")
+    cell.ename, cell.traceback = "EOFError", 'File "/lib/resnet_ode/core/parallel.py", line 180, in receive\nEOFError'
+    assert outside_failure_text(cell).startswith("a worker process of a run died")
+    cell.traceback = 'File "/home/me/my_code.py", line 3\nEOFError'  # not a run's worker: the cell's own error
+    assert outside_failure_text(cell) is None
+
+
+def test_a_cell_over_its_time_limit_is_one_error_line_and_status_1(repo):
+    """``execute --timeout 1`` of a slow cell: a CellTimeoutError read as a file error ("check the path"), nbclient's
+    log line and asyncio's "Task was destroyed but it is pending!" after it."""
+    page = repo / "slow.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import time\ntime.sleep(600)")]
+    nbformat.write(nb, page)
+    committed = page.read_bytes()
+    done = subprocess.run([*COMMAND, "execute", str(page), "--timeout", "1"], cwd=repo, env=_env(repo),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("error: a notebook cell ran longer than the time limit of 1 s per cell "
+                                  "(the cell 'import time'); pages not finished keep their previous content. "
+                                  "Give a larger --timeout"), done.stderr
+    assert page.read_bytes() == committed
+
+
+@pytest.mark.parametrize("argv", [["run"], ["train", "3.1"], ["sweep", "3.1"], ["rerun", "3.1"],
+                                  ["study", "--grid", "nY=4,8"]])
+def test_a_cache_that_is_a_file_is_one_error_line_before_any_work(argv, tmp_path, monkeypatch, capsys):
+    """``RESNET_ODE_CACHE`` naming a file: every entry was computed, "set aside" and not stored, with two confusing
+    warnings per entry, and the command ended with status 0."""
+    from resnet_ode.studies import study
+    from resnet_ode.training import tasks
+
+    (tmp_path / "cache").write_text("a file")
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
+    for name in ("run_sweeps", "run_sweep", "execute_template", "execute_chapter"):
+        monkeypatch.setattr(sweeps if hasattr(sweeps, name) else notebooks, name, lambda *a, **k: pytest.fail("compute started"))
+    monkeypatch.setattr(tasks, "train_runs", lambda *a, **k: pytest.fail("compute started"))
+    monkeypatch.setattr(study, "run_study", lambda *a, **k: pytest.fail("compute started"))
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: the cache {tmp_path / 'cache'} is a file, not a folder: point RESNET_ODE_CACHE at a "
+                   "folder (it is created if missing), or unset it\n")
+    for action in ("info", "clear"):
+        with pytest.raises(SystemExit) as info:
+            cli.main(["cache", action])
+        assert str(info.value.code).startswith(f"error: no cache at {tmp_path / 'cache'}: it is a file, not a folder")
+    assert (tmp_path / "cache").read_text() == "a file"
+
+
+STUDY_FILES = {"yaml-syntax": ("study.yaml", "grid:\n  nY: [8, 16\n", " is not readable: ParserError: "),
+               "yaml-python-tag": ("study.yaml", "grid:\n  nY: !!python/object/apply:os.system ['echo hi']\n",
+                                   " is not readable: ConstructorError: "),
+               "folder": ("study.toml", None, ": a folder, not a file")}
+
+
+@pytest.mark.parametrize("case", STUDY_FILES)
+def test_a_study_file_that_cannot_be_read_is_one_error_line(case, tmp_path, monkeypatch, capsys):
+    """A YAML file that does not parse gave a four-line error (the parser's position, the line, a caret); a folder
+    named .toml was "no such file"."""
+    from resnet_ode.studies import study
+
+    name, text, message = STUDY_FILES[case]
+    path = tmp_path / name
+    if text is None:
+        path.mkdir()
+    else:
+        path.write_text(text)
+    monkeypatch.setattr(study, "run_study", lambda *a, **k: pytest.fail("compute started"))
+    assert cli.main(["study", "--file", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: --file {path}{message}"), err

@@ -34,8 +34,9 @@ One run with new parameters into a notebook of its own::
 
 Exit status: 0 on success; 2 for a mistake on the command line or in the
 environment (one ``error: ...`` line, before anything is computed or
-written); 1 when a notebook cell raises, a kernel dies, an output cannot be
-written (checked before any work) or a disk fills up (one ``error: ...``
+written); 1 when a notebook cell raises, a kernel or a worker process dies,
+a cell runs over its ``--timeout``, an output cannot be written (checked
+before any work) or a disk fills up (one ``error: ...``
 line, :mod:`resnet_ode.book.failures`); 128 + the signal after Ctrl-C (130), SIGTERM (143) or
 SIGHUP (129), after the kernels and worker processes were stopped and the
 temporary files removed (pages not finished keep their previous content).
@@ -56,6 +57,7 @@ from resnet_ode.book.errors import UsageError
 from resnet_ode.book.failures import (
     CommandFailed,
     check_writable,
+    outside_failure_text,
     os_error_text,
     quiet_kernel_death,
     report_cache_warnings,
@@ -498,15 +500,13 @@ def main(argv=None):
                 return 1
             except KeyboardInterrupt as exc:
                 return _stop_after_interrupt(getattr(exc, "signum", signal.SIGINT))
-            except OSError as exc:  # a full disk, a folder that became unwritable: no traceback
-                print(f"error: {os_error_text(exc)}", file=sys.stderr)
+            except OSError as exc:  # a full disk, a folder that became unwritable, a cell timed out: no traceback
+                print(f"error: {outside_failure_text(exc) or os_error_text(exc)}", file=sys.stderr)
                 return 1
             except Exception as exc:
                 name = type(exc).__name__
-                if name == "DeadKernelError":  # killed from outside, e.g. by the out-of-memory killer
-                    print("error: a notebook's kernel died while it executed (killed from outside, or out of memory: "
-                          f"{str(exc).strip() or 'Kernel died'}); pages not finished keep their previous content. "
-                          "Run the same command again (with fewer --jobs if memory ran out)", file=sys.stderr)
+                if outside_failure_text(exc):  # a kernel killed from outside, e.g. by the out-of-memory killer
+                    print(f"error: {outside_failure_text(exc)}", file=sys.stderr)
                     return 1
                 if name not in ("CellExecutionError", "PapermillExecutionError"):
                     raise
@@ -521,12 +521,16 @@ def main(argv=None):
 def _check_environment():
     """Settings every process of the command reads from the environment, checked before any work."""
     from resnet_ode.core.parallel import default_workers
+    from resnet_ode.training.cache import root
 
     try:
         default_workers()
     except ValueError as exc:  # the kernels and workers would each fail with a traceback
         raise UsageError(f"{exc}: give a count such as RESNET_ODE_WORKERS=2 (worker processes per run), or unset "
                          "it") from None
+    if root().exists() and not root().is_dir():  # every entry would be computed, set aside and not stored
+        raise UsageError(f"the cache {root()} is a file, not a folder: point RESNET_ODE_CACHE at a folder (it is "
+                         "created if missing), or unset it")
 
 
 def _raise_interrupted(signum, frame):

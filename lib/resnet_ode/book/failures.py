@@ -8,8 +8,10 @@
 - :func:`report_cache_warnings`: the cache warnings a page's kernel raised
   (an entry set aside, a result not stored), which would otherwise only be
   inside the notebook.
-- :func:`quiet_kernel_death`: nbclient's own log line about a dead kernel is
-  dropped, the command's error says it.
+- :func:`outside_failure_text`: a worker process or a kernel that died, a
+  cell that ran longer than its time limit, in one line.
+- :func:`quiet_kernel_death`: nbclient's own log lines about a dead kernel or
+  a timed-out cell are dropped, the command's error says it.
 """
 
 from __future__ import annotations
@@ -67,6 +69,55 @@ def os_error_text(exc: OSError) -> str:
     return f"{exc.strerror or type(exc).__name__}:{where or ' ' + str(exc)}; check the path and run the same command again"
 
 
+def outside_failure_text(exc: BaseException) -> str | None:
+    """One line for work that ended without a cell or a run raising (a worker process or a notebook's kernel
+    died, a cell ran longer than its time limit), saying what to do; ``None`` for any other exception."""
+    name = type(exc).__name__
+    if _lost_run_worker(exc):
+        return ("a worker process of a run died while it computed (killed from outside, or out of memory); finished "
+                "runs are cached, pages not finished keep their previous content. Run the same command again (with "
+                "fewer --jobs or RESNET_ODE_WORKERS if memory ran out)")
+    if name == "BrokenProcessPool":  # a worker process of the local pool killed (the out-of-memory killer, kill -9)
+        return ("a worker process of this command died (killed from outside, or out of memory); finished runs are "
+                "cached and finished pages written, pages not finished keep their previous content. Run the same "
+                "command again (with fewer --jobs if memory ran out)")
+    if name == "DeadKernelError":  # killed from outside, e.g. by the out-of-memory killer
+        return ("a notebook's kernel died while it executed (killed from outside, or out of memory: "
+                f"{str(exc).strip() or 'Kernel died'}); pages not finished keep their previous content. "
+                "Run the same command again (with fewer --jobs if memory ran out)")
+    if name == "CellTimeoutError":  # nbclient's: a TimeoutError, so an OSError
+        text = str(exc)
+        seconds = re.search(r"after (\d+) seconds", text)
+        cell = re.search(r"^-+\n(.*?)$", text, re.MULTILINE)
+        where = "".join(f"; {' '.join(note.split())}" for note in getattr(exc, "__notes__", ()))
+        return (f"a notebook cell ran longer than the time limit of {seconds.group(1) if seconds else 'its'} s per "
+                f"cell (the cell {cell.group(1).strip()[:80]!r}){where}; pages not finished keep their previous "
+                "content. Give a larger --timeout (seconds per cell)") if cell else (
+                f"a notebook cell ran longer than its time limit{where}; pages not finished keep their previous "
+                "content. Give a larger --timeout (seconds per cell)")
+    return None
+
+
+#: The module of a run's worker processes; a broken connection raised there means a worker died.
+_RUN_WORKERS = str(Path("resnet_ode") / "core" / "parallel.py")
+
+
+def _lost_run_worker(exc: BaseException) -> bool:
+    """True for an ``EOFError`` or broken connection that :mod:`resnet_ode.core.parallel` raised (a run's worker
+    process died): in this process, in a pool process (the traceback is the cause's text) or in a notebook's cell
+    (nbclient's and papermill's errors carry the name and the traceback's text)."""
+    lost = (EOFError, BrokenPipeError, ConnectionResetError)
+    if not (isinstance(exc, lost) or getattr(exc, "ename", None) in {e.__name__ for e in lost}):
+        return False
+    where = getattr(exc, "traceback", "") or ""
+    texts = ["".join(where) if isinstance(where, list) else str(where), str(exc.__cause__ or "")]
+    tb = exc.__traceback__
+    while tb is not None:
+        texts.append(tb.tb_frame.f_code.co_filename)
+        tb = tb.tb_next
+    return any(_RUN_WORKERS in text for text in texts)
+
+
 #: How a :class:`resnet_ode.training.cache.CacheWarning` a kernel raised reads in its notebook (``warnings``' format).
 CACHE_WARNING_RE = re.compile(r"^.*?:\d+: CacheWarning: (.*)$", re.MULTILINE)
 
@@ -90,18 +141,21 @@ def report_cache_warnings(*pages):
 
 
 class _KernelDeathFilter:
-    """Drops nbclient's "Kernel died while waiting for execute reply." log line: the command says it in its error."""
+    """Drops nbclient's "Kernel died while waiting for execute reply." and "Timeout waiting for execute reply" log
+    lines, and asyncio's "Task was destroyed but it is pending!" after a cell timed out: the command's error says it."""
 
     @staticmethod
     def filter(record) -> bool:
-        return not str(record.msg).startswith("Kernel died")
+        return not str(record.msg).startswith(("Kernel died", "Timeout waiting for execute reply",
+                                               "Task was destroyed but it is pending"))
 
 
 def quiet_kernel_death():
-    """Drop nbclient's "Kernel died" log line (papermill's and nbclient's loggers): the command's error says it."""
+    """Drop nbclient's "Kernel died" and "Timeout waiting" log lines (papermill's and nbclient's loggers) and
+    asyncio's line about the task a timed-out cell left: the command's error says what happened."""
     import logging
 
-    for name in ("papermill", "traitlets"):  # papermill's client logs to the first, nbclient's own to the second
+    for name in ("papermill", "traitlets", "asyncio"):  # papermill's client, nbclient, a timed-out cell's task
         logger = logging.getLogger(name)
         if not any(isinstance(f, _KernelDeathFilter) for f in logger.filters):
             logger.addFilter(_KernelDeathFilter())

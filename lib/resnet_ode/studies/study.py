@@ -192,6 +192,8 @@ def load_spec(path) -> StudySpec:
         max_iter = 20
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"--file {path}: a folder, not a file")
     if not path.is_file():
         raise ValueError(f"--file {path}: no such file")
     if path.suffix not in (".toml", ".yaml", ".yml", ".json"):
@@ -209,7 +211,8 @@ def load_spec(path) -> StudySpec:
 
             data = yaml.safe_load(text)
     except Exception as exc:  # noqa: BLE001 - a parser's error is the user's to fix
-        raise ValueError(f"--file {path} is not readable: {type(exc).__name__}: {exc}") from None
+        # One line: a YAML parser's message spans several (where it stopped, the line, a caret under it).
+        raise ValueError(f"--file {path} is not readable: {type(exc).__name__}: {' '.join(str(exc).split())}") from None
     if not isinstance(data, dict) or set(data) - {"grid", "set"}:
         raise ValueError(f"--file {path}: expected only the tables 'grid' and 'set', got "
                          f"{sorted(data) if isinstance(data, dict) else type(data).__name__}")

@@ -470,6 +470,8 @@ def _size(paths) -> int:
 def info_text(folder: Path | None = None) -> str:
     """What the cache at ``folder`` holds, per store; :class:`NotACache` if the folder does not exist."""
     folder = Path(folder or root())
+    if folder.exists() and not folder.is_dir():
+        raise NotACache(f"no cache at {folder}: it is a file, not a folder (RESNET_ODE_CACHE names a folder)")
     if not folder.is_dir():
         raise NotACache(f"no cache at {folder}: the folder does not exist (nothing was cached there yet, "
                         "or RESNET_ODE_CACHE is mistyped); nothing was created")
@@ -502,6 +504,8 @@ def clear(folder: Path | None = None) -> dict:
         If ``folder`` does not exist or holds no :data:`MARKER` (then nothing is touched).
     """
     folder = Path(folder or root())
+    if folder.exists() and not folder.is_dir():
+        raise NotACache(f"no cache at {folder}: it is a file, not a folder; nothing removed")
     if not folder.is_dir():
         raise NotACache(f"no cache at {folder}: the folder does not exist; nothing removed")
     if not (folder / MARKER).is_file():

@@ -148,10 +148,11 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> DaskExecutor:
     left = max(1.0, deadline - time.monotonic())
     try:
         with dask.config.set({"distributed.comm.timeouts.connect": f"{left}s"}):
-            client = Client(address, timeout=f"{left}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            client = _quiet_client_class(Client)(address, timeout=f"{left}s", set_as_default=False)
+    except Exception as exc:  # noqa: BLE001 - tls without its settings, ws to a server that is no Dask scheduler, ...
+        first = (str(exc).strip().splitlines() or [""])[0]
         raise SchedulerUnreachable(
-            f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({type(exc).__name__}: {exc}). "
+            f"cannot connect to the Dask scheduler at {address} within {timeout:g} s ({type(exc).__name__}: {first}). "
             f"Start one (README: 'Studies, and running them on a Dask cluster'), or leave out --scheduler and unset "
             f"{SCHEDULER_ENV} to use the local processes") from None
     executor = DaskExecutor(client, address)
@@ -162,6 +163,33 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> DaskExecutor:
         executor.close()
         raise
     return executor
+
+
+def _quiet_client_class(client_class):
+    """``distributed.Client`` whose ``__del__`` does nothing when its ``__init__`` failed.
+
+    A Client that could not connect closes itself when it is collected, which
+    waits 10 s and then prints an ``Exception ignored in Client.__del__``
+    traceback (``TimeoutError``), after the command's error line.
+    """
+
+    class QuietClient(client_class):
+        _resnet_ode_connected = False
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._resnet_ode_connected = True
+
+        def __del__(self):
+            if self._resnet_ode_connected:
+                super().__del__()
+
+    return QuietClient
+
+
+#: The schemes of a scheduler address this package connects to (``inproc://`` names a scheduler inside one process,
+#: ``ucx://`` needs a backend the requirements do not install).
+SCHEMES = ("tcp", "tls", "ws", "wss")
 
 
 def _unreachable(address: str, what: str) -> SchedulerUnreachable:
@@ -181,7 +209,8 @@ def _probe(address: str, timeout: float):
     ``distributed`` itself waits for ever for the handshake of a server that says nothing (an HTTP server, say:
     the dashboard's port) and reads the first bytes of any other server as the length of a message to allocate.
     A scheduler sends its handshake first, as one message: eight bytes giving its length, then the message. A
-    ``tcp://`` address is checked that far here, with a deadline; other schemes only for their form.
+    ``tcp://`` address is checked that far here, with a deadline; a ``tls``, ``ws`` or ``wss`` one as far as a
+    connection (their handshake is the Client's); other schemes are refused (:data:`SCHEMES`).
     """
     from distributed.comm.addressing import parse_address, parse_host_port
     from distributed.comm.registry import backends
@@ -190,18 +219,19 @@ def _probe(address: str, timeout: float):
         scheme, location = parse_address(address)
         if scheme not in backends:
             raise ValueError(f"unknown scheme {scheme!r}; Dask's are {', '.join(sorted(backends))}")
-        if scheme in ("tcp", "tls", "ws", "wss"):
-            host, port = parse_host_port(location)
-            if not host or not 0 < int(port) < 65536:
-                raise ValueError("a host and a port in [1, 65535] are needed")
+        if scheme not in SCHEMES:
+            raise ValueError(f"scheme {scheme!r}: resnet-ode connects over {', '.join(SCHEMES)}")
+        host, port = parse_host_port(location)
+        if not host or not 0 < int(port) < 65536:
+            raise ValueError("a host and a port in [1, 65535] are needed")
     except (ValueError, TypeError) as exc:
         raise _unreachable(address, f"{address!r} is not a Dask scheduler address ({exc})") from None
-    if scheme != "tcp":
-        return
     deadline = time.monotonic() + timeout
     try:
         where = _resolve(host, int(port), timeout)  # a name lookup that hangs counts against the deadline too
         with socket.create_connection(where, timeout=max(0.01, deadline - time.monotonic())) as sock:
+            if scheme != "tcp":  # tls, ws, wss: reachable; their handshake is the Client's
+                return
             header = _receive(sock, 8, deadline)
             if header is None:
                 raise _unreachable(address, f"the server at {address} sent no Dask handshake within {timeout:g} s: "
