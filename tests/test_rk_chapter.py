@@ -56,9 +56,13 @@ def test_thesis_variant_is_the_thesis_code(N, rng):
     K = rkstudy.toy_kernel([0.7, 1.3])
     Y0 = 0.5 * rng.standard_normal((3, 6))
     expected = _thesis_code(K, Y0, 10.0 / N, N)
-    assert np.allclose(rkstudy.propagate("rk4_thesis_as_written", K, Y0, 10.0, N), expected, rtol=1e-12, atol=1e-14)
+    # The codes add the stages in another order, and numpy's tanh has other bits on other code paths
+    # (measured: with AVX2 disabled, N = 3 failed at 1e-14 absolute): round-off relative to the
+    # state's size is allowed, a wrong stage or weight changes the result at order one.
+    tol = dict(rtol=1e-10, atol=1e-10 * np.abs(expected).max())
+    assert np.allclose(rkstudy.propagate("rk4_thesis_as_written", K, Y0, 10.0, N), expected, **tol)
     y = solve(RK4_THESIS_AS_WRITTEN, lambda t, Y: np.tanh(K @ Y), Y0, 10.0, N)
-    assert np.allclose(y, expected, rtol=1e-12, atol=1e-14)
+    assert np.allclose(y, expected, **tol)
 
 
 # ----------------------------------------------------------------------------
