@@ -60,7 +60,7 @@ from resnet_ode.studies.verdicts import (  # the scale of grades and the judged 
     sentence,
 )
 
-#: Required advantage of the deep networks' transfer accuracy over the shallow ones' (Chapter 3.1): half the
+#: Required advantage of the deep networks' transfer accuracy over the shallow ones' (Chapter 3.1), half the
 #: majority-class baseline's balanced accuracy of 0.2.
 TRANSFER_EFFECT = 0.1
 #: Largest gap between the deep networks' own accuracy and their transfer accuracy for "works as well".
@@ -68,7 +68,7 @@ TRANSFER_GAP = 0.05
 #: Largest share of (example, layer) pairs with an eigenvalue outside the stability region that still counts as
 #: "the examples are stable" (Chapter 3.2's condition): the smallest effect that matters.
 UNSTABLE_SHARE = 0.05
-#: Largest distance of the thesis code's fitted order from 4 for "converges like RK4": the smallest effect that matters.
+#: Largest distance of the thesis code's fitted order from 4 for "converges like RK4", the smallest effect that matters.
 ORDER_TOLERANCE = 0.5
 #: Largest factor between the largest objectives of the thesis's RK4 and Euler panels for "reproduces".
 OBJECTIVE_RATIO = 2.0

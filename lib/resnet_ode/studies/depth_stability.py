@@ -211,7 +211,7 @@ def initial_spectra(runs: dict, spectra: dict, X) -> Analysis:
     Returns
     -------
     Analysis
-        Two tables (largest values; share inside and largest |1+hλ|); numbers
+        Two tables (largest values; share inside and largest ``|1 + hλ|``); numbers
         ``init_max_real_lo``, ``init_max_real_hi``, ``init_minmax_lo``; arrays
         ``spectra`` (initial).
     """

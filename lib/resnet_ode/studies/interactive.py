@@ -67,11 +67,11 @@ class InteractiveFigure:
         return f"interactive figure: {self.description}"
 
 
-#: Where the default camera of a 3-D scene looks from (plotly's units: the scene box spans [-1, 1]); far enough
+#: Where the default camera of a 3-D scene looks from, in plotly's units (the scene box spans [-1, 1]); far enough
 #: out that the box, its tick labels and axis titles fit a scene half the column wide.
 CAMERA_EYE = {"x": 2.3, "y": -2.3, "z": 1.45}
 
-#: Shape of the scene box (x, y, z): a flatter box leaves room for the axis titles.
+#: Shape of the scene box (x, y, z); a flatter box leaves room for the axis titles.
 ASPECT = {"x": 1.0, "y": 1.0, "z": 0.75}
 
 # Turns the other scenes of the figure with the one dragged (on every step of a drag and at its end). Plotly

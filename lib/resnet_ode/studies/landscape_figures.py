@@ -3,7 +3,7 @@
 Panels that a reader compares (the same objective at two depths) share one
 colour scale and one colour bar (:func:`shared_levels`), and their 3-D views
 share the vertical range. The surfaces are
-:class:`resnet_ode.studies.landscape.Surface` objects; the single panels are
+:class:`resnet_ode.studies.landscape.surfaces.Surface` objects; the single panels are
 drawn by :func:`resnet_ode.studies.plotting.plot_contour` and
 :func:`resnet_ode.studies.plotting.plot_surface_3d`.
 """

@@ -194,7 +194,7 @@ def equal_cost_networks(runs, setting: str = "book") -> Analysis:
     return Analysis([run_table, mean_table, diff_table, heldout_table], numbers, arrays)
 
 
-#: Networks that evaluate the trained weights besides the trained ones: (method, nY).
+#: Networks that evaluate the trained weights besides the trained ones, as (method, nY) pairs.
 EXTRA_EVALUATORS = (("rk4", 17), ("rk4", 33), ("euler", 65))
 
 

@@ -32,7 +32,7 @@ WRITTEN = "rk4_thesis_as_written"
 #: Methods of the convergence study, in the order of its table.
 ORDER_METHODS = ("euler", "midpoint", "heun", "rk4", "rk4_38", WRITTEN)
 
-#: Errors below this are round-off at the finest step (machine-dependent digits): shown as a bound.
+#: Errors below this are round-off at the finest step (machine-dependent digits), shown as a bound.
 ROUND_OFF = 1e-10
 
 
@@ -136,7 +136,7 @@ def equal_cost_landscapes(data: rkstudy.ToyData, rk4_steps: int, ref_steps: int,
     Analysis
         Tables: landscape summary (training data), distances from the exact
         landscape, split of the thesis's comparison. Numbers: ``H``,
-        ``h_euler``, ``euler_steps``, ``ref_check``, ``ref_max``,
+        ``h_euler``, ``euler_steps``, ``toy_grid_points``, ``ref_check``, ``ref_max``,
         ``thesis_pair_corr``, ``thesis_pair_ratio``, ``argmin_*``, ``a_H``,
         ``T_eff``, ``rel_*``, ``bug_*`` and ``record`` (the
         ``toy_landscapes/thesis_pair`` entry). Arrays: ``t`` (n,), ``ref_train``,
@@ -203,7 +203,7 @@ def equal_cost_landscapes(data: rkstudy.ToyData, rk4_steps: int, ref_steps: int,
                 "and largest absolute value.", floatfmt="{:.2e}")
 
     numbers = {
-        "H": H, "h_euler": T / euler_steps, "euler_steps": euler_steps, "n_grid": n_grid,
+        "H": H, "h_euler": T / euler_steps, "euler_steps": euler_steps, "toy_grid_points": n_grid,
         "ref_check": ref_check, "ref_max": float(ref_train.max()),
         "thesis_pair_corr": vs_euler["log_corr"], "thesis_pair_ratio": ratio,
         "argmin_written": _argmin_text(summ[WRITTEN]), "argmin_euler": _argmin_text(summ["euler"]),

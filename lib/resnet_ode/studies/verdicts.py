@@ -338,7 +338,7 @@ def error_rate_margin(baseline_accuracy: float, share: float = 0.1) -> float:
 MARGIN_FIELDS = {"margin": float, "margin_rule": str, "lower": (float, type(None)), "upper": (float, type(None)),
                  "seeds": int, "seeds_needed": (int, type(None)), "interval": str, "difference": dict, "test": str}
 
-#: How a margin comparison is graded: ``"effect"`` by :func:`grade_margin` (the claim needs an effect of at least
+#: How a margin comparison is graded; ``"effect"`` by :func:`grade_margin` (the claim needs an effect of at least
 #: the margin), ``"equivalence"`` by :func:`grade_equivalence` (the claim is that no effect as large exists).
 TESTS = ("effect", "equivalence")
 
