@@ -224,6 +224,11 @@ CSS_TEXT = """\
 /* Sphinx's general index: long names wrap instead of widening the page past the column. */
 table.indextable { table-layout: fixed; width: 100%; }
 table.indextable td, table.indextable a { overflow-wrap: anywhere; }
+/* Headings made of one long dotted name ("Source code for resnet_ode.studies.depth_stability_plots", the API
+   pages' module titles) wrap rather than run out of the column at an 800 px window. */
+article.bd-article h1, article.bd-article h2, article.bd-article h3 { overflow-wrap: anywhere; }
+/* A module name in a heading fills its line exactly at 800 px; the code box's side padding would push it out. */
+article.bd-article :is(h1, h2, h3) code { padding-left: 0; padding-right: 0; overflow-wrap: anywhere; }
 """
 
 

@@ -14,6 +14,9 @@ from resnet_ode.studies import stability
 DEPTH_COLOURS = ("#D55E00", "#009E73", "#0072B2", "#CC79A7", "#E69F00", "#56B4E9")
 
 #: Layer measures drawn against the layer's time, as (LayerSpectra attribute, panel title) pairs.
+#: The titles are matplotlib mathtext (Re λ, ``|1 + hλ|``), so the page does not show the value itself.
+#:
+#: :meta hide-value:
 LAYER_MEASURES = (("max_real", r"max Re $\lambda$ (continuous: $\leq 0$)"),
                   ("max_amp", r"max $|1 + h\lambda|$ (Euler: $\leq 1$)"),
                   ("share_inside", "share of eigenvalues inside the region"))
