@@ -144,6 +144,12 @@ def test_equal_cost_networks_on_published_runs(published_runs):
     assert seeds == [0, 1]
     assert a["record"]["rk4_minus_euler"]["16"]["val_accuracy"]["value"] == pytest.approx(np.mean(x - y))
     assert a["record"]["mean"]["euler-nY17"]["val_accuracy"] == pytest.approx(np.mean(y))
+    # the grid is the whole labelled population: its intervals and differences cover the seeds only
+    gx, gy, _ = pair_by_seed(records, ("rk4", 5), ("euler", 17), "grid_accuracy")
+    grid_diff = a["record"]["rk4_minus_euler"]["16"]["grid_accuracy"]
+    assert grid_diff["method"] == "paired t over 2 seeds" and grid_diff["value"] == pytest.approx(np.mean(gx - gy))
+    assert "wilson" not in a["record"]["intervals"]["rk4-nY5"]["grid_accuracy"]["method"]
+    assert "wilson" in a["record"]["intervals"]["rk4-nY5"]["val_accuracy"]["method"]
     verdict = margins.heldout_rk4_accuracy(records, [(5, 17)])
     assert a["heldout_grade_16"] == verdict.evidence["pairs"]["16"]["grade"] == a["heldout_verdict"]
     assert a["baseline_balanced"] == pytest.approx(0.2)

@@ -26,6 +26,9 @@ def test_accuracy_record_means_and_counts():
     assert rec["n_val"] == 200 and rec["n_grid"] == 40
     assert rec["grid_accuracy_seeds"][0]["correct"][0][0] == 30
     assert rec["val_accuracy_summary"]["n"] == 2
+    # the validation points are a sample, the grid is every labelled point: no sampling term there
+    assert "wilson" in rec["val_accuracy_summary"]["method"]
+    assert rec["grid_accuracy_summary"]["method"] == "t over 2 seeds", rec["grid_accuracy_summary"]["method"]
     json.dumps(to_jsonable(rec))
 
 

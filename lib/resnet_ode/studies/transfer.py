@@ -83,7 +83,7 @@ def accuracy_record(val_seeds, grid_list, n_val: int) -> dict:
     return {"val_accuracy_seeds": val_seeds, "val_accuracy": val_seeds.mean(axis=0),
             "val_accuracy_summary": seed_summary(val_seeds, n_points=int(n_val)),
             "grid_accuracy_seeds": [g.to_dict() for g in grid_list], "grid_accuracy": grid_stack.mean(axis=0),
-            "grid_accuracy_summary": seed_summary(grid_stack, n_points=n_grid),
+            "grid_accuracy_summary": seed_summary(grid_stack),  # every labelled point: seeds only
             "n_val": int(n_val), "n_grid": n_grid}
 
 
