@@ -150,6 +150,30 @@ class _KernelDeathFilter:
                                                "Task was destroyed but it is pending"))
 
 
+class _ShutdownTaskFilter:
+    """Drops asyncio's "Task was destroyed but it is pending!" about ipykernel's ``Kernel.dispatch_control`` task."""
+
+    @staticmethod
+    def filter(record) -> bool:
+        text = str(record.msg)
+        return not (text.startswith("Task was destroyed but it is pending") and "dispatch_control" in text)
+
+
+def quiet_kernel_shutdown():
+    """In a kernel: drop the line asyncio prints when ipykernel shuts down with its control-dispatch task pending.
+
+    Run by every kernel the package starts (:data:`resnet_ode.book.processes.KERNEL_START`): ipykernel
+    (``Kernel.dispatch_control``) can leave that task pending at shutdown, at random, and asyncio then
+    writes "Task was destroyed but it is pending!" and the task on the kernel's stderr, which is the
+    command's terminal, after a run that went well. Other asyncio messages are kept.
+    """
+    import logging
+
+    logger = logging.getLogger("asyncio")
+    if not any(isinstance(f, _ShutdownTaskFilter) for f in logger.filters):
+        logger.addFilter(_ShutdownTaskFilter())
+
+
 def quiet_kernel_death():
     """Drop nbclient's "Kernel died" and "Timeout waiting" log lines (papermill's and nbclient's loggers) and
     asyncio's line about the task a timed-out cell left: the command's error says what happened."""

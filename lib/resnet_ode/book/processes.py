@@ -84,6 +84,11 @@ _TRACKED_KM = None
 _STOPPING = threading.Event()  # set when this process is being stopped: no new kernel starts
 
 
+#: Argument of every kernel the package starts: it runs :func:`resnet_ode.book.failures.quiet_kernel_shutdown`
+#: first (IPython's ``exec_lines``: no cell, no output, no execution count).
+KERNEL_START = ("--IPKernelApp.exec_lines=import resnet_ode.book.failures as _f; _f.quiet_kernel_shutdown(); del _f")
+
+
 def kernel_manager_class():
     """jupyter_client's ``AsyncKernelManager``, remembering every kernel it starts (for :func:`kill_kernels`)."""
     global _TRACKED_KM
@@ -98,6 +103,7 @@ def kernel_manager_class():
                 _KERNELS.add(self)  # before the launch, so that an interrupt during it finds the process
                 if not self.connection_file:  # in the scratch folder, which goes whatever happens to this process
                     self.connection_file = str(scratch_root() / f"kernel-{uuid.uuid4().hex}.json")
+                kwargs["extra_arguments"] = [*(kwargs.get("extra_arguments") or []), KERNEL_START]
                 try:
                     await super().start_kernel(**kwargs)
                 finally:
