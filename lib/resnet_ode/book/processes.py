@@ -84,8 +84,8 @@ _TRACKED_KM = None
 _STOPPING = threading.Event()  # set when this process is being stopped: no new kernel starts
 
 
-#: Argument of every kernel the package starts: it runs :func:`resnet_ode.book.failures.quiet_kernel_shutdown`
-#: first (IPython's ``exec_lines``: no cell, no output, no execution count).
+#: Argument of every kernel the package starts, which runs :func:`resnet_ode.book.failures.quiet_kernel_shutdown`
+#: first (IPython's ``exec_lines``, so no cell, no output and no execution count).
 KERNEL_START = ("--IPKernelApp.exec_lines=import resnet_ode.book.failures as _f; _f.quiet_kernel_shutdown(); del _f")
 
 
