@@ -1,4 +1,4 @@
-"""The IEEE-built ``tanh``: accurate, exactly odd, special values, and the same bits under other code paths."""
+"""The IEEE-built ``tanh``: accurate, exactly odd, special values, the same bits under other code paths, compiled or not."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from resnet_ode.core import elementary
 from resnet_ode.core.activations import get_activation
-from resnet_ode.core.elementary import tanh
+from resnet_ode.core.elementary import tanh, tanh_numpy
 
 #: numpy restricted to its pre-AVX2 loops (where np.tanh gives other bits on an AVX2 machine).
 OTHER_PATHS = {"NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR", "OPENBLAS_CORETYPE": "Zen"}
@@ -99,3 +99,50 @@ def test_the_same_bits_under_other_numeric_code_paths():
     print("numpy's tanh under the other code paths:", "other bits" if numpys != _digest(np.tanh(_arguments()))
           else "the same bits")
     assert ours == _digest(tanh(_arguments()))
+
+
+def _same_bits(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and bool(np.all((a.view(np.int64) == b.view(np.int64)) | (np.isnan(a) & np.isnan(b))))
+
+
+def test_the_compiled_loops_run_where_numba_is_installed():
+    """``make`` installs numba (requirements.txt); without it tanh would run numpy's passes, about 5 times slower."""
+    pytest.importorskip("numba", reason="numba is not installed: tanh runs numpy's passes")
+    assert elementary.kernel().startswith("numba ")
+
+
+def test_compiled_and_numpy_passes_give_the_same_bits():
+    """The compiled loops against the method as numpy runs it: every argument of the golden set, special values,
+    in place, strided and odd lengths (a block boundary inside and at the end)."""
+    x = _arguments()
+    assert _digest(tanh_numpy(x)) == GOLDEN
+    assert _same_bits(tanh(x), tanh_numpy(x))
+    special = np.array([np.nan, -np.nan, 0.0, -0.0, np.inf, -np.inf, 5e-324, -5e-324, 1e-310, 19.0, 19.1, 20.0,
+                        20.5, 700.0, 710.0, 1e308, np.log(2) / 4, -np.log(2) / 4, 0.5 * np.log(2) * 57.5])
+    assert _same_bits(tanh(special), tanh_numpy(special))
+    for n in (0, 1, 2047, 2048, 2049, 16385):
+        y = x[:n].copy()
+        assert _same_bits(tanh(y), tanh_numpy(x[:n]))
+        assert tanh(y, out=y) is y and _same_bits(y, tanh_numpy(x[:n]))
+    grid = x[:3 * 4001].reshape(3, 4001)
+    assert _same_bits(tanh(grid[:, ::2]), tanh_numpy(grid[:, ::2]))
+
+
+@pytest.mark.skipif(not os.uname().machine.startswith("x86"), reason="reads x86 assembly")
+def test_the_compiled_loops_fuse_no_multiply_and_add():
+    """A fused multiply-add rounds once where the method rounds twice: it would change bits on processors with FMA."""
+    numba = pytest.importorskip("numba")
+    from resnet_ode.core import elementary_compiled as compiled
+
+    options = {k: v for k, v in compiled._JIT.items() if k != "cache"}   # compiled afresh: a cached one has no assembly
+    x, w, y = _arguments()[:4096], np.empty(4096), np.empty(4096)
+    c = (elementary.CLIP, elementary.INV_LN2, elementary.ROUND, elementary.LN2_HI, elementary.LN2_LO,
+         *elementary.EXP_P, *elementary.EXP_Q)
+    calls = {"_expm1_part": (x, w, y, c), "_quotient_part": (x, w, y, y.copy())}
+    for name, args in calls.items():
+        fresh = numba.njit(**options)(getattr(compiled, name).py_func)
+        fresh(*args)
+        asm = "".join(fresh.inspect_asm().values())
+        assert "vdivpd" in asm and "%ymm" in asm, name              # vectorised: four values a division
+        assert not any(op in asm for op in ("vfmadd", "vfmsub", "vfnmadd", "vfnmsub")), name

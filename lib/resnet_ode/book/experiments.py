@@ -36,8 +36,11 @@ RUN_TEMPLATE = "book/templates/peaks-run.ipynb"
 #: Initial-weight seeds of Chapters 3.1, 3.2 and 3.4 (five networks per compared setting; the first get pages).
 SEEDS = (0, 1, 2, 3, 4)
 
-#: Three seeds for Chapter 3.1's reference-CG and code-nt runs, as 256 state layers cost most (see Chapter 4).
-SECONDARY_SEEDS = (0, 1, 2)
+#: Seeds of Chapter 3.1's reference-CG and code-nt runs: five, as for the book's setting.
+SECONDARY_SEEDS = SEEDS
+
+#: Seeds of Chapter 3.1's depth-against-time grid: five, as for the book's setting (its networks are small).
+TIME_SEEDS = SEEDS
 
 #: Numbers of state layers nY compared in Chapter 3.1 (thesis Section 3.1).
 STATE_LAYER_DEPTHS = (8, 16, 32, 64, 128, 256)
@@ -90,7 +93,7 @@ TIME_GRID_T = (5.0, 10.0, 20.0, 40.0)
 TIME_GRID_DEPTHS = (4, 8, 16, 32, 64)
 
 
-def depth_time_runs(times=TIME_GRID_T, depths=TIME_GRID_DEPTHS, seeds=SECONDARY_SEEDS, changes=None) -> tuple:
+def depth_time_runs(times=TIME_GRID_T, depths=TIME_GRID_DEPTHS, seeds=TIME_SEEDS, changes=None) -> tuple:
     """Chapter 3.1's depth-against-time grid: a network per final time, number of state layers and seed, Chapter
     3.1's settings otherwise. Bad parameters raise as :func:`~resnet_ode.book.parameters.checked_changes` does."""
     changes = checked_changes(STATE_LAYER_PARAMETERS, {"nY": "time_depths", "T": "time_T", "init_seed": "time_seeds"},
@@ -239,7 +242,7 @@ def landscape_pages(depths=LANDSCAPE_DEPTHS, T=5.0, changes=None, seeds=SEEDS) -
 
 def state_layer_trains(depths=STATE_LAYER_DEPTHS, changes=None, seeds=SEEDS, code_nt: int = CODE_NT,
                        secondary_seeds=SECONDARY_SEEDS, time_T=TIME_GRID_T, time_depths=TIME_GRID_DEPTHS,
-                       time_seeds=SECONDARY_SEEDS) -> tuple:
+                       time_seeds=TIME_SEEDS) -> tuple:
     """Every run Chapter 3.1 trains: for every seed the book's runs, for every secondary seed the reference-CG
     runs and the runs with the code's ``code_nt`` control layers; the optimiser comparison; the depth-against-time
     grid."""
