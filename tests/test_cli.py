@@ -15,6 +15,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from resnet_ode.book import cli, notebooks, sweeps
 from resnet_ode.book.experiments import SWEEPS, chapter_parameters, notebook_parameters, state_layer_runs
+from resnet_ode.book.bookcache import toc_entries
 from resnet_ode.book.notebooks import execute_template, run_parameters
 from resnet_ode.book.sweeps import update_toc
 from resnet_ode.training.runs import RunConfig, cache_key
@@ -181,22 +182,8 @@ def test_set_title_replaces_or_adds_the_page_heading():
 
 def test_every_run_page_has_its_own_title_and_heading():
     """Prev/next links, tabs and search results name the run: titles differ, and each page's heading is its title."""
-    import yaml
-
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    pages = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if str(node.get("file", "")).startswith("book/chapter3/runs/"):
-                pages.append((node["file"], node["title"]))
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(toc)
+    pages = [(e["file"], e["title"]) for e in toc_entries(REPO / "_toc.yml")
+             if e["file"].startswith("book/chapter3/runs/")]
     assert len(pages) >= 4
     titles = [t for _, t in pages]
     assert len(set(titles)) == len(titles), titles

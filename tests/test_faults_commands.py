@@ -699,6 +699,27 @@ def test_cache_warning_in_the_kernel_of_run_reaches_the_terminal_once(repo):
     assert entry.with_name(entry.name + ".bad").is_file()
 
 
+STUDY_ARGS = ["study", "--grid", "nY=3,4", "--set", "nt=2", "--set", "max_iter=2", "--set", "n_train_per_class=5",
+              "--set", "n_val_per_class=2", "--jobs", "1"]
+
+
+def test_cache_warning_of_the_command_s_own_process_is_one_line_once(repo):
+    """``resnet-ode study`` over a damaged entry printed Python's two-line warning twice for it (its lookup, then
+    the store that set it aside: file, line and source each time); now one line, naming what was done."""
+    first = subprocess.run([*COMMAND, *STUDY_ARGS, "--output", str(repo.parent / "s1")], cwd=repo, env=_env(repo),
+                           capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0 and "warning" not in first.stderr.lower(), first.stderr
+    entry = sorted((repo.parent / "cache").glob("run-*.npz"))[0]
+    entry.write_bytes(entry.read_bytes()[:500])  # truncated
+    again = subprocess.run([*COMMAND, *STUDY_ARGS, "--output", str(repo.parent / "s2")], cwd=repo, env=_env(repo),
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    lines = again.stderr.strip().splitlines()
+    assert lines == [f"warning: resnet-ode cache: unusable entry {entry}: BadZipFile: File is not a zip file; moved "
+                     f"to {entry.name}.bad; computing it again"], again.stderr
+    assert entry.with_name(entry.name + ".bad").is_file() and entry.is_file()
+
+
 def test_kernels_drop_asyncio_line_about_their_pending_control_task():
     """ipykernel can leave ``Kernel.dispatch_control`` pending when it shuts down; asyncio then wrote "Task was
     destroyed but it is pending!" and the task on the command's terminal after a clean ``resnet-ode run``, at random

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from resnet_ode.book import navigation, sitedata, sphinxext
+from resnet_ode.book.bookcache import toc_entries
 from resnet_ode.book.navigation import RunPage, is_run_page, neighbours, relative_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,21 +77,7 @@ def test_relative_urls_between_pages_and_data():
 
 
 def _toc_run_pages():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node and is_run_page(node["file"]):
-                found.append(node["file"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(toc)
-    return found
+    return [e["file"] for e in toc_entries(ROOT / "_toc.yml") if is_run_page(e["file"])]
 
 
 def test_run_pages_are_the_pages_the_table_of_contents_lists_under_their_chapter():

@@ -52,14 +52,6 @@ def test_setting_comparison_of_made_up_matrices():
     assert table.cells()[1][3] == "0.700 (0.700-0.700)"
 
 
-def test_prose_values_round_as_the_tables_do():
-    # just below 0.3285: the table shows 0.328; glued at six significant digits it would read 0.329
-    a = Analysis(numbers={"x": 0.32849999, "gap": 1.23456, "n": "5", "count": 3, "m": [1.0], "flag": True})
-    out = transfer.prose_values(a, overrides={"gap": 2}, prefix="p_")
-    assert out == {"p_x": 0.328, "p_gap": 1.23, "p_n": "5", "p_count": 3}
-    assert f"{out['p_x']:.3f}" == f"{0.32849999:.3f}" == "0.328"
-
-
 class _PeaksModel:
     """Predicts every point's true Peaks class, except class ``wrong`` which it calls class 2."""
 

@@ -50,22 +50,24 @@ STAMPED_VARIABLES = ("NPY_DISABLE_CPU_FEATURES", "OPENBLAS_CORETYPE", "OMP_NUM_T
 MANIFEST = Path("data") / "published" / "manifest.json"
 
 
-def toc_notebooks(toc_path=None) -> list[Path]:
-    """The notebooks (``.ipynb``) listed in the table of contents, in its order."""
+def toc_entries(toc_path=None) -> list[dict]:
+    """The pages the table of contents lists (its ``root`` and every ``file``), in its order.
+
+    Returns
+    -------
+    list of dict
+        ``{"file": path as written in _toc.yml (no suffix), "title": its title or None}`` per page.
+    """
     import yaml
 
-    root = repo_root()
-    toc = yaml.safe_load(Path(toc_path or root / "_toc.yml").read_text())
+    toc = yaml.safe_load(Path(toc_path or repo_root() / "_toc.yml").read_text())
     found = []
 
     def walk(node):
         if isinstance(node, dict):
             for key, value in node.items():
                 if key in ("file", "root") and isinstance(value, str):
-                    path = root / value
-                    path = path if path.suffix else path.with_suffix(".ipynb")
-                    if path.suffix == ".ipynb" and path.is_file():
-                        found.append(path)
+                    found.append({"file": value, "title": node.get("title")})
                 else:
                     walk(value)
         elif isinstance(node, list):
@@ -73,6 +75,18 @@ def toc_notebooks(toc_path=None) -> list[Path]:
                 walk(item)
 
     walk(toc)
+    return found
+
+
+def toc_notebooks(toc_path=None) -> list[Path]:
+    """The notebooks (``.ipynb``) listed in the table of contents, in its order."""
+    root = repo_root()
+    found = []
+    for entry in toc_entries(toc_path):
+        path = root / entry["file"]
+        path = path if path.suffix else path.with_suffix(".ipynb")
+        if path.suffix == ".ipynb" and path.is_file():
+            found.append(path)
     return list(dict.fromkeys(found))
 
 

@@ -56,6 +56,7 @@ from resnet_ode.book import datacmds
 from resnet_ode.book.errors import UsageError
 from resnet_ode.book.failures import (
     CommandFailed,
+    cache_warnings_as_lines,
     check_writable,
     outside_failure_text,
     os_error_text,
@@ -487,7 +488,8 @@ def main(argv=None):
     from resnet_ode.util.paths import absolute_environment
 
     try:  # paths from the environment: taken from the folder the command was started in, once, for every process
-        with environment(absolute_environment()), command_scratch(getattr(args, "executes", False)):
+        with environment(absolute_environment()), command_scratch(getattr(args, "executes", False)), \
+                cache_warnings_as_lines():
             try:
                 if getattr(args, "executes", False):
                     _check_environment()

@@ -7,7 +7,8 @@
   that ended a command means and what to do.
 - :func:`report_cache_warnings`: the cache warnings a page's kernel raised
   (an entry set aside, a result not stored), which would otherwise only be
-  inside the notebook.
+  inside the notebook; :func:`cache_warnings_as_lines`: those of the
+  command's own process, in the same one line.
 - :func:`outside_failure_text`: a worker process or a kernel that died, a
   cell that ran longer than its time limit, in one line.
 - :func:`quiet_kernel_death`: nbclient's own log lines about a dead kernel or
@@ -16,8 +17,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -120,6 +123,28 @@ def _lost_run_worker(exc: BaseException) -> bool:
 
 #: How a :class:`resnet_ode.training.cache.CacheWarning` a kernel raised reads in its notebook (``warnings``' format).
 CACHE_WARNING_RE = re.compile(r"^.*?:\d+: CacheWarning: (.*)$", re.MULTILINE)
+
+
+@contextlib.contextmanager
+def cache_warnings_as_lines():
+    """The cache warnings this process raises (a result not stored, an entry set aside) as one ``warning: ...``
+    line each, once, like those of its kernels (:func:`report_cache_warnings`), instead of Python's two lines
+    (this package's file and line, then its source)."""
+    from resnet_ode.training.cache import CacheWarning
+
+    seen = set()
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if not issubclass(category, CacheWarning):
+                return shown(message, category, filename, lineno, file, line)
+            if str(message) not in seen:
+                seen.add(str(message))
+                print(f"warning: {message}", file=sys.stderr)
+
+        warnings.showwarning = show
+        yield
 
 
 def report_cache_warnings(*pages):

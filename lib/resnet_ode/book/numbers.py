@@ -80,6 +80,77 @@ def glue(name: str, value, display: bool = False):
     return _glue(name, _rounded(value), display=display)
 
 
+def prose_values(numbers: dict, decimals: int | None = None, overrides: dict | None = None,
+                 prefix: str = "") -> dict:
+    """The scalar numbers of an analysis as a page's prose shows them: floats rounded as its tables round them.
+
+    A float glued at full precision and formatted in the prose can round the
+    other way than the table beside it (a value just below ``0.3285`` glued as
+    ``0.3285`` reads ``0.329`` while the table shows ``0.328``); rounded here to
+    the table's decimals first, both show the same digits.
+
+    Parameters
+    ----------
+    numbers : dict
+        An analysis's ``numbers`` (name -> value).
+    decimals : int or None
+        Decimals of the floats (the tables' ``{:.3f}`` is 3); None leaves them to :func:`glue`'s
+        :data:`GLUE_DIGITS` significant digits.
+    overrides : dict, optional
+        Name -> decimals for numbers shown with other decimals.
+    prefix : str
+        Put before every name (two analyses of the same kind glued on one page).
+
+    Returns
+    -------
+    dict
+        Name -> float, int, bool or string; lists, dicts and arrays are left out.
+    """
+    overrides = overrides or {}
+    out = {}
+    for key, value in numbers.items():
+        if not isinstance(value, (str, bool, int, float, np.bool_, np.integer, np.floating)):
+            continue
+        places = overrides.get(key, decimals)
+        if isinstance(value, (float, np.floating)) and places is not None:
+            value = round(float(value), places)
+        out[prefix + key] = value
+    return out
+
+
+class PageGlue:
+    """Glues the numbers of a page's analyses for its prose, each name once.
+
+    A name two analyses share would leave the prose showing one of them, so
+    a second glue of a name raises.
+
+    Parameters
+    ----------
+    decimals : int or None
+        As in :func:`prose_values`, for every analysis the page glues.
+
+    Examples
+    --------
+    >>> glue_numbers = PageGlue(decimals=3)          # in a page's first code cell
+    >>> glue_numbers(analysis, prefix="ref_")        # doctest: +SKIP
+    """
+
+    def __init__(self, decimals: int | None = None):
+        self.decimals = decimals
+        self.names: set = set()
+
+    def __call__(self, analysis, prefix: str = "", overrides: dict | None = None) -> dict:
+        """Glue the scalar numbers of ``analysis`` (anything with a ``numbers`` dict); return what was glued."""
+        values = prose_values(analysis.numbers, self.decimals, overrides, prefix)
+        twice = sorted(self.names & values.keys())
+        if twice:
+            raise ValueError(f"these numbers are glued twice on this page: {twice}; give one analysis a prefix")
+        self.names.update(values)
+        for key, value in values.items():
+            glue(key, value, display=False)
+        return values
+
+
 def _rounded(value):
     if isinstance(value, (bool, np.bool_)):
         return bool(value)

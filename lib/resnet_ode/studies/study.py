@@ -345,7 +345,7 @@ def run_study(spec: StudySpec, output, executor, workers: int = 1) -> dict:
     output = Path(output)
     calls, trained = [], 0
     for c in configs:
-        cached = cached_result(c)
+        cached = cached_result(c, report=False)   # an unusable entry is set aside, and reported, when it is trained
         trained += cached is None
         calls.append((study_task, (c, depths, None if cached is None else _light(cached), workers), {}))
     replies = [None] * len(configs)

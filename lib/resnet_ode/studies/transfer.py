@@ -525,37 +525,3 @@ def chapter_record(depths, seeds, changes, runs: Analysis, cross: Analysis, held
             "reference_cg": {**setting(reference_cg), "transfer": reference_cg["transfer"]},
             "code_nt": {**setting(code_nt), "nt": int(nt)},
             "optimizers": optimizers["optimizers"]}
-
-
-def prose_values(analysis: Analysis, decimals: int = 3, overrides: dict | None = None, prefix: str = "") -> dict:
-    """The scalar numbers of ``analysis`` as the page's prose shows them: floats rounded as its tables round them.
-
-    A float glued at full precision and formatted in the prose can round the
-    other way than the table beside it (a value just below ``0.3285`` glued as
-    ``0.3285`` reads ``0.329`` while the table shows ``0.328``); rounded here to
-    the table's decimals first, both show the same digits.
-
-    Parameters
-    ----------
-    analysis : Analysis
-    decimals : int
-        Decimals of the floats (the tables' ``{:.3f}``).
-    overrides : dict, optional
-        Key -> decimals for numbers shown with other decimals.
-    prefix : str
-        Put before every key (two analyses of the same kind glued on one page).
-
-    Returns
-    -------
-    dict
-        Key -> rounded float, int or string; lists, dicts and arrays are left out.
-    """
-    overrides = overrides or {}
-    out = {}
-    for key, value in analysis.numbers.items():
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (str, int, float, np.integer, np.floating)):
-            continue
-        if isinstance(value, (float, np.floating)):
-            value = round(float(value), overrides.get(key, decimals))
-        out[prefix + key] = value
-    return out

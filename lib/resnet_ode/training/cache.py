@@ -331,10 +331,12 @@ class Store:
                           "computing it instead", CacheWarning, stacklevel=stacklevel + 1)
         return _MISSING, reason
 
-    def read(self, key: str, decode, expect: dict | None = None):
-        """The value from the local cache or the published entries, or ``None`` (a bad entry is reported, left in place)."""
+    def read(self, key: str, decode, expect: dict | None = None, report: bool = True):
+        """The value from the local cache or the published entries, or ``None`` (a bad entry is left in place, and
+        reported unless ``report`` is false: a caller that computes it next leaves that to :meth:`get_or_compute`,
+        which sets the entry aside and says so, so that the terminal shows one line for it)."""
         value, reason = self._find(key, decode, expect, stacklevel=3)
-        if reason is not None and value is _MISSING:
+        if reason is not None and value is _MISSING and report:
             warnings.warn(f"resnet-ode cache: unusable entry {self.path(key)}: {reason}", CacheWarning, stacklevel=2)
         return None if value is _MISSING else value
 

@@ -139,10 +139,14 @@ def _decoder(config: RunConfig, key: str):
     return decode
 
 
-def cached_result(config: RunConfig) -> RunResult | None:
-    """The result for ``config`` under the current code from the local cache or the published entries, or ``None`` (never trains)."""
+def cached_result(config: RunConfig, report: bool = True) -> RunResult | None:
+    """The result for ``config`` under the current code from the local cache or the published entries, or ``None`` (never trains).
+
+    ``report=False``: an unusable entry is not reported here (for a caller that trains the run next, where it is
+    set aside and reported once).
+    """
     key = cache_key(config)
-    return RUNS.read(key, _decoder(config, key), expect={"config": config.to_dict()})
+    return RUNS.read(key, _decoder(config, key), expect={"config": config.to_dict()}, report=report)
 
 
 def get_run(config: RunConfig, use_cache: bool = True, desc: str | None = None) -> RunResult:
