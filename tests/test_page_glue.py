@@ -25,10 +25,12 @@ def test_a_page_glues_each_name_once(monkeypatch):
     monkeypatch.setattr(numbers, "glue", lambda name, value, display=False: glued.append((name, value, display)))
     page = PageGlue(decimals=2)
     first = SimpleNamespace(numbers={"acc": 0.8766, "seeds": 5, "curve": [0.1, 0.2]})
-    assert page(first) == {"acc": 0.88, "seeds": 5}
-    assert page(first, prefix="ref_") == {"ref_acc": 0.88, "ref_seeds": 5}
+    assert page(first) is None                     # shows nothing at the end of a cell
+    page(first, prefix="ref_")
     assert glued == [("acc", 0.88, False), ("seeds", 5, False), ("ref_acc", 0.88, False), ("ref_seeds", 5, False)]
+    assert page.names == {"acc", "seeds", "ref_acc", "ref_seeds"}
     with pytest.raises(ValueError, match=r"glued twice on this page: \['acc'\]"):
         page(SimpleNamespace(numbers={"acc": 0.5, "other": 1.0}))
     assert len(glued) == 4                         # nothing of the refused analysis was glued
-    assert page(first, prefix="x_", overrides={"acc": 3}) == {"x_acc": 0.877, "x_seeds": 5}
+    page(first, prefix="x_", overrides={"acc": 3})
+    assert glued[-2:] == [("x_acc", 0.877, False), ("x_seeds", 5, False)]

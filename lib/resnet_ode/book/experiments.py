@@ -36,10 +36,10 @@ RUN_TEMPLATE = "book/templates/peaks-run.ipynb"
 #: Initial-weight seeds of Chapters 3.1, 3.2 and 3.4 (five networks per compared setting; the first get pages).
 SEEDS = (0, 1, 2, 3, 4)
 
-#: Seeds of Chapter 3.1's reference-CG and code-nt runs: five, as for the book's setting.
+#: The five seeds of the book's setting, also for Chapter 3.1's reference-CG and code-nt runs.
 SECONDARY_SEEDS = SEEDS
 
-#: Seeds of Chapter 3.1's depth-against-time grid: five, as for the book's setting (its networks are small).
+#: The five seeds of the book's setting, also for Chapter 3.1's depth-against-time grid.
 TIME_SEEDS = SEEDS
 
 #: Numbers of state layers nY compared in Chapter 3.1 (thesis Section 3.1).

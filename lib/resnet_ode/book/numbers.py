@@ -139,8 +139,12 @@ class PageGlue:
         self.decimals = decimals
         self.names: set = set()
 
-    def __call__(self, analysis, prefix: str = "", overrides: dict | None = None) -> dict:
-        """Glue the scalar numbers of ``analysis`` (anything with a ``numbers`` dict); return what was glued."""
+    def __call__(self, analysis, prefix: str = "", overrides: dict | None = None) -> None:
+        """Glue the scalar numbers of ``analysis`` (anything with a ``numbers`` dict).
+
+        Returns nothing, so that a call at the end of a notebook cell shows nothing; :attr:`names` holds what was
+        glued.
+        """
         values = prose_values(analysis.numbers, self.decimals, overrides, prefix)
         twice = sorted(self.names & values.keys())
         if twice:
@@ -148,7 +152,6 @@ class PageGlue:
         self.names.update(values)
         for key, value in values.items():
             glue(key, value, display=False)
-        return values
 
 
 def _rounded(value):
