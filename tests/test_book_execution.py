@@ -9,7 +9,7 @@ from resnet_ode.book import bookcache
 from resnet_ode.book.executors import LocalPool
 from resnet_ode.core.costs import run_cost
 from resnet_ode.training.cache import RUNS
-from resnet_ode.book.experiments import (CODE_NT, REFERENCE_CG, SWEEPS, state_layer_runs, state_layer_trains,
+from resnet_ode.book.experiments import (CODE_NT, REFERENCE_CG, SEEDS, SWEEPS, state_layer_runs, state_layer_trains,
                                     stability_trains)
 from resnet_ode.training.runs import RunConfig, cache_key, cached_result
 from resnet_ode.training.tasks import train_runs
@@ -22,14 +22,20 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_chapter_3_1_trains_every_seed_both_solves_and_the_codes_nt():
     depths, seeds = [8, 16, 32, 64], [0, 1, 2]
-    runs = state_layer_trains(depths, {}, seeds)
+    runs = state_layer_trains(depths, {}, seeds, secondary_seeds=[0, 1])
     book = state_layer_runs(depths, {}, seeds)
     assert set(book) <= set(runs) and len(book) == 12
     assert [c.init_seed for c in book] == [0] * 4 + [1] * 4 + [2] * 4          # by seed, then by depth
     ref = [c for c in runs if c.cg_tol == REFERENCE_CG["cg_tol"] and c.cg_max_iter == REFERENCE_CG["cg_max_iter"]]
-    assert sorted({c.init_seed for c in ref}) == seeds
+    assert sorted({c.init_seed for c in ref}) == [0, 1]
     code = [c for c in runs if c.nt == CODE_NT]
-    assert sorted({c.nY for c in code}) == depths and sorted({c.init_seed for c in code}) == seeds
+    assert sorted({c.nY for c in code}) == depths and sorted({c.init_seed for c in code}) == [0, 1]
+    # By default every setting and the depth-against-T grid have the book's five seeds.
+    defaults = state_layer_trains(depths, {})
+    for chosen in ([c for c in defaults if c.cg_tol == REFERENCE_CG["cg_tol"]], [c for c in defaults if c.nt == CODE_NT],
+                   [c for c in defaults if c.T != 20.0]):
+        assert chosen and sorted({c.init_seed for c in chosen}) == list(SEEDS) == [0, 1, 2, 3, 4]
+    runs = state_layer_trains(depths, {}, seeds)
     # The pages are the first seed's runs; all_runs lists them first and has no repeats.
     sweep = SWEEPS["3.1"]
     params = {"depths": depths, "seeds": seeds, "code_nt": 8, "changes": {}}
