@@ -46,7 +46,7 @@ export OPENBLAS_CORETYPE
 # computed or read that is not published.
 READS := $(CURDIR)/_build/reads
 
-.PHONY: book test unit nbval train venv assets chromium sweep notebooks html clean publish reproduce check-data
+.PHONY: book test unit faults nbval train venv assets chromium sweep notebooks html clean publish reproduce check-data
 
 venv: $(STAMP)
 
@@ -161,11 +161,17 @@ nbval: $(STAMP)
 	RESNET_ODE_DURATION_SCALE=1000 $(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadfile \
 		--nbval --nbval-current-env --nbval-cell-timeout 3600 book
 
-# The package's tests alone, without building the book, nbval or the browser (well under a
-# minute): derivative checks, unit and fault-injection tests. Tests marked slow (end to end
-# over a whole chapter page, needing the book's runs) are left to `make test`.
+# The package's fast tests, without building the book, nbval or the browser: derivative checks,
+# unit tests and the fault-injection tests that run in the test's own process (36-38 s on 2 cores).
+# Left to `make test`: tests marked slow (seconds of computing each: end to end over a chapter page
+# with the book's runs, a whole study or convergence study) and tests marked processes (they start
+# real commands, notebook kernels, worker pools or a Dask cluster; `make faults` runs them alone).
 unit: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadfile -m "not slow" tests --ignore=tests/test_browser.py
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadfile -m "not slow and not processes" tests \
+		--ignore=tests/test_browser.py
+
+faults: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadfile -m "processes" tests
 
 clean:
 	rm -rf _build

@@ -63,5 +63,20 @@ def cluster(worker_cache):
 
 def pytest_configure(config):
     # Registered here rather than in pyproject.toml, whose change would make `make` reinstall .venv.
-    config.addinivalue_line("markers", "slow: end to end over a whole chapter page with the book's runs; "
-                                       "`make test` runs it, `make unit` skips it")
+    config.addinivalue_line("markers", "slow: seconds of computing (end to end over a whole chapter page with the book's "
+                                       "runs, a whole study or convergence study); `make test` runs it, `make unit` "
+                                       "skips it")
+    config.addinivalue_line("markers", "processes: starts real processes (a resnet-ode command, notebook kernels, a "
+                                       "Dask cluster, worker pools), seconds each; `make test` runs it, `make unit` "
+                                       "skips it (`make faults` runs these alone)")
+
+
+#: Fixtures that start real processes: commands in a scratch repository (``repo``) and a Dask cluster (``cluster``).
+#: A test that asks for one is marked ``processes`` here; other such tests carry the mark themselves.
+PROCESS_FIXTURES = frozenset({"repo", "cluster"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.processes)

@@ -30,7 +30,7 @@ def test_chapter_3_1_trains_every_seed_both_solves_and_the_codes_nt():
     assert sorted({c.init_seed for c in ref}) == [0, 1]
     code = [c for c in runs if c.nt == CODE_NT]
     assert sorted({c.nY for c in code}) == depths and sorted({c.init_seed for c in code}) == [0, 1]
-    # By default every setting and the depth-against-T grid have the book's five seeds.
+    # By default the reference-CG and code-nt runs and the depth-against-T grid have five seeds.
     defaults = state_layer_trains(depths, {})
     for chosen in ([c for c in defaults if c.cg_tol == REFERENCE_CG["cg_tol"]], [c for c in defaults if c.nt == CODE_NT],
                    [c for c in defaults if c.T != 20.0]):
@@ -115,6 +115,7 @@ def _notebook(path, *sources):
     return path
 
 
+@pytest.mark.processes
 def test_execute_into_book_cache_stores_outputs_jupyter_book_matches(tmp_path):
     from jupyter_cache import get_cache
 
@@ -129,6 +130,7 @@ def test_execute_into_book_cache_stores_outputs_jupyter_book_matches(tmp_path):
         assert out[0]["text"] == text
 
 
+@pytest.mark.processes
 def test_execute_into_book_cache_names_the_notebook_that_raises(tmp_path):
     good = _notebook(tmp_path / "good.ipynb", "x = 1")
     bad = _notebook(tmp_path / "bad.ipynb", "raise ValueError('broken on purpose')")
@@ -136,6 +138,7 @@ def test_execute_into_book_cache_names_the_notebook_that_raises(tmp_path):
         bookcache.execute_into_book_cache([good, bad], tmp_path / "cache", jobs=2)
 
 
+@pytest.mark.processes
 def test_execute_into_book_cache_never_empties_a_folder_it_did_not_write(tmp_path):
     mine = tmp_path / "notes"
     mine.mkdir()
@@ -150,6 +153,7 @@ def test_execute_into_book_cache_never_empties_a_folder_it_did_not_write(tmp_pat
     assert (tmp_path / "cache" / "global.db").is_file()
 
 
+@pytest.mark.processes
 def test_execute_book_refuses_a_foreign_cache_folder_before_executing(tmp_path):
     import os
     import subprocess

@@ -114,6 +114,7 @@ def _notebook(path, code):
     nbformat.write(nb, path)
 
 
+@pytest.mark.processes
 def test_failed_execution_leaves_previous_output(tmp_path):
     template = tmp_path / "template.ipynb"
     out = tmp_path / "out.ipynb"
@@ -131,6 +132,7 @@ def test_failed_execution_leaves_previous_output(tmp_path):
 TINY = dict(nY=5, T=2.0, nt=3, nc=4, n_train_per_class=200, n_val_per_class=4, optimizer="adam", objective="joint")
 
 
+@pytest.mark.processes
 def test_killed_run_leaves_no_entry_and_resume_redoes_only_it(tmp_cache):
     """A sweep killed in its second run: the first stays cached, nothing half-written, the rerun trains only the second."""
     # The first run is quick, the second long enough to be killed half-way.

@@ -141,6 +141,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.processes
 def test_an_unreachable_scheduler_is_named_before_any_batch(monkeypatch):
     class Counted:
         objective = "joint"

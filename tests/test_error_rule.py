@@ -27,7 +27,7 @@ def _square_unless_odd(i: int) -> int:
 CALLS = [(_square_unless_odd, (i,), {}) for i in range(5)]
 
 
-@pytest.fixture(params=["here", "local", "dask"])
+@pytest.fixture(params=["here", "local", pytest.param("dask", marks=pytest.mark.processes)])
 def executor(request):
     if request.param == "here":
         yield LocalPool(1)

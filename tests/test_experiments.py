@@ -113,3 +113,22 @@ def test_chapter_6_trains_its_study_and_nothing_when_it_shows_another_table():
     from resnet_ode.book.experiments import beyond_runs
 
     assert beyond_runs(params["study_file"], table="_build/study/large/results.parquet") == ()
+
+
+@pytest.mark.parametrize("name", list(SWEEPS))
+def test_the_package_s_defaults_train_what_the_chapter_notebook_trains(name):
+    """A chapter's training function called with no parameters gives the runs its notebook's defaults ask for (so
+    the package and the notebook cannot drift apart, as when Chapter 3.1's book setting went to twelve seeds)."""
+    sweep = SWEEPS[name]
+    fn = sweep.trains or sweep.runs
+    assert set(fn()) | set(sweep.configs(_defaults(sweep))) == set(sweep.all_runs(_defaults(sweep)))
+
+
+def test_chapter_3_1_s_book_setting_has_twelve_seeds_and_its_other_settings_five():
+    from resnet_ode.book.experiments import SECONDARY_SEEDS, STATE_LAYER_SEEDS, TIME_SEEDS
+
+    params = _defaults(SWEEPS["3.1"])
+    assert params["seeds"] == list(STATE_LAYER_SEEDS) == list(range(12))
+    five = [0, 1, 2, 3, 4]
+    assert params["secondary_seeds"] == list(SECONDARY_SEEDS) == five
+    assert params["time_seeds"] == list(TIME_SEEDS) == five

@@ -925,6 +925,7 @@ def test_a_full_disk_is_one_error_line_and_status_1(tmp_path, monkeypatch, capsy
     assert "free space" in err and not output.exists()
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("output, problem", [
     ("a-file/out.ipynb", "a-file is a file, not a folder"),
     ("/sys/out.ipynb", "cannot create files in /sys"),
@@ -1070,12 +1071,20 @@ def test_a_run_s_worker_process_killed_is_one_error_line_and_status_1(tmp_path, 
         self.procs[0].wait()
 
     monkeypatch.setattr(parallel.WorkerPool, "__init__", init_then_lose_a_worker)
+    # Pools of its own: a pool an earlier test of this process left open would be reused, never started here.
+    pools = {}
+    monkeypatch.setattr(parallel, "_POOLS", pools)
     monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("RESNET_ODE_PUBLISHED", str(tmp_path / "none"))  # nothing published: the run trains
     monkeypatch.setenv("RESNET_ODE_WORKERS", "2")
     monkeypatch.setenv("RESNET_ODE_PROGRESS", "0")
     sets = [a for item in QUICK_RUN[1::2] if not item.startswith("nY=") for a in ("--set", item)]
-    assert cli.main(["study", "--grid", "nY=3", *sets, "--jobs", "1", "--output", str(tmp_path / "study")]) == 1
+    try:
+        status = cli.main(["study", "--grid", "nY=3", *sets, "--jobs", "1", "--output", str(tmp_path / "study")])
+    finally:
+        for pool in list(pools.values()):
+            pool.discard()
+    assert status == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: a worker process of a run died while it computed"), err
     assert not list((tmp_path / "cache").glob("run-*.npz"))

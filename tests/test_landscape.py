@@ -353,6 +353,7 @@ def _plane_args(rng, n=6):
     return M @ M.T, rng.standard_normal(n), theta, d1, d2
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("error", [ValueError, KeyboardInterrupt])
 def test_a_failing_batch_stops_the_workers_and_the_next_plane_starts_new_ones(error, rng):
     from resnet_ode.studies.landscape import plane

@@ -1,6 +1,7 @@
 import gc
 
 import numpy as np
+import pytest
 
 from resnet_ode.core.network import ResNetODE
 
@@ -21,6 +22,7 @@ def test_workers_give_identical_results(rng):
     assert np.array_equal(ga[0], gb[0]) and np.array_equal(ga[1], gb[1])
 
 
+@pytest.mark.processes
 def test_worker_tapes_are_released(rng):
     X = rng.uniform(-3, 3, size=(2, 50))
     model = ResNetODE(nY=5, T=2.0, nt=3, workers=2)

@@ -126,6 +126,7 @@ def _nbval(path: Path, scale: str, in_repo: bool = False) -> subprocess.Complete
         cwd=ROOT if in_repo else path.parent, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.processes
 def test_scaled_durations_pass_nbval_only_in_volatile_cells(tmp_path):
     volatile = _notebook(tmp_path, time_tagged=True)
     nb = nbformat.read(volatile, as_version=4)
@@ -142,6 +143,7 @@ def test_scaled_durations_pass_nbval_only_in_volatile_cells(tmp_path):
     assert "took" in result.stdout
 
 
+@pytest.mark.processes
 def test_a_run_page_passes_nbval_with_scaled_durations():
     """A real page (its run comes from the cache after ``make book``; else it trains, a few seconds)."""
     page = ROOT / "book" / "chapter3" / "runs" / "state-layers-nY008.ipynb"
@@ -166,6 +168,7 @@ def _numerics(env_changes: dict) -> dict:
     return {"paths": json.loads(paths), "hash": digest, "identity": identity}
 
 
+@pytest.mark.processes
 def test_numeric_code_paths_are_provenance_not_part_of_the_cache_key():
     """Other SIMD paths or OpenBLAS kernels (results differ in round-off) keep the key, so such a machine reads the
     published runs; they change the identity a worker must share, and they are recorded with every entry."""

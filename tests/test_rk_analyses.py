@@ -43,6 +43,7 @@ def test_method_table_weight_sums():
     assert written[2] == "–"                       # no declared order, said with a dash and the caption
 
 
+@pytest.mark.slow
 def test_toy_orders_known_orders(toy_data):
     a = rktoy.toy_orders(toy_data, methods=("euler", "rk4", rktoy.WRITTEN))
     assert a["order_euler"] == pytest.approx(1.0, abs=0.15)

@@ -105,6 +105,7 @@ def test_ode_block_matches_plain_solver_with_time_dependent_weights(name, rng):
     assert np.allclose(out, block.apply(theta, Y0), rtol=1e-14, atol=1e-14)
 
 
+@pytest.mark.slow
 def test_toy_convergence_orders():
     data = rkstudy.make_toy_data()
     conv = rkstudy.toy_convergence([m.name for m in TABLEAUX] + ["rk4_thesis_as_written"], data)

@@ -29,14 +29,17 @@ def test_table_text_is_the_caption_then_the_aligned_table():
 
 
 def test_table_html_has_caption_headers_cells_and_escapes_text():
-    t = Table(["a<b", "value"], [["x & y", 1.5], ["0.982 [0.951, 0.995]", 2.0]], caption="A <caption>",
-              floatfmt=[None, "{:.1f}"])
+    t = Table(["a<b", "value"], [["x & y", 1.5], ["0.982 [0.951, 0.995]", 2.0],
+                                 ["32 layers, every one of the 5000 examples", 3.0], ["1.2e-03 s", 4.0]],
+              caption="A <caption>", floatfmt=[None, "{:.1f}"])
     page = t._repr_html_()
     assert "<caption" in page and "A &lt;caption&gt;</caption>" in page
     assert "<th>a&lt;b</th>" in page and ">x &amp; y</td>" in page
     assert '<td style="text-align: right">1.5</td>' in page           # numbers right-aligned
     assert '<td style="text-align: left">x &amp; y</td>' in page       # text left-aligned
     assert '<td style="text-align: right">0.982 [0.951, 0.995]</td>' in page
+    assert '<td style="text-align: right">1.2e-03 s</td>' in page       # a number with a unit
+    assert '<td style="text-align: left">32 layers, every one of the 5000 examples</td>' in page   # prose
     assert "overflow-x: auto" in page                                 # a wide table scrolls in its own box
 
 
@@ -192,7 +195,8 @@ def test_reproduce_box_gives_the_command_every_parameter_and_the_source(tmp_path
     _, page = _build(tmp_path, monkeypatch, ".. reproduce:: 3.1\n\n.. chapter-data:: 3.1\n")
     assert "Reproduce this chapter" in page
     assert "resnet-ode rerun 3.1 --defaults" in page
-    assert "--set NAME=VALUE" in page and "rerun 3.1 --param &#x27;seeds=[0, 1, 2, 3, 4, 5, 6]&#x27;" in page
+    # The example adds two seeds to the chapter's twelve.
+    assert "--set NAME=VALUE" in page and f"rerun 3.1 --param &#x27;seeds={list(range(14))}&#x27;" in page
     for name, check in SWEEPS["3.1"].parameters.items():
         assert f"<code>{name}</code>" in page and html.escape(check.allowed) in page
     assert 'href="../_sources/book/chapter3/state-layers.ipynb"' in page

@@ -100,6 +100,7 @@ def test_hessian_tables_split_values_and_checks():
     assert max(len(t.headers) for t in (values, checks)) <= 8
 
 
+@pytest.mark.slow
 def test_analyses_on_tiny_runs(all_runs):
     assert S.trained_networks(all_runs, list(SEEDS))["objective_range"]["2"] == [
         min(all_runs[(2, s)].final()["objective"] for s in SEEDS),

@@ -114,6 +114,7 @@ def test_cli_refuses_bad_settings_before_any_compute(argv, needle, cache, tmp_pa
 # ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_study_table_is_tidy_and_consistent(cache, tmp_path, capsys):
     out = tmp_path / "out"
     argv = ["study", "--grid", "nY=4,8", "--grid", "init_seed=0,1", "--output", str(out), "--jobs", "1"]
@@ -245,12 +246,13 @@ def test_the_figures_leave_the_caller_s_backend_and_figures_alone(tmp_path):
     plt.switch_backend("svg")   # any backend other than Agg: a switch to Agg would show (and close the figures)
     before = matplotlib.get_backend()
     mine = plt.figure()
+    open_before = plt.get_fignums()   # mine, and any an earlier test in this process left open
     spec = build_spec(["nY=4,8"])
     rows = [{**c.to_dict(), "eval_own": True, "eval_val_accuracy": 0.5, "eval_grid_accuracy": 0.4}
             for c in spec.configs()]
     study.summary_figure(rows, spec, tmp_path / "s.png")
     assert matplotlib.get_backend() == before
-    assert plt.get_fignums() == [mine.number]
+    assert plt.get_fignums() == open_before and mine.number in open_before
     plt.close(mine)
     plt.switch_backend(previous)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 
 import numpy as np
 
@@ -209,11 +210,13 @@ class Table:
         import html
 
         def numeric(s):
+            # A number, with at most an interval or a unit after it, is right-aligned; a sentence that starts
+            # with a number ("32 layers, every one of ...") is prose and stays left-aligned.
             try:
                 float(s.split(" ")[0].replace("\u2212", "-"))
-                return True
             except ValueError:
                 return False
+            return re.search(r"[^\W\d_]{3,}", s) is None
 
         head = "".join(f"<th>{html.escape(h)}</th>" for h in self.headers)
         body = "".join(
