@@ -54,6 +54,23 @@ def test_analyse_compares_the_transfer_with_the_baseline():
     assert a["transfer_versus_baseline"] == "above"
 
 
+def test_analyse_says_per_weight_how_well_the_networks_fit_and_which_do_not_beat_the_baseline():
+    # own accuracy 0.9 at alpha 1; at alpha 2 0.8, except nY = 16, T = 20, seed 1 at 0.6 (below the baseline 0.7)
+    def accuracy(n, T, a, s, m):
+        if m != n:
+            return 0.3
+        return 0.9 if a == 1.0 else 0.6 if (n, T, s) == (16, 20.0, 1) else 0.8
+
+    a = beyond.analyse(_rows(accuracy), baseline=0.7)
+    assert a["own_by_alpha"] == "0.900 to 0.900 at α = 1 and 0.600 to 0.800 at α = 2"
+    assert a["own_below"] == 1
+    assert a["own_below_text"] == "1 of the 16 networks does not beat it (nY = 16, T = 20, α = 2, seed 1: 0.600)"
+    a = beyond.analyse(_rows(accuracy), baseline=0.5)
+    assert a["own_below"] == 0 and a["own_below_text"] == "every network beats it"
+    a = beyond.analyse(_rows(accuracy), baseline=0.8)    # a tie with the baseline does not beat it
+    assert a["own_below"] == 8 and a["own_below_text"].startswith("8 of the 16 networks do not beat it (")
+
+
 @pytest.mark.parametrize("rows, baseline, needle", [([], 0.5, "rows"), (None, 1.5, "baseline")])
 def test_analyse_refuses_bad_input(rows, baseline, needle):
     with pytest.raises(ValueError, match=needle):

@@ -534,11 +534,15 @@ def prose_table_mismatches(pasted: list[dict], cells: list[str]) -> list[str]:
     return found
 
 
-def inspect_page(driver, url: str, screenshot: str | None = None) -> dict:
+def inspect_page(driver, url: str, screenshot: str | None = None, page: str | None = None,
+                 base: str | None = None) -> dict:
     """Load ``url`` at each width and return every problem found, by kind (empty lists when fine).
 
     With ``screenshot`` (a file name stem), a full-page screenshot is saved at
-    each width under ``SCREENSHOTS``.
+    each width under ``SCREENSHOTS``. With ``page`` (its path under the book)
+    and ``base`` (the server's root URL), the links that move the reader on are
+    checked too (:func:`navigation_problems`, at the widest width, where the
+    sidebar shows).
     """
     network_events(driver)  # drop what earlier pages left in the logs
     driver.get_log("browser")
@@ -548,6 +552,9 @@ def inspect_page(driver, url: str, screenshot: str | None = None) -> dict:
         if width == WIDTHS[0]:
             found = json.loads(driver.execute_script(_INSPECT_JS))
             numbers = json.loads(driver.execute_script(_NUMBERS_JS))
+            if page is not None:
+                report["navigation"] = navigation_problems(page, json.loads(driver.execute_script(_NAVIGATION_JS)),
+                                                           base)
         report[f"overflow at {width} px"] = json.loads(driver.execute_script(_OVERFLOW_JS))
         report[f"figure text too small at {width} px"] = small_figure_text(driver, width)
         if screenshot:
@@ -695,30 +702,23 @@ PAGES = book_pages()
 def test_book_is_built():
     assert PAGES, f"no HTML pages under {HTML}: build the book first (make book)"
     assert "index.html" in PAGES
+    assert any(is_run_page(p) for p in PAGES), "no run pages were built"
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page(browser, book_server, screenshots, page):
-    report = inspect_page(browser, book_server.url + page, screenshot=screenshot_name(page))
+    """Every check of :func:`inspect_page` on one page of the book, its navigation included.
+
+    Navigation: Prev/Next never enters a run page; every run page links back to its chapter
+    and to its data; the sidebar shows no other chapter's run pages.
+    """
+    report = inspect_page(browser, book_server.url + page, screenshot=screenshot_name(page), page=page,
+                          base=book_server.url)
     if not code_stays_collapsed(page):
         report["visible code lines"] = []
     bad = problems(report)
     assert not bad, f"{page}: " + "; ".join(
         f"{k}: {v[:8]}" + (f" (+{len(v) - 8} more)" if len(v) > 8 else "") for k, v in bad.items())
-
-
-def test_navigation(browser, book_server):
-    """Prev/Next never enters a run page; every run page links back to its chapter and to its data."""
-    assert any(is_run_page(p) for p in PAGES), "no run pages were built"
-    bad = {}
-    for page in PAGES:
-        browser.get(book_server.url + page)
-        found = json.loads(browser.execute_script(_NAVIGATION_JS))
-        if problems := navigation_problems(page, found, book_server.url):
-            bad[page] = problems
-    network_events(browser)  # (the page checks look at the network, not this test)
-    assert not bad, "; ".join(f"{p}: {v}" for p, v in list(bad.items())[:8]) + (
-        f" (+{len(bad) - 8} more pages)" if len(bad) > 8 else "")
 
 
 def test_navigation_checks_catch_broken_links(tmp_path):

@@ -1,4 +1,5 @@
 """Chapter 3.2's analyses (resnet_ode.studies.depth_stability) on small made-up networks."""
+import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
@@ -121,6 +122,15 @@ def test_settings_comparison_and_record(family, monkeypatch):
     assert ref["ref_max_amp_last"] == pytest.approx(ref["book_max_amp_last"])
     assert ref["ref_grid_lo"] == ref["ref_grid_hi"] == 0.6
     assert ref["ref_stable_pairs_max"] == ref["book_stable_pairs_max"]
+    assert ref["ref_stable_pairs_max"] == 0 and ref["ref_stable_pairs_text"] == "no (example, layer) pair is inside"
+    spectra_of = ds.stability.network_spectra            # every (example, layer) pair of a quarter of the layers inside
+    monkeypatch.setattr(ds.stability, "network_spectra", lambda *a, **k: dataclasses.replace(
+        sp := spectra_of(*a, **k), share_stable_examples=np.where(np.arange(sp.n_layers) % 4 == 0, 1.0, 0.0)))
+    some = ds.setting_comparison(book, runs, X)
+    assert some["ref_stable_pairs_max"] > 0
+    assert some["ref_stable_pairs_text"] == (f"at most a share {some['ref_stable_pairs_max']:.2g} of (example, layer) "
+                                             "pairs is inside")
+    monkeypatch.setattr(ds.stability, "network_spectra", spectra_of)
     sl_runs = [_run(n, 0, np.random.default_rng(n)) for n in (4, 7)]
     sl = ds.state_layer_study(sl_runs, X)
     assert sl["sl_first"] == 4 and sl["sl_last"] == 7

@@ -1,6 +1,8 @@
 """The key results of the front page: one line per claim, from the verdicts' evidence."""
+import pytest
+
+from resnet_ode.studies.keyresults import comparisons, key_result, key_results, settings_sentence, verdict_counts
 from resnet_ode.studies.verdicts import Verdict
-from resnet_ode.studies.keyresults import comparisons, key_result, key_results
 
 
 def _entry(value, lower, upper, margin, seeds, grade=None):
@@ -39,3 +41,32 @@ def test_pairs_without_a_margin_and_untrained_claims():
 def test_a_verdict_without_graded_comparisons_gives_its_measurement():
     v = Verdict("3.9-other", "first clause; second clause", "holds", "r", {"source": "x"})
     assert key_results([v]) == [{"key": "3.9-other", "verdict": "holds", "number": "first clause"}]
+
+
+def _verdicts(*grades):
+    return [Verdict(f"3.{k}-x", "m", g, "r", {}) for k, g in enumerate(grades)]
+
+
+def test_verdict_counts_says_how_many_claims_got_each_verdict_in_order():
+    got = verdict_counts(_verdicts("does not hold", "holds with caveats", "inconclusive", "does not hold"))
+    assert got == "Of the 4 claims graded, 1 holds with caveats, 1 is inconclusive and 2 do not hold; none holds."
+    assert verdict_counts(_verdicts("holds", "holds")) == "Of the 2 claims graded, 2 hold."
+    assert (verdict_counts(_verdicts("inconclusive", "holds", "inconclusive"))
+            == "Of the 3 claims graded, 1 holds and 2 are inconclusive.")
+
+
+@pytest.mark.parametrize("grades", [(), ("holds", "probably")])
+def test_verdict_counts_refuses_an_empty_list_or_an_unknown_verdict(grades):
+    with pytest.raises(ValueError, match="verdicts"):
+        verdict_counts(_verdicts(*grades))
+
+
+def test_settings_sentence_names_the_verdicts_that_differ():
+    labels = {"book": "book's setting", "reference_cg": "reference CG"}
+    assert settings_sentence({}, labels) == "The verdicts agree under every training setting that judged them."
+    one = {"3.4-accuracy": {"book": "does not hold", "reference_cg": "inconclusive"}}
+    assert settings_sentence(one, labels) == ("1 verdict differs between the training settings: 3.4-accuracy "
+                                              "(book's setting: does not hold; reference CG: inconclusive).")
+    two = {**one, "3.1-x": {"book": "holds", "code_nt": "inconclusive"}}
+    assert settings_sentence(two, labels).startswith("2 verdicts differ between the training settings: 3.4-accuracy (")
+    assert settings_sentence(two, labels).endswith("; 3.1-x (book's setting: holds; code_nt: inconclusive).")

@@ -51,7 +51,10 @@ def analyse(rows, baseline: float) -> Analysis:
     Analysis
         ``tables``: the summary per final time and weight. ``numbers``: ``depths``,
         ``T``, ``alpha``, ``seeds`` (lists), ``n_networks``, ``n_rows``, ``baseline``,
-        ``own_lo``/``own_hi`` (smallest and largest own grid accuracy), ``best``
+        ``own_lo``/``own_hi`` (smallest and largest own grid accuracy), ``own_by_alpha`` (the
+        range of the own grid accuracy per weight α, as text), ``own_below`` (how many
+        networks do not beat the baseline at their own depth) and ``own_below_text`` (the
+        same as a clause: "every network beats it" or "k of the n networks do not beat it (...)"), ``best``
         (the setting with the best mean transfer, as text) and ``best_transfer``,
         ``transfer_mean_lo``/``transfer_mean_hi`` (smallest and largest mean transfer
         of a setting) and ``transfer_versus_baseline`` ("below", "above" or "on both
@@ -103,9 +106,20 @@ def analyse(rows, baseline: float) -> Analysis:
     own_acc = [r["eval_grid_accuracy"] for r in own]
     means = [g["transfer"]["mean"] for g in groups]
     versus = ("below" if max(means) < baseline else "above" if min(means) > baseline else "on both sides of")
+    ranges = []
+    for a in alphas:
+        acc = [r["eval_grid_accuracy"] for r in tidy.select(own, alpha=a)]
+        ranges.append(f"{min(acc):.3f} to {max(acc):.3f} at α = {a:g}")
+    own_by_alpha = ranges[0] if len(ranges) == 1 else ", ".join(ranges[:-1]) + " and " + ranges[-1]
+    below = [r for r in own if r["eval_grid_accuracy"] <= baseline]
+    below_text = ("every network beats it" if not below else
+                  f"{len(below)} of the {len(own)} networks {'does' if len(below) == 1 else 'do'} not beat it ("
+                  + "; ".join(f"nY = {r['nY']}, T = {r['T']:g}, α = {r['alpha']:g}, seed {r['init_seed']}: "
+                              f"{r['eval_grid_accuracy']:.3f}" for r in below) + ")")
     numbers = {
         "depths": depths, "T": times, "alpha": alphas, "seeds": seeds, "n_networks": len(own), "n_rows": len(rows),
         "baseline": float(baseline), "own_lo": float(min(own_acc)), "own_hi": float(max(own_acc)),
+        "own_by_alpha": own_by_alpha, "own_below": len(below), "own_below_text": below_text,
         "best": f"T = {best['T']:g}, α = {best['alpha']:g}", "best_transfer": float(best["transfer"]["mean"]),
         "transfer_mean_lo": float(min(means)), "transfer_mean_hi": float(max(means)),
         "transfer_versus_baseline": versus,

@@ -12,7 +12,10 @@ computed by :mod:`resnet_ode.studies.stability`.
 
 Networks are passed as dicts keyed by ``(layers N, seed)`` (standard ResNets) or by
 the number of state layers ``nY`` (state-layer networks), values
-``RunResult`` (:func:`resnet_ode.training.runs.get_runs`).
+``RunResult`` (:func:`resnet_ode.training.runs.get_runs`). Given a ``sample`` (the
+arguments of :func:`~resnet_ode.studies.layer_spectra.training_sample` that drew ``X``),
+the spectra whose eigenvalues are not kept for a figure are stored and published like runs
+(:func:`resnet_ode.studies.layer_spectra.stored_spectra`).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from resnet_ode.studies import stability
 from resnet_ode.studies.aggregate import seed_summary
 from resnet_ode.studies.analysis import Analysis
 from resnet_ode.studies.evaluation import run_grid_accuracy
+from resnet_ode.studies.layer_spectra import stored_spectra, training_sample  # the chapter draws its examples here
 from resnet_ode.util.formatting import Table
 
 #: Table format of an example's largest real part and of the share of (example, layer) pairs with all
@@ -29,31 +33,17 @@ from resnet_ode.util.formatting import Table
 MINMAX_FMT = "{:.2g}"
 
 
-def training_sample(X_train, n: int, highlight: int = 1, seed: int = 0):
-    """All training examples, or a seeded sample of ``n`` that keeps the ``highlight``-th.
-
-    Parameters
-    ----------
-    X_train : ndarray, shape (2, n_train)
-    n : int
-        Examples wanted; ``n >= n_train`` returns all.
-    highlight : int
-        Index of the example that must be in the sample (the thesis's example).
-    seed : int
-        Seed of the sample.
-
-    Returns
-    -------
-    X : ndarray, shape (2, min(n, n_train))
-    position : int
-        Column of ``X`` holding the highlighted example.
-    """
-    X_train = np.asarray(X_train)
-    n_train = X_train.shape[1]
-    if n >= n_train:
-        return X_train, int(highlight)
-    idx = np.union1d([highlight], np.random.default_rng(seed).choice(n_train, n - 1, replace=False))
-    return X_train[:, idx], int(np.searchsorted(idx, highlight))
+def _spectra(run, X, sample: dict | None, desc: str, initial: bool = False,
+             per_example: bool = False) -> stability.LayerSpectra:
+    """A network's layer spectra at ``X`` (not kept): stored when ``sample`` says how ``X`` was drawn, else computed."""
+    if sample is None:
+        theta = run.model.init_params(run.config.init_seed) if initial else run.theta
+        return stability.network_spectra(run.model, theta, X, keep=False, desc=desc)
+    drawn, _ = training_sample(run.config.dataset().X_train, **sample)
+    if not np.array_equal(drawn, np.asarray(X)):
+        raise ValueError(f"sample {sample!r} does not describe the examples X of {desc}: draw X with "
+                         "training_sample(X_train, **sample)")
+    return stored_spectra(run, sample, initial=initial, per_example=per_example)
 
 
 def _depths_seeds(runs: dict):
@@ -116,7 +106,8 @@ def _shares_table(spectra: dict, caption: str) -> Table:
                  floatfmt=["{:.3f}"] * 5 + [MINMAX_FMT])
 
 
-def depth_spectra(runs: dict, X, keep_seed: int | None = None, highlight: int | None = None) -> Analysis:
+def depth_spectra(runs: dict, X, keep_seed: int | None = None, highlight: int | None = None,
+                  sample: dict | None = None) -> Analysis:
     """Eigenvalues of every layer Jacobian of every network, summarised per network, depth and layer.
 
     Parameters
@@ -129,6 +120,10 @@ def depth_spectra(runs: dict, X, keep_seed: int | None = None, highlight: int | 
         Seed whose eigenvalues are kept for the figures (default the first).
     highlight : int, optional
         Column of ``X`` of the thesis's example (stored in ``arrays``).
+    sample : dict, optional
+        The arguments of :func:`~resnet_ode.studies.layer_spectra.training_sample` that drew
+        ``X`` from the runs' training set: the other seeds' spectra are then stored (with their
+        per-example products); without it everything is computed.
 
     Returns
     -------
@@ -149,8 +144,9 @@ def depth_spectra(runs: dict, X, keep_seed: int | None = None, highlight: int | 
     n = int(np.asarray(X).shape[1])
     spectra = {}
     for (N, s), r in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        spectra[N, s] = stability.network_spectra(r.model, r.theta, X, keep=(s == keep_seed),
-                                                  desc=f"spectra: {N} layers, seed {s}")
+        desc = f"spectra: {N} layers, seed {s}"
+        spectra[N, s] = (stability.network_spectra(r.model, r.theta, X, keep=True, desc=desc) if s == keep_seed
+                         else _spectra(r, X, sample, desc, per_example=True))
     spectra = dict(sorted(spectra.items()))
     tables = [
         _largest_table(spectra, f"Largest eigenvalue measures per network, over all layers and the {n} training "
@@ -196,7 +192,7 @@ def depth_spectra(runs: dict, X, keep_seed: int | None = None, highlight: int | 
     return Analysis(tables, numbers, {"spectra": spectra, "layers": layers, "seeds": seeds, "highlight": highlight})
 
 
-def initial_spectra(runs: dict, spectra: dict, X) -> Analysis:
+def initial_spectra(runs: dict, spectra: dict, X, sample: dict | None = None) -> Analysis:
     """The eigenvalue measures of every network at its initial weights, beside the trained ones.
 
     Parameters
@@ -207,6 +203,9 @@ def initial_spectra(runs: dict, spectra: dict, X) -> Analysis:
         ``(N, seed) -> LayerSpectra`` of the trained networks (:func:`depth_spectra`).
     X : ndarray, shape (2, n)
         Examples for the initial networks.
+    sample : dict, optional
+        How ``X`` was drawn (the arguments of
+        :func:`~resnet_ode.studies.layer_spectra.training_sample`): the spectra are then stored.
 
     Returns
     -------
@@ -216,8 +215,7 @@ def initial_spectra(runs: dict, spectra: dict, X) -> Analysis:
         ``spectra`` (initial).
     """
     n = int(np.asarray(X).shape[1])
-    init = {key: stability.network_spectra(r.model, r.model.init_params(r.config.init_seed), X, keep=False,
-                                           desc=f"initial spectra: {key[0]} layers, seed {key[1]}")
+    init = {key: _spectra(r, X, sample, f"initial spectra: {key[0]} layers, seed {key[1]}", initial=True)
             for key, r in sorted(runs.items())}
     n_trained = next(iter(spectra.values())).n_samples
     pairs = [(key, init[key].overall(), spectra[key].overall()) for key in sorted(runs)]
@@ -266,7 +264,7 @@ def perturbation_study(runs: dict, spectra: dict, X, eps: float = 1e-4) -> Analy
     rows, ratio_radius, ratio_norm = [], [], []
     for key, g in growth.items():
         sp = spectra[key]
-        radius, norm = float(np.median(np.exp(sp.log_radius_product))), float(np.median(np.exp(sp.log_norm_product)))
+        radius, norm = sp.median_products()
         rows.append([*key, _growth(g), float(np.median(g.nonlinear[-1])), g.max_relative_difference(), radius, norm,
                      float(np.mean(np.log(g.linear[-1]) <= sp.log_norm_product + 1e-9))])
         ratio_radius.append(radius / _growth(g))
@@ -289,7 +287,7 @@ def perturbation_study(runs: dict, spectra: dict, X, eps: float = 1e-4) -> Analy
     return Analysis([table], numbers, {"growth": growth})
 
 
-def state_layer_study(runs, X, eps: float = 1e-4) -> Analysis:
+def state_layer_study(runs, X, eps: float = 1e-4, sample: dict | None = None) -> Analysis:
     """The eigenvalue measures and perturbation growth of the state-layer networks of Chapter 3.1.
 
     Parameters
@@ -298,6 +296,9 @@ def state_layer_study(runs, X, eps: float = 1e-4) -> Analysis:
         One network per number of state layers ``nY``.
     X : ndarray, shape (2, n)
     eps : float
+    sample : dict, optional
+        How ``X`` was drawn (the arguments of
+        :func:`~resnet_ode.studies.layer_spectra.training_sample`): the spectra are then stored.
 
     Returns
     -------
@@ -309,8 +310,7 @@ def state_layer_study(runs, X, eps: float = 1e-4) -> Analysis:
         ``growth`` and ``grid`` keyed by ``nY``.
     """
     runs = {r.config.nY: r for r in runs}
-    spectra = {nY: stability.network_spectra(r.model, r.theta, X, keep=False, desc=f"spectra: nY = {nY}")
-               for nY, r in runs.items()}
+    spectra = {nY: _spectra(r, X, sample, f"spectra: nY = {nY}") for nY, r in runs.items()}
     growth = {nY: stability.perturbation_growth(r.model, r.theta, X, eps=eps, seed=0) for nY, r in runs.items()}
     grid = {nY: run_grid_accuracy(r) for nY, r in runs.items()}
     first = next(iter(runs.values()))
@@ -350,7 +350,7 @@ def _key_measures(r, g, sp, gr) -> dict:
             "growth": _growth(gr)}
 
 
-def setting_comparison(book: dict, runs_ref: dict, X, eps: float = 1e-4) -> Analysis:
+def setting_comparison(book: dict, runs_ref: dict, X, eps: float = 1e-4, sample: dict | None = None) -> Analysis:
     """The standard ResNets trained under a second setting (the reference's CG), analysed as the book's.
 
     Parameters
@@ -361,6 +361,9 @@ def setting_comparison(book: dict, runs_ref: dict, X, eps: float = 1e-4) -> Anal
         ``(N, seed) -> RunResult`` under the second setting, the same keys.
     X : ndarray, shape (2, n)
     eps : float
+    sample : dict, optional
+        How ``X`` was drawn (the arguments of
+        :func:`~resnet_ode.studies.layer_spectra.training_sample`): the spectra are then stored.
 
     Returns
     -------
@@ -368,14 +371,14 @@ def setting_comparison(book: dict, runs_ref: dict, X, eps: float = 1e-4) -> Anal
         Two tables (training results; eigenvalue measures and growth), one row per
         setting and depth with the seed mean and range. Numbers ``ref_<m>_<first|last>``
         and ``book_<m>_<first|last>`` for ``m`` in max_real, max_amp, growth,
-        grid_accuracy, objective; ``ref_stable_pairs_max``, ``ref_all_unstable``
-        ("every" or "not every"), ``ref_grid_lo``/``_hi``, ``ref_share_lo``/``_hi``,
+        grid_accuracy, objective; ``ref_stable_pairs_max``, ``ref_stable_pairs_text`` (the same in
+        words: "no (example, layer) pair is inside" or "at most a share ... of (example, layer) pairs
+        is inside"), ``ref_all_unstable`` ("every" or "not every"), ``ref_grid_lo``/``_hi``, ``ref_share_lo``/``_hi``,
         ``book_stable_pairs_max``. Arrays: ``runs``, ``grid``, ``spectra``, ``growth``
         of the second setting.
     """
     grid_ref = {key: run_grid_accuracy(r) for key, r in runs_ref.items()}
-    spectra_ref = {key: stability.network_spectra(r.model, r.theta, X, keep=False,
-                                                  desc=f"spectra, reference CG: {key[0]} layers, seed {key[1]}")
+    spectra_ref = {key: _spectra(r, X, sample, f"spectra, reference CG: {key[0]} layers, seed {key[1]}")
                    for key, r in sorted(runs_ref.items())}
     growth_ref = {key: stability.perturbation_growth(r.model, r.theta, X, eps=eps, seed=0)
                   for key, r in sorted(runs_ref.items())}
@@ -405,7 +408,10 @@ def setting_comparison(book: dict, runs_ref: dict, X, eps: float = 1e-4) -> Anal
             numbers[f"ref_{k}_{label}"] = summary["reference CG", N][k]["value"]
             numbers[f"book_{k}_{label}"] = summary["book", N][k]["value"]
     ref_all = [sp.overall() for sp in spectra_ref.values()]
-    numbers.update(ref_stable_pairs_max=max(o["share_stable_examples"] for o in ref_all),
+    pairs = max(o["share_stable_examples"] for o in ref_all)
+    numbers.update(ref_stable_pairs_max=pairs,
+                   ref_stable_pairs_text=("no (example, layer) pair is inside" if pairs == 0 else
+                                          f"at most a share {pairs:.2g} of (example, layer) pairs is inside"),
                    book_stable_pairs_max=max(sp.overall()["share_stable_examples"] for sp in book["spectra"].values()),
                    ref_all_unstable="every" if all(o["min_max_real"] > 0 for o in ref_all) else "not every",
                    ref_grid_lo=min(g.accuracy for g in grid_ref.values()),
@@ -440,8 +446,8 @@ def network_record(sp, g=None, r=None, grid_acc=None) -> dict:
         out["perturbation"] = {"median_growth_tangent": _growth(g),
                                "median_growth_finite": float(np.median(g.nonlinear[-1])),
                                "max_relative_difference": g.max_relative_difference(),
-                               "median_prod_radius": float(np.median(np.exp(sp.log_radius_product))),
-                               "median_prod_norm": float(np.median(np.exp(sp.log_norm_product))),
+                               "median_prod_radius": sp.median_products()[0],
+                               "median_prod_norm": sp.median_products()[1],
                                "median_growth_per_layer": np.median(g.linear, axis=1)}
     if r is not None:
         out["val_accuracy"] = r.final()["val_accuracy"]

@@ -6,14 +6,15 @@ it rests on most directly, in a line short enough for a table cell.
 :func:`resnet_ode.studies.conclusions.judge_all`: the claim's first comparison graded
 against a smallest effect that matters (its difference, one-sided 95 % bounds, margin
 and seeds) and, where the claim rests on several comparisons, how many of them
-received each grade. Chapter 4 glues them, the other pages paste them.
+received each grade. Chapter 4 glues them, the other pages paste them;
+:func:`verdict_counts` says in one sentence how many claims received each verdict.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from resnet_ode.studies.verdicts import GRADES
+from resnet_ode.studies.verdicts import CAVEATS, FAILS, GRADES, HOLDS, INCONCLUSIVE
 
 #: What each claim's first comparison measures, in a few words (the evidence says it at length).
 COMPARED = {
@@ -80,3 +81,53 @@ def key_result(verdict) -> dict:
 def key_results(verdicts) -> list[dict]:
     """:func:`key_result` of every verdict, in order."""
     return [key_result(v) for v in verdicts]
+
+
+#: The words for a count of claims with each verdict, for one claim and for several.
+VERDICT_WORDS = {HOLDS: ("holds", "hold"), CAVEATS: ("holds with caveats", "hold with caveats"),
+                 INCONCLUSIVE: ("is inconclusive", "are inconclusive"), FAILS: ("does not hold", "do not hold")}
+
+
+def verdict_counts(verdicts) -> str:
+    """One sentence: how many of the graded claims received each verdict, in the order of ``GRADES``.
+
+    For example "Of the 8 claims graded, 1 holds with caveats, 2 are inconclusive and 5
+    do not hold; none holds." (the last clause only when no claim holds).
+
+    Raises
+    ------
+    ValueError
+        If ``verdicts`` is empty or holds a verdict that is not one of ``GRADES``.
+    """
+    counts = Counter(v.verdict for v in verdicts)
+    if not verdicts or set(counts) - set(GRADES):
+        raise ValueError(f"verdicts: expected one or more of {list(GRADES)}, got {sorted(counts)}")
+    parts = [f"{counts[g]} {VERDICT_WORDS[g][counts[g] != 1]}" for g in GRADES if counts[g]]
+    said = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return (f"Of the {len(verdicts)} claims graded, {said}" + ("; none holds." if not counts[HOLDS] else "."))
+
+
+def settings_sentence(differ: dict, labels: dict) -> str:
+    """One sentence: which verdicts differ between the training settings, and how.
+
+    Parameters
+    ----------
+    differ : dict
+        ``claim key -> {setting -> verdict}``, as :func:`resnet_ode.studies.verdicts.disagreements`
+        returns.
+    labels : dict
+        ``setting -> label`` for the reader (e.g. ``"reference_cg" -> "reference CG"``).
+
+    Returns
+    -------
+    str
+        "The verdicts agree under every training setting that judged them." or, e.g.,
+        "1 verdict differs between the training settings: 3.4-accuracy (book's setting:
+        does not hold; reference CG: inconclusive)."
+    """
+    if not differ:
+        return "The verdicts agree under every training setting that judged them."
+    said = "; ".join(f"{key} (" + "; ".join(f"{labels.get(s, s)}: {g}" for s, g in grades.items()) + ")"
+                     for key, grades in differ.items())
+    n = len(differ)
+    return f"{n} verdict{' differs' if n == 1 else 's differ'} between the training settings: {said}."

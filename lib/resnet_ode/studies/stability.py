@@ -210,16 +210,22 @@ class LayerSpectra:
         Largest and median spectral norm ``||R(h J)||_2`` over examples: the
         worst-case growth of a perturbation in one step of the frozen
         linearisation (for Euler, of the exact linearised step).
-    log_norm_product : ndarray, shape (n_samples,)
+    log_norm_product : ndarray, shape (n_samples,), or None
         ``sum_j log ||R(h J_j)||_2`` per example: for forward Euler the log of
         an upper bound on the growth ``||dY_N|| / ||dY_0||`` of any small
-        perturbation of that example's block input.
-    log_radius_product : ndarray, shape (n_samples,)
+        perturbation of that example's block input. None when read from a
+        stored summary without the per-example arrays
+        (:func:`resnet_ode.studies.layer_spectra.stored_spectra`).
+    log_radius_product : ndarray, shape (n_samples,), or None
         ``sum_j log max_k |R(h lambda_k(J_j))|`` per example: the growth the
         eigenvalues alone would predict (exact if all ``J_j`` were equal and
-        normal).
+        normal). None as ``log_norm_product``.
     eigvals : ndarray of complex, shape (L, n_samples, w), or None
         All eigenvalues (``lambda``, not ``h lambda``) when kept.
+    medians : tuple of float, or None
+        ``(radius, norm)``: the medians over the examples of ``exp(log_radius_product)`` and
+        ``exp(log_norm_product)``, as stored with a summary that lacks the per-example
+        arrays (:meth:`median_products` computes them otherwise).
     """
 
     times: np.ndarray
@@ -236,13 +242,22 @@ class LayerSpectra:
     median_amp: np.ndarray
     max_step_norm: np.ndarray
     median_step_norm: np.ndarray
-    log_norm_product: np.ndarray
-    log_radius_product: np.ndarray
+    log_norm_product: np.ndarray | None
+    log_radius_product: np.ndarray | None
     eigvals: np.ndarray | None = None
+    medians: tuple | None = None
 
     @property
     def n_layers(self) -> int:
         return int(self.times.size)
+
+    def median_products(self) -> tuple[float, float]:
+        """Medians over the examples of the products of the spectral radii and of the norms: ``(radius, norm)``."""
+        if self.log_radius_product is None or self.log_norm_product is None:
+            if self.medians is None:
+                raise ValueError("these spectra keep neither the per-example products nor their medians")
+            return self.medians
+        return float(np.median(np.exp(self.log_radius_product))), float(np.median(np.exp(self.log_norm_product)))
 
     def overall(self) -> dict:
         """Summaries over all layers (every layer has the same number of eigenvalues)."""
