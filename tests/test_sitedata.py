@@ -13,7 +13,7 @@ import pytest
 
 from resnet_ode.book import sitedata
 from resnet_ode.book.numbers import Tables
-from resnet_ode.util.formatting import Table, format_table
+from resnet_ode.util.formatting import Table, format_table, in_words
 
 
 # ----------------------------------------------------------------------------
@@ -223,3 +223,11 @@ def test_chapter_6_s_box_shows_how_to_rebuild_it_from_another_table(tmp_path, mo
     assert "rerun 6 --param &quot;table=&#x27;_build/study/large/results.parquet&#x27;&quot;" in page
     assert "--set NAME=VALUE" not in page            # the chapter takes no run settings
     assert "<code>study_file</code>" in page and "<code>table</code>" in page
+
+
+def test_in_words_lists_items_as_a_sentence_does():
+    assert in_words([8]) == "8"
+    assert in_words([8, 20]) == "8 and 20"
+    assert in_words(x for x in ("a", "b", "c")) == "a, b and c"
+    with pytest.raises(ValueError, match="items"):
+        in_words([])

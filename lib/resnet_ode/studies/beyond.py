@@ -15,7 +15,7 @@ import numpy as np
 
 from resnet_ode.studies import plotting, tidy
 from resnet_ode.studies.analysis import Analysis
-from resnet_ode.util.formatting import Table
+from resnet_ode.util.formatting import Table, in_words
 
 #: How a direction of :func:`resnet_ode.studies.tidy.paired_change` reads in a sentence about ``n`` pairs.
 DIRECTION_WORDS = {"rises": "rises for every one of the", "falls": "falls for every one of the",
@@ -106,11 +106,8 @@ def analyse(rows, baseline: float) -> Analysis:
     own_acc = [r["eval_grid_accuracy"] for r in own]
     means = [g["transfer"]["mean"] for g in groups]
     versus = ("below" if max(means) < baseline else "above" if min(means) > baseline else "on both sides of")
-    ranges = []
-    for a in alphas:
-        acc = [r["eval_grid_accuracy"] for r in tidy.select(own, alpha=a)]
-        ranges.append(f"{min(acc):.3f} to {max(acc):.3f} at α = {a:g}")
-    own_by_alpha = ranges[0] if len(ranges) == 1 else ", ".join(ranges[:-1]) + " and " + ranges[-1]
+    own_at = {a: [r["eval_grid_accuracy"] for r in tidy.select(own, alpha=a)] for a in alphas}
+    own_by_alpha = in_words(f"{min(acc):.3f} to {max(acc):.3f} at α = {a:g}" for a, acc in own_at.items())
     below = [r for r in own if r["eval_grid_accuracy"] <= baseline]
     below_text = ("every network beats it" if not below else
                   f"{len(below)} of the {len(own)} networks {'does' if len(below) == 1 else 'do'} not beat it ("

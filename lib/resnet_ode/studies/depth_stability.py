@@ -443,11 +443,12 @@ def network_record(sp, g=None, r=None, grid_acc=None) -> dict:
     """
     out = {"h": sp.h, "n_layers": sp.n_layers, "n_samples": sp.n_samples, **sp.overall(), "per_layer": sp.per_layer()}
     if g is not None:
+        radius, norm = sp.median_products()
         out["perturbation"] = {"median_growth_tangent": _growth(g),
                                "median_growth_finite": float(np.median(g.nonlinear[-1])),
                                "max_relative_difference": g.max_relative_difference(),
-                               "median_prod_radius": sp.median_products()[0],
-                               "median_prod_norm": sp.median_products()[1],
+                               "median_prod_radius": radius,
+                               "median_prod_norm": norm,
                                "median_growth_per_layer": np.median(g.linear, axis=1)}
     if r is not None:
         out["val_accuracy"] = r.final()["val_accuracy"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 
 from resnet_ode.studies.verdicts import CAVEATS, FAILS, GRADES, HOLDS, INCONCLUSIVE
+from resnet_ode.util.formatting import in_words
 
 #: What each claim's first comparison measures, in a few words (the evidence says it at length).
 COMPARED = {
@@ -103,8 +104,7 @@ def verdict_counts(verdicts) -> str:
     if not verdicts or set(counts) - set(GRADES):
         raise ValueError(f"verdicts: expected one or more of {list(GRADES)}, got {sorted(counts)}")
     parts = [f"{counts[g]} {VERDICT_WORDS[g][counts[g] != 1]}" for g in GRADES if counts[g]]
-    said = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return (f"Of the {len(verdicts)} claims graded, {said}" + ("; none holds." if not counts[HOLDS] else "."))
+    return f"Of the {len(verdicts)} claims graded, {in_words(parts)}" + ("; none holds." if not counts[HOLDS] else ".")
 
 
 def settings_sentence(differ: dict, labels: dict) -> str:

@@ -242,3 +242,17 @@ class Table:
         for row in self.rows:
             writer.writerow([repr(float(v)) if isinstance(v, (float, np.floating)) else v for v in row])
         return out.getvalue()
+
+
+def in_words(items) -> str:
+    """``items`` as a list in a sentence: "a", "a and b", "a, b and c" (each item as ``str``).
+
+    Raises
+    ------
+    ValueError
+        If ``items`` is empty.
+    """
+    items = [str(x) for x in items]
+    if not items:
+        raise ValueError("items: nothing to list")
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
