@@ -4,6 +4,8 @@
 #   make test   - the same set-up plus Chromium, then build the book, then unit tests, nbval
 #                 over every committed notebook (compared with the book build's executions) and
 #                 the browser test of the built pages
+#   make faults - the fault-injection tests that start real commands, kernels, pools or a Dask
+#                 cluster (.ci/run runs it after make test)
 PYTHON ?= python3
 NPM    ?= npm
 VENV   := .venv
@@ -46,7 +48,7 @@ export OPENBLAS_CORETYPE
 # computed or read that is not published.
 READS := $(CURDIR)/_build/reads
 
-.PHONY: book test unit faults nbval train venv assets chromium sweep notebooks html clean publish reproduce check-data
+.PHONY: book test unit faults screenshots nbval train venv assets chromium sweep notebooks html clean publish reproduce check-data
 
 venv: $(STAMP)
 
@@ -105,10 +107,12 @@ JOBS ?= $(shell env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || 
 # they read) are executed, JOBS at a time, into Jupyter Book's execution cache, where their executed
 # copies are kept; the others are not executed again. The build then renders the cache
 # (_config.yml: execute_notebooks: cache). `resnet-ode execute-book --force` executes every notebook.
+# `resnet-ode html` then runs `jupyter-book build --all -W -n --keep-going .`, unless nothing the
+# build reads changed since its last build (resnet_ode.book.htmlbuild; HTML_FLAGS=--force builds anyway).
 html: $(STAMP) $(MATHJAX)
 	mkdir -p $(READS)
 	RESNET_ODE_READ_LOGS=$(READS)/notebooks $(BIN)/resnet-ode execute-book --jobs $(JOBS) $(EXECUTE_FLAGS)
-	$(BIN)/jupyter-book build --all -W -n --keep-going .
+	$(BIN)/resnet-ode html $(HTML_FLAGS)
 
 # All training first (every run of every chapter, JOBS at a time, longest first), then every notebook
 # that changed since the last build is executed once (the run pages read their runs from the cache).
@@ -144,34 +148,44 @@ check-data: $(STAMP)
 	$(BIN)/resnet-ode publish --check
 	$(BIN)/resnet-ode verify --sample --seed "$$(git rev-parse HEAD)" --jobs $(JOBS)
 
+# Tests are dealt out to JOBS workers one file at a time (tests/conftest.py gives each file its
+# xdist group; the browser test's pages are split over two groups so that no worker waits on them).
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadgroup
+
 # The book first (the browser test checks the built pages; it executes only what changed), then the
-# tests. nbval compares every committed notebook with its execution by the book build
+# tests of the book and the package: unit and derivative tests, the slow end-to-end tests, nbval and
+# the browser. nbval compares every committed notebook with its execution by the book build
 # (--nbval-executed, conftest.py: nbval's items, tags and comparison; stderr and cells tagged
 # volatile not compared), so no notebook is executed twice; a notebook whose execution is older
 # than its code, the package or the environment fails. `make nbval` executes them all again instead.
+# The tests that start real commands, kernels, pools or a Dask cluster are `make faults`'s; .ci/run
+# runs both.
 test: $(STAMP) chromium
 	$(MAKE) --no-print-directory book
-	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadfile \
-		--nbval --nbval-current-env --nbval-executed _build/.jupyter_cache tests book
+	$(PYTEST) -m "not processes" --nbval --nbval-current-env --nbval-executed _build/.jupyter_cache tests book
+
+# The browser test alone, saving a full-page screenshot of every chapter page at both widths under
+# _build/screenshots for review (make test takes none: no check reads them, they double its time).
+screenshots: $(STAMP) chromium
+	RESNET_ODE_SCREENSHOTS=1 $(PYTEST) tests/test_browser.py
 
 # nbval executing every committed notebook afresh (no book build), with every printed duration
 # multiplied by 1000 (RESNET_ODE_DURATION_SCALE), so that a time that leaked into a compared
 # output (or the width of a column) changes its digits and fails on any machine.
 nbval: $(STAMP)
-	RESNET_ODE_DURATION_SCALE=1000 $(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadfile \
+	RESNET_ODE_DURATION_SCALE=1000 $(PYTEST) \
 		--nbval --nbval-current-env --nbval-cell-timeout 3600 book
 
 # The package's fast tests, without building the book, nbval or the browser: derivative checks,
 # unit tests and the fault-injection tests that run in the test's own process (36-38 s on 2 cores).
 # Left to `make test`: tests marked slow (seconds of computing each: end to end over a chapter page
-# with the book's runs, a whole study or convergence study) and tests marked processes (they start
-# real commands, notebook kernels, worker pools or a Dask cluster; `make faults` runs them alone).
+# with the book's runs, a whole study or convergence study). Left to `make faults`: tests marked
+# processes (they start real commands, notebook kernels, worker pools or a Dask cluster).
 unit: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadfile -m "not slow and not processes" tests \
-		--ignore=tests/test_browser.py
+	$(PYTEST) -m "not slow and not processes" tests --ignore=tests/test_browser.py
 
 faults: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadfile -m "processes" tests
+	$(PYTEST) -m "processes" tests
 
 clean:
 	rm -rf _build

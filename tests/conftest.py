@@ -67,8 +67,8 @@ def pytest_configure(config):
                                        "runs, a whole study or convergence study); `make test` runs it, `make unit` "
                                        "skips it")
     config.addinivalue_line("markers", "processes: starts real processes (a resnet-ode command, notebook kernels, a "
-                                       "Dask cluster, worker pools), seconds each; `make test` runs it, `make unit` "
-                                       "skips it (`make faults` runs these alone)")
+                                       "Dask cluster, worker pools), seconds each; `make faults` runs these, `make test` "
+                                       "and `make unit` skip them (.ci/run runs `make test`, then `make faults`)")
 
 
 #: Fixtures that start real processes: commands in a scratch repository (``repo``) and a Dask cluster (``cluster``).

@@ -69,12 +69,14 @@ pages of its own chapter (they stay collapsed under their chapter, on the
 chapter's page too).
 
 The other checks run at 1400 px; network requests and console entries are
-collected over both loads. Besides, a full-page screenshot of every chapter page
-(``book/chapter*/`` without the run pages under ``runs/``) and of the front page
-``book/index.html`` (the root ``index.html`` only redirects to it) is saved at
-both widths as ``_build/screenshots/<page path, / replaced by __>-<width>.png``
-for review; the folder is emptied first. Saving them never fails a test unless
-it raises.
+collected over both loads. With ``RESNET_ODE_SCREENSHOTS=1`` (``make screenshots``), a
+full-page screenshot of every chapter page (``book/chapter*/`` without the run pages under
+``runs/``) and of the front page ``book/index.html`` (the root ``index.html`` only
+redirects to it) is saved at both widths as
+``_build/screenshots/<page path, / replaced by __>-<width>.png`` for review (screenshots of
+pages no longer in the book are removed). They are for a reader's eyes, no check reads them,
+and they cost about half the test's time (a page of the API is 155,000 px tall), so
+``make test`` takes none. Saving them never fails a test unless it raises.
 
 Driver: Selenium with Debian's ``/usr/bin/chromedriver`` and ``/usr/bin/chromium``
 given explicitly, so Selenium Manager (which would download a driver) never
@@ -139,6 +141,8 @@ PAGE_TIMEOUT = 60  # seconds for a page, its images, fonts and MathJax
 WIDTHS = (1400, 800)  # px, window width (headless: the viewport's width)
 WINDOW_HEIGHT = 1000
 SCREENSHOTS = ROOT / "_build" / "screenshots"
+#: Screenshots are saved only when this environment variable is 1 (``make screenshots``).
+SCREENSHOTS_ENV = "RESNET_ODE_SCREENSHOTS"
 
 # A 1x1 PNG for the test page of the checks themselves.
 PNG_1X1 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -643,6 +647,8 @@ def code_stays_collapsed(page: str) -> bool:
 
 def screenshot_name(page: str) -> str | None:
     """The screenshot stem of a chapter page or the front page; None for other pages."""
+    if os.environ.get(SCREENSHOTS_ENV) != "1":
+        return None
     if code_stays_collapsed(page) or page == "book/index.html":
         return page.replace("/", "__")
     return None
@@ -677,9 +683,18 @@ def browser():
 
 @pytest.fixture(scope="module")
 def screenshots():
-    """The screenshot folder, emptied: it holds the screenshots of this run only."""
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    SCREENSHOTS.mkdir(parents=True)
+    """The screenshot folder, without the screenshots of pages no longer in the book.
+
+    Not emptied: the pages are shared out over two test workers (tests/conftest.py), each of which makes this
+    fixture, and one must not delete the other's screenshots.
+    """
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if os.environ.get(SCREENSHOTS_ENV) != "1":
+        return SCREENSHOTS
+    current = {screenshot_name(p) for p in PAGES} - {None}
+    for old in SCREENSHOTS.glob("*.png"):
+        if old.stem.rsplit("-", 1)[0] not in current:
+            old.unlink(missing_ok=True)
     return SCREENSHOTS
 
 

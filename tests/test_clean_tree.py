@@ -4,7 +4,8 @@ The test works in a copy of the repository's tracked files, so the checkout is
 never touched. Its runs come from the checkout's run cache (``make test``
 builds the book first, so the default runs are there; otherwise they are
 trained, which takes a few minutes). It executes the whole Chapter 3.2 page
-twice, so it is marked ``slow``: ``make test`` runs it, ``make unit`` does not
+twice through the ``resnet-ode`` command, so it is marked ``slow`` and
+``processes``: ``make faults`` runs it, ``make unit`` and ``make test`` do not
 (the commands and modules it goes through have tests of their own there:
 ``test_cli.py``, ``test_faults_commands.py``, ``test_book_execution.py``).
 """
@@ -23,7 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).with_name("resnet-ode")
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.processes]
 
 
 def _tracked() -> list[str]:

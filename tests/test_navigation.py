@@ -230,3 +230,23 @@ def test_licence_citation_and_favicon_ship_with_the_book():
     assert "CC BY 4.0" in about and "How to cite" in about and "CITATION.cff" in about
     readme = (ROOT / "README.md").read_text()
     assert "CC BY 4.0" in readme and "MIT" in readme
+
+
+def test_the_root_redirect_names_the_books_icon(tmp_path):
+    """The root index.html leads to the first page and names the icon: a first load asks for no /favicon.ico (it did,
+    at random, while Chromium followed the redirect jupyter-book writes, which names none)."""
+    config = types.SimpleNamespace(root_doc="book/index", html_favicon="book/favicon.svg", html_title="A <book>",
+                                   project="p")
+    app = types.SimpleNamespace(config=config, builder=types.SimpleNamespace(format="html"), outdir=str(tmp_path))
+    sphinxext._root_redirect(app, None)
+    text = (tmp_path / "index.html").read_text()
+    assert 'http-equiv="Refresh" content="0; url=book/index.html"' in text
+    assert '<link rel="icon" href="_static/favicon.svg">' in text and "A &lt;book&gt;" in text
+    (tmp_path / "index.html").unlink()
+    sphinxext._root_redirect(app, RuntimeError("build failed"))        # nothing written after a failed build
+    config.root_doc = "index"                                           # the root page is the top-level index
+    sphinxext._root_redirect(app, None)
+    assert not (tmp_path / "index.html").exists()
+    built = ROOT / "_build" / "html" / "index.html"
+    if built.is_file() and (ROOT / "_build" / "html" / "_static" / "favicon.svg").is_file():
+        assert 'rel="icon" href="_static/favicon.svg"' in built.read_text()

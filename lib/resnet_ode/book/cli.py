@@ -407,6 +407,20 @@ def cmd_execute_book(args):
     report_cache_warnings(*(executed_copy_path(p, cache) for p in done))
 
 
+def cmd_html(args):
+    import subprocess
+
+    from resnet_ode.book import htmlbuild
+
+    try:
+        built = htmlbuild.build(force=args.force)
+    except subprocess.CalledProcessError as exc:
+        raise CommandFailed(f"jupyter-book build failed (exit status {exc.returncode}); its messages are above") \
+            from None
+    if built:
+        print(f"HTML book built: {Path('_build') / 'html' / 'index.html'}")
+
+
 def build_parser():
     """The ``resnet-ode`` command line: one subcommand per task (Chapter 5.1 lists them with their help)."""
     parser = argparse.ArgumentParser(prog="resnet-ode", description=__doc__.split("\n\n")[0])
@@ -472,6 +486,11 @@ def build_parser():
     p.add_argument("--force", action="store_true", help="execute every notebook, also those unchanged since their "
                                                         "last execution")
     p.set_defaults(func=cmd_execute_book, executes=True)
+
+    p = sub.add_parser("html", help="build the HTML book from the executed notebooks (jupyter-book, warnings as "
+                                    "errors), unless nothing it is built from changed since its last build")
+    p.add_argument("--force", action="store_true", help="build also when nothing changed")
+    p.set_defaults(func=cmd_html)
 
     datacmds.add_parsers(sub, _jobs, cores, _jobs_help, _SCHEDULER_HELP)
 

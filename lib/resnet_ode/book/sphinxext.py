@@ -22,6 +22,7 @@ number the thesis reports (:func:`thesis_role`).
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
@@ -282,8 +283,29 @@ def repository_url(app) -> str:
     return (app.config.html_theme_options or {}).get("repository_url", "") or ""
 
 
+#: The book's root ``index.html``: a redirect to the first page that names the book's icon, so that a first load
+#: of the root does not ask for a ``/favicon.ico`` the book does not have (Chromium does, at random, while it
+#: follows the redirect). Written before ``sphinx_external_toc`` would write its own redirect without the icon.
+ROOT_REDIRECT = ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+                 '<meta http-equiv="Refresh" content="0; url={first_page}">'
+                 '<link rel="icon" href="{icon}"><title>{title}</title></head>'
+                 '<body><a href="{first_page}">{title}</a></body></html>\n')
+
+
+def _root_redirect(app, exception):
+    """Write the root ``index.html`` (:data:`ROOT_REDIRECT`) when the root page is not the top-level ``index``."""
+    root = str(app.config.root_doc)
+    if exception is not None or app.builder.format != "html" or root == "index" or not app.config.html_favicon:
+        return
+    icon = f"_static/{Path(app.config.html_favicon).name}"
+    title = html.escape(str(app.config.html_title or app.config.project or root))
+    text = ROOT_REDIRECT.format(first_page=f"{root}.html", icon=icon, title=title)
+    Path(app.outdir, "index.html").write_text(text, encoding="utf-8")
+
+
 def setup(app):
     app.add_role("thesis", thesis_role)
+    app.connect("build-finished", _root_redirect, priority=400)
     app.connect("config-inited", _repository_button)
     app.add_directive("reproduce", ReproduceDirective)
     app.add_directive("chapter-data", ChapterDataDirective)

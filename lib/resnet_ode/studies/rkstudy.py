@@ -145,6 +145,8 @@ class ToyData:
     ref_steps : int
     ref_method : str
     seed : int
+    scale : float
+        The scale of the input draws.
     """
 
     Y0: np.ndarray
@@ -156,6 +158,19 @@ class ToyData:
     ref_steps: int
     ref_method: str
     seed: int
+    scale: float = 0.1
+
+    def recipe(self) -> dict:
+        """The arguments of :func:`make_toy_data` that draw these data (JSON-able)."""
+        return {"n_examples": int(self.Y0.shape[1]), "seed": int(self.seed), "T": float(self.T),
+                "theta_true": [float(t) for t in self.theta_true], "ref_steps": int(self.ref_steps),
+                "ref_method": str(self.ref_method), "scale": float(self.scale)}
+
+    def drawn_by_recipe(self) -> bool:
+        """True when :func:`make_toy_data` with :meth:`recipe` gives exactly these arrays (not so for data built
+        by hand, or changed after drawing)."""
+        again = make_toy_data(**self.recipe())
+        return all(np.array_equal(getattr(self, k), getattr(again, k)) for k in ("Y0", "Y0_test", "C", "C_test"))
 
 
 def make_toy_data(n_examples: int = 20, seed: int = 0, T: float = TOY_T, theta_true=TOY_THETA_TRUE,
@@ -178,7 +193,7 @@ def make_toy_data(n_examples: int = 20, seed: int = 0, T: float = TOY_T, theta_t
     K = toy_kernel(theta_true)
     C = propagate(ref_method, K, Y0, T, ref_steps)
     C_test = propagate(ref_method, K, Y0_test, T, ref_steps)
-    return ToyData(Y0, Y0_test, C, C_test, T, tuple(float(t) for t in theta_true), ref_steps, ref_method, seed)
+    return ToyData(Y0, Y0_test, C, C_test, T, tuple(float(t) for t in theta_true), ref_steps, ref_method, seed, scale)
 
 
 def theta_grid(lo: float = 0.2, hi: float = 2.0, n: int = 101):

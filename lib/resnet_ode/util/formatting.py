@@ -9,7 +9,7 @@ compared by nbval (the cleaner also tags the cell ``nbval-ignore-output``).
 Every other output is compared exactly, with no sanitiser.
 
 ``RESNET_ODE_DURATION_SCALE`` multiplies every duration printed through
-:func:`fmt_seconds`. It is a test hook: ``make test`` runs the notebook checks
+:func:`fmt_seconds`. It is a test hook: ``make nbval`` runs the notebook checks
 with a scale of 1000, so a duration that leaked into a compared output (or
 into the width of a column) changes its digits and fails the check.
 """
