@@ -148,9 +148,9 @@ check-data: $(STAMP)
 	$(BIN)/resnet-ode publish --check
 	$(BIN)/resnet-ode verify --sample --seed "$$(git rev-parse HEAD)" --jobs $(JOBS)
 
-# Tests are dealt out to JOBS workers one file at a time (tests/conftest.py gives each file its
-# xdist group; the browser test's pages are split over two groups so that no worker waits on them).
-PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadgroup
+# Tests are dealt out to JOBS workers one file at a time: a notebook's cells run in order in one
+# kernel, a file's module fixtures are made once and its tests run in order.
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadfile
 
 # The book first (the browser test checks the built pages; it executes only what changed), then the
 # tests of the book and the package: unit and derivative tests, the slow end-to-end tests, nbval and
@@ -167,7 +167,7 @@ test: $(STAMP) chromium
 # The browser test alone, saving a full-page screenshot of every chapter page at both widths under
 # _build/screenshots for review (make test takes none: no check reads them, they double its time).
 screenshots: $(STAMP) chromium
-	RESNET_ODE_SCREENSHOTS=1 $(PYTEST) tests/test_browser.py
+	RESNET_ODE_SCREENSHOTS=1 $(PYTEST) tests/test_browser.py tests/test_browser_code.py
 
 # nbval executing every committed notebook afresh (no book build), with every printed duration
 # multiplied by 1000 (RESNET_ODE_DURATION_SCALE), so that a time that leaked into a compared
@@ -182,7 +182,8 @@ nbval: $(STAMP)
 # with the book's runs, a whole study or convergence study). Left to `make faults`: tests marked
 # processes (they start real commands, notebook kernels, worker pools or a Dask cluster).
 unit: $(STAMP)
-	$(PYTEST) -m "not slow and not processes" tests --ignore=tests/test_browser.py
+	$(PYTEST) -m "not slow and not processes" tests --ignore=tests/test_browser.py \
+		--ignore=tests/test_browser_code.py
 
 faults: $(STAMP)
 	$(PYTEST) -m "processes" tests

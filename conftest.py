@@ -17,36 +17,11 @@ every cell, naming the command to run.
 
 import os
 
-import pytest
-
 os.environ.setdefault("RESNET_ODE_PROGRESS", "0")
 # The numeric code paths `make` pins (see the Makefile and resnet_ode.training.runs.numerics), for the
 # kernels nbval starts also when pytest is called directly.
 os.environ.setdefault("NPY_DISABLE_CPU_FEATURES", "X86_V4 AVX512_ICL AVX512_SPR")
 os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
-
-
-#: Test files whose tests are shared out over this many groups (``--dist loadgroup``), because one file would
-#: otherwise keep one worker busy long after the others are done: the browser test's pages.
-SPLIT_FILES = {"tests/test_browser.py": 2}
-
-
-@pytest.hookimpl(tryfirst=True)   # before pytest-xdist's hook reads the groups
-def pytest_collection_modifyitems(config, items):
-    """One xdist group per file, as ``--dist loadfile`` would make: a notebook's cells run in order in one kernel,
-    a file's module fixtures are made once and its tests run in order on one worker. Only the files of
-    :data:`SPLIT_FILES` are dealt out over several groups. (Here, not in ``tests/conftest.py``, so that it holds
-    also when only ``book`` is collected, as ``make nbval`` does.)"""
-    dealt = {}
-    for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        path = item.nodeid.split("::")[0]
-        group = path
-        if path in SPLIT_FILES:
-            index = dealt[path] = dealt.get(path, -1) + 1
-            group = f"{path}#{index % SPLIT_FILES[path]}"
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_addoption(parser):

@@ -685,13 +685,12 @@ def browser():
 def screenshots():
     """The screenshot folder, without the screenshots of pages no longer in the book.
 
-    Not emptied: the pages are shared out over two test workers (tests/conftest.py), each of which makes this
-    fixture, and one must not delete the other's screenshots.
+    Not emptied: a run without screenshots keeps those of the last run that took them.
     """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     if os.environ.get(SCREENSHOTS_ENV) != "1":
         return SCREENSHOTS
-    current = {screenshot_name(p) for p in PAGES} - {None}
+    current = {screenshot_name(p) for p in ALL_PAGES} - {None}
     for old in SCREENSHOTS.glob("*.png"):
         if old.stem.rsplit("-", 1)[0] not in current:
             old.unlink(missing_ok=True)
@@ -711,17 +710,26 @@ def book_server():
 # tests
 # ----------------------------------------------------------------------------
 
-PAGES = book_pages()
+ALL_PAGES = book_pages()
+
+
+def is_code_page(page: str) -> bool:
+    """A page of the API reference or of the package's highlighted source: ``tests/test_browser_code.py`` checks
+    those, in a file of its own, so that two test workers share the pages (``--dist loadfile``)."""
+    return page.startswith(("_modules/", "book/chapter5/api/"))
+
+
+PAGES = [p for p in ALL_PAGES if not is_code_page(p)]
+CODE_PAGES = [p for p in ALL_PAGES if is_code_page(p)]
 
 
 def test_book_is_built():
-    assert PAGES, f"no HTML pages under {HTML}: build the book first (make book)"
-    assert "index.html" in PAGES
+    assert ALL_PAGES, f"no HTML pages under {HTML}: build the book first (make book)"
+    assert "index.html" in PAGES and "book/chapter5/api/studies.html" in CODE_PAGES
     assert any(is_run_page(p) for p in PAGES), "no run pages were built"
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_page(browser, book_server, screenshots, page):
+def check_page(browser, book_server, page: str) -> None:
     """Every check of :func:`inspect_page` on one page of the book, its navigation included.
 
     Navigation: Prev/Next never enters a run page; every run page links back to its chapter
@@ -734,6 +742,12 @@ def test_page(browser, book_server, screenshots, page):
     bad = problems(report)
     assert not bad, f"{page}: " + "; ".join(
         f"{k}: {v[:8]}" + (f" (+{len(v) - 8} more)" if len(v) > 8 else "") for k, v in bad.items())
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page(browser, book_server, screenshots, page):
+    """:func:`check_page` on a page of the book (the pages of code: ``tests/test_browser_code.py``)."""
+    check_page(browser, book_server, page)
 
 
 def test_navigation_checks_catch_broken_links(tmp_path):
