@@ -12,6 +12,23 @@ def rng():
 
 
 @pytest.fixture
+def count_computations(monkeypatch):
+    """``count_computations(name)``: a list that gets the parameters of every computation of the stored analysis
+    ``name`` (:data:`resnet_ode.studies.memo.ANALYSES`) from then on, so a test can tell computed from read."""
+    from resnet_ode.studies import memo
+
+    def count(name: str) -> list:
+        seen = []
+        original = memo.ANALYSES[name]
+        monkeypatch.setitem(memo.ANALYSES, name, memo.Analysis(
+            original.name, lambda runs, **p: seen.append(p) or original.compute(runs, **p), original.modules,
+            original.module))
+        return seen
+
+    return count
+
+
+@pytest.fixture
 def tmp_cache(tmp_path, monkeypatch):
     """A run cache of its own for one test, and no published entries (an empty folder of its own)."""
     monkeypatch.setenv("RESNET_ODE_CACHE", str(tmp_path / "cache"))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from resnet_ode.studies import depth_stability as ds
-from resnet_ode.studies import layer_spectra, memo, verification
+from resnet_ode.studies import layer_spectra, verification
 from resnet_ode.studies.stability import network_spectra
 from resnet_ode.training import published
 from resnet_ode.training.runs import RunConfig, get_run
@@ -20,14 +20,9 @@ def run(tmp_cache):
 
 
 @pytest.fixture
-def calls(monkeypatch):
+def calls(count_computations):
     """Counts the computations of the stored analysis."""
-    seen = []
-    original = memo.ANALYSES["layer_spectra"]
-    monkeypatch.setitem(memo.ANALYSES, "layer_spectra", memo.Analysis(
-        original.name, lambda runs, **p: seen.append(p) or original.compute(runs, **p), original.modules,
-        original.module))
-    return seen
+    return count_computations("layer_spectra")
 
 
 @pytest.mark.parametrize("initial", [False, True])

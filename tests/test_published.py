@@ -285,16 +285,12 @@ def test_a_non_finite_weight_is_set_aside_and_retrained(book):
         assert get_run(cfg).from_cache
 
 
-def test_a_stored_analysis_is_computed_once_published_and_verified(book, monkeypatch):
+def test_a_stored_analysis_is_computed_once_published_and_verified(book, count_computations):
     """The grid cross-evaluation of two tiny runs: computed, stored, served from the published entries, recomputed."""
-    from resnet_ode.studies import evaluation, memo
+    from resnet_ode.studies import evaluation
 
     trained = [get_run(RunConfig(**{**TINY, "nY": n})) for n in (3, 4)]
-    calls = []
-    original = memo.ANALYSES["cross_grid_accuracy"]
-    monkeypatch.setitem(memo.ANALYSES, "cross_grid_accuracy", memo.Analysis(
-        original.name, lambda runs, **p: calls.append(p) or original.compute(runs, **p), original.modules,
-        original.module))
+    calls = count_computations("cross_grid_accuracy")
     first = evaluation.cross_grid_accuracy(trained, n=16)
     assert first.correct.shape == (2, 2) and first.n == 256 and len(calls) == 1
     direct = evaluation._cross_grid_accuracy(trained, n=16, chunk=evaluation.GRID_CHUNK)

@@ -4,7 +4,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from resnet_ode.studies import memo, rkstudy, rktoy, verification
+from resnet_ode.studies import rkstudy, rktoy, verification
 from resnet_ode.training import published
 
 PARAMS = {"rk4_steps": 5, "ref_steps": 40, "n_grid": 11}
@@ -16,14 +16,9 @@ def data():
 
 
 @pytest.fixture
-def calls(monkeypatch):
+def calls(count_computations):
     """Counts the computations of the stored analysis."""
-    seen = []
-    original = memo.ANALYSES["toy_landscapes"]
-    monkeypatch.setitem(memo.ANALYSES, "toy_landscapes", memo.Analysis(
-        original.name, lambda runs, **p: seen.append(p) or original.compute(runs, **p), original.modules,
-        original.module))
-    return seen
+    return count_computations("toy_landscapes")
 
 
 def test_stored_grids_are_the_computed_ones_bit_for_bit_and_computed_once(tmp_cache, data, calls):
