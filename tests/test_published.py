@@ -204,6 +204,17 @@ def test_verify_command_exit_status(book, capsys):
     assert "SHA-256 differs" in capsys.readouterr().err
 
 
+def test_verify_entry_by_file_name_stem_or_key(book, capsys):
+    _publish_tiny(book)
+    (record,) = published.entries()
+    stem = record["file"].rsplit(".", 1)[0]
+    assert main(["verify", "--entry", record["file"], "--entry", stem, "--entry", record["key"], "--jobs", "1"]) == 0
+    assert "1 of 1 entries (1 runs, 0 surfaces, 0 hessians, 0 analyses) recomputed identical" in capsys.readouterr().out
+    assert main(["verify", "--entry", "run-0000", "--jobs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--entry: not published: run-0000" in err and record["file"] in err
+
+
 def test_publish_command_check_and_status(book, capsys):
     cfg = RunConfig(**TINY)
     get_run(cfg)

@@ -128,11 +128,14 @@ def cmd_verify(args):
     if not records:
         raise _usage(f"no published entries in {published.published_dir()}")
     if args.entry:
-        by_file = {r["file"]: r for r in records}
-        unknown = [f for f in args.entry if f not in by_file]
+        # An entry by its file name, the name without its extension, or its key alone.
+        by_name = {name: r for r in records for name in (r["file"], r["file"].rsplit(".", 1)[0], r["key"])}
+        unknown = [f for f in args.entry if f not in by_name]
         if unknown:
-            raise _usage(f"--entry: not published: {', '.join(unknown)} (see {published.published_dir()}/manifest.json)")
-        chosen = [by_file[f] for f in args.entry]
+            raise _usage(f"--entry: not published: {', '.join(unknown)}; give a file name of "
+                         f"{published.published_dir()} (e.g. {records[0]['file']}), without its extension or "
+                         f"its key alone; the manifest lists them")
+        chosen = list({by_name[f]["file"]: by_name[f] for f in args.entry}.values())
     elif args.all:
         chosen = records
     else:

@@ -42,6 +42,7 @@ import numpy as np
 from resnet_ode.core.costs import equal_cost_states, step_evaluations
 from resnet_ode.studies import margins
 from resnet_ode.studies.margins import ERROR_SHARE, MARGIN_COLUMNS, margin_rows  # noqa: F401 - re-exported for the book
+from resnet_ode.studies.toy_landscapes import WRITTEN
 from resnet_ode.studies.uncertainty import LEVEL, BoundedEstimate, population_estimate, slope_interval
 from resnet_ode.studies.verdicts import (  # the scale of grades and the judged claim, re-exported for the book
     BOOK_SETTING,
@@ -74,8 +75,6 @@ ORDER_TOLERANCE = 0.5
 OBJECTIVE_RATIO = 2.0
 #: Smallest step count of the toy convergence fit (as :func:`resnet_ode.studies.rkstudy.toy_convergence`).
 FIT_MIN_STEPS = 128
-#: Name of the thesis's RK4 code in Chapter 3.4's numbers.
-WRITTEN = "rk4_thesis_as_written"
 
 
 # ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import numpy as np
 
 from resnet_ode.studies import plotting, rkstudy
 from resnet_ode.studies.analysis import Analysis
-from resnet_ode.studies.rktoy import WRITTEN
+from resnet_ode.studies.toy_landscapes import WRITTEN
 from resnet_ode.studies.uncertainty import Estimate
 
 #: How the figures name the methods.

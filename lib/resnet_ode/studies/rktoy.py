@@ -13,7 +13,7 @@ figures plot. The computations are those of :mod:`resnet_ode.studies.rkstudy`.
   figure), their distances from the exact landscape, the split of the
   thesis's comparison into a coding error and two discretisation errors, and
   the effective final time of the thesis's code. Their grids
-  (:func:`toy_landscape_grids`) are stored and published like runs.
+  (:func:`resnet_ode.studies.toy_landscapes.toy_landscape_grids`) are stored and published like runs.
 - :func:`coarse_pair`: the pair at the course script's coarse step, where
   stability decides.
 """
@@ -22,13 +22,11 @@ from __future__ import annotations
 import numpy as np
 
 from resnet_ode.core.integrators import METHODS
-from resnet_ode.studies import memo, rkstudy
+from resnet_ode.studies import rkstudy
+from resnet_ode.studies.toy_landscapes import LANDSCAPE_METHODS, WRITTEN, toy_landscape_grids
 from resnet_ode.studies.analysis import Analysis
 from resnet_ode.util.formatting import Table, fmt_small
 from resnet_ode.util.validate import check_int
-
-#: Name of the thesis's RK4 code in :data:`resnet_ode.core.integrators.METHODS`.
-WRITTEN = "rk4_thesis_as_written"
 
 #: Methods of the convergence study, in the order of its table.
 ORDER_METHODS = ("euler", "midpoint", "heun", "rk4", "rk4_38", WRITTEN)
@@ -68,7 +66,7 @@ def toy_orders(data: rkstudy.ToyData, methods=ORDER_METHODS, sixth_fit_min_steps
     ----------
     data : ToyData
     methods : sequence of str
-        Must include :data:`WRITTEN` and ``"rk4"``.
+        Must include :data:`~resnet_ode.studies.toy_landscapes.WRITTEN` and ``"rk4"``.
     sixth_fit_min_steps : int
         Smallest step count of the fit of the thesis's code against the
         solution of ``dY/dt = f(Y)/6``.
@@ -113,67 +111,6 @@ def toy_orders(data: rkstudy.ToyData, methods=ORDER_METHODS, sixth_fit_min_steps
 
 def _argmin_text(summary: dict) -> str:
     return f"({summary['argmin'][0]:.3f}, {summary['argmin'][1]:.3f})"
-
-
-#: The methods of the equal-cost landscapes, in the order of their tables.
-LANDSCAPE_METHODS = ("euler", "rk4", WRITTEN)
-
-
-@memo.register("toy_landscapes", ("studies/rktoy.py", "studies/rkstudy.py", "core/integrators.py",
-                                  "core/rungekutta.py", "core/activations.py"))
-def _toy_landscapes(runs, data: dict, rk4_steps: int, ref_steps: int, n_grid: int) -> dict:
-    """The grids of :func:`toy_landscape_grids` for the toy data :func:`~resnet_ode.studies.rkstudy.make_toy_data`
-    draws with the arguments ``data`` (no trained runs: ``runs`` is empty)."""
-    if runs:
-        raise ValueError("the toy landscapes take no trained runs")
-    return _landscape_grids(rkstudy.make_toy_data(**data), rk4_steps, ref_steps, n_grid)
-
-
-def _landscape_grids(data: rkstudy.ToyData, rk4_steps: int, ref_steps: int, n_grid: int) -> dict:
-    euler_steps = METHODS["rk4"].n_stages * rk4_steps
-    t, ref_train, ref_test = rkstudy.objective_landscape("rk4", data, ref_steps, n=n_grid)
-    out = {"t": t, "ref_train": ref_train, "ref_test": ref_test}
-    for name, steps in (("euler", euler_steps), ("rk4", rk4_steps), (WRITTEN, rk4_steps)):
-        out[f"{name}_train"], out[f"{name}_test"] = rkstudy.objective_landscape(name, data, steps, n=n_grid)[1:]
-    # Accuracy of the reference: twice the steps on every 10th grid point.
-    sub = slice(None, None, 10)
-    t_sub, th_sub = rkstudy.theta_grid(t[0], t[-1], len(t[sub]))
-    fine_train, _ = rkstudy.objective("rk4", data, 2 * ref_steps, th_sub)
-    out["ref_check"] = np.abs(fine_train.reshape(len(t_sub), -1) - ref_train[sub, sub]).max()
-    # The exact flow to the thesis code's effective time a T (its weights sum to a at the step T / rk4_steps).
-    a = rkstudy.weight_sum(WRITTEN, data.T / rk4_steps)
-    data_eff = rkstudy.ToyData(data.Y0, data.Y0_test, data.C, data.C_test, a * data.T, data.theta_true,
-                               data.ref_steps, data.ref_method, data.seed, data.scale)
-    out["eff_train"] = rkstudy.objective_landscape("rk4", data_eff, max(1, round(ref_steps * a)), n=n_grid)[1]
-    return out
-
-
-def toy_landscape_grids(data: rkstudy.ToyData, rk4_steps: int, ref_steps: int, n_grid: int = 101) -> dict:
-    """The objective on the ``n_grid x n_grid`` grid of θ for every landscape of :func:`equal_cost_landscapes`.
-
-    Stored and published like a training run (:func:`resnet_ode.studies.memo.stored`, keyed by the
-    arguments that draw the data, the steps and the grid): the 200-step reference landscape alone takes
-    most of Chapter 3.4's toy problem. Data that :func:`~resnet_ode.studies.rkstudy.make_toy_data` does not
-    draw from their recipe are computed on and not stored.
-
-    Parameters
-    ----------
-    data : ToyData
-    rk4_steps, ref_steps, n_grid : int
-
-    Returns
-    -------
-    dict of str -> ndarray
-        ``t`` (n,); ``ref_train``, ``ref_test`` (n, n): classical RK4 with ``ref_steps`` steps;
-        ``<method>_train``, ``<method>_test`` (n, n) for each of :data:`LANDSCAPE_METHODS` (Euler with
-        ``4 rk4_steps`` steps, the others with ``rk4_steps``); ``ref_check`` (scalar): the largest
-        difference of the reference from twice its steps on every 10th grid point; ``eff_train`` (n, n):
-        the exact flow to the thesis code's effective time on the training data.
-    """
-    params = {"rk4_steps": int(rk4_steps), "ref_steps": int(ref_steps), "n_grid": int(n_grid)}
-    if not data.drawn_by_recipe():
-        return _landscape_grids(data, **params)
-    return memo.stored("toy_landscapes", [], data=data.recipe(), **params)
 
 
 def equal_cost_landscapes(data: rkstudy.ToyData, rk4_steps: int, ref_steps: int, n_grid: int = 101) -> Analysis:
