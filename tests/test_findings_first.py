@@ -1,0 +1,38 @@
+"""Answers first: every chapter page with results opens with one findings box, and has only that one."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: The pages whose findings a reader should meet first: the data, the four experiments, the verdicts, beyond.
+PAGES = (
+    "book/chapter3/peaks-data.ipynb",
+    "book/chapter3/state-layers.ipynb",
+    "book/chapter3/stability.ipynb",
+    "book/chapter3/landscape.ipynb",
+    "book/chapter3/runge-kutta.ipynb",
+    "book/chapter4/conclusions.ipynb",
+    "book/chapter6/beyond.ipynb",
+)
+
+BOX = re.compile(r"^:{3,}\{admonition\} Findings\s*$", re.M)
+
+
+def _markdown(path: str) -> list[str]:
+    cells = json.loads((ROOT / path).read_text())["cells"]
+    return ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_one_findings_box_right_after_the_title(page):
+    cells = _markdown(page)
+    assert sum(len(BOX.findall(c)) for c in cells) == 1, f"{page}: not exactly one findings box"
+    first = cells[0].lstrip()
+    title, _, rest = first.partition("\n")
+    assert title.startswith("# "), f"{page}: the first Markdown cell does not start with the title"
+    assert BOX.match(rest.lstrip("\n")), f"{page}: something comes between the title and the findings box"
