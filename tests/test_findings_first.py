@@ -6,19 +6,13 @@ import re
 from pathlib import Path
 
 import pytest
+from test_literal_numbers import PAGES as PROSE_PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: The pages whose findings a reader should meet first: the data, the four experiments, the verdicts, beyond.
-PAGES = (
-    "book/chapter3/peaks-data.ipynb",
-    "book/chapter3/state-layers.ipynb",
-    "book/chapter3/stability.ipynb",
-    "book/chapter3/landscape.ipynb",
-    "book/chapter3/runge-kutta.ipynb",
-    "book/chapter4/conclusions.ipynb",
-    "book/chapter6/beyond.ipynb",
-)
+#: The pages whose findings a reader should meet first: the notebooks among the pages whose prose the
+#: literal-number test reads, without Chapter 2 (background, no results).
+PAGES = tuple(p for p in PROSE_PAGES if p.endswith(".ipynb") and not p.startswith("book/chapter2/"))
 
 BOX = re.compile(r"^:{3,}\{admonition\} Findings\s*$", re.M)
 
