@@ -47,9 +47,17 @@ def test_chapter_3_1_trains_every_seed_both_solves_and_the_codes_nt():
 
 
 def test_chapter_3_2_trains_the_chapter_3_1_networks_it_analyses():
-    runs = stability_trains(layers=[8, 16], seeds=[0, 1], state_layer_depths=[8, 16, 32, 64])
+    runs = stability_trains(layers=[8, 16], seeds=[0, 1, 2], state_layer_depths=[8, 16, 32, 64],
+                            secondary_seeds=[0, 1])
     assert set(state_layer_runs([8, 16, 32, 64])) <= set(runs)
-    assert sum(c.cg_max_iter == REFERENCE_CG["cg_max_iter"] for c in runs) == 4
+    ref = [c for c in runs if c.cg_max_iter == REFERENCE_CG["cg_max_iter"] and c.T == 10.0]
+    book = [c for c in runs if c.cg_max_iter != REFERENCE_CG["cg_max_iter"] and c.T == 10.0]
+    assert len(ref) == 4 and sorted({c.init_seed for c in ref}) == [0, 1]
+    assert len(book) == 6 and sorted({c.init_seed for c in book}) == [0, 1, 2]
+    # By default: the book setting's 24 seeds, the reference CG's five.
+    defaults = [c for c in stability_trains() if c.T == 10.0]
+    assert sorted({c.init_seed for c in defaults if c.cg_max_iter == REFERENCE_CG["cg_max_iter"]}) == list(SEEDS)
+    assert sorted({c.init_seed for c in defaults if c.cg_max_iter != REFERENCE_CG["cg_max_iter"]}) == list(range(24))
 
 
 def test_seed_and_nt_are_chapter_parameters_not_changes():

@@ -112,6 +112,28 @@ def test_perturbation_study_ratios(family):
     assert all(row[-1] == 1.0 for row in a.tables[0].rows)   # the bound holds for every example
 
 
+def test_depth_figure_draws_every_seed_and_their_mean(family):
+    import matplotlib.pyplot as plt
+
+    from resnet_ode.studies.depth_stability_plots import depth_figure
+
+    runs, _, X = family
+    sp = ds.depth_spectra(runs, X).arrays["spectra"]
+    growth = ds.perturbation_study(runs, sp, X, eps=1e-6).arrays["growth"]
+    sl = {4: sp[3, 0], 7: sp[6, 1]}
+    sl_growth = {4: growth[3, 0], 7: growth[6, 1]}
+    fig = depth_figure(sp, growth, sl, sl_growth, 0, "standard", "state layers")
+    share, median = fig.axes[2], fig.axes[3]
+    for ax, value in ((share, lambda k: sp[k].overall()["share_inside"]),
+                      (median, lambda k: np.median(growth[k].linear[-1]))):
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        mean = lines["standard ResNet, mean over the 2 seeds"]
+        assert list(mean.get_xdata()) == [3, 6]
+        assert np.allclose(mean.get_ydata(), [(value((n, 0)) + value((n, 1))) / 2 for n in (3, 6)])
+        assert len(ax.get_lines()) == 2 + 1 + 1          # a line per seed, their mean, the state layers
+    plt.close(fig)
+
+
 def test_settings_comparison_and_record(family, monkeypatch):
     runs, grid, X = family
     monkeypatch.setattr(ds, "run_grid_accuracy", lambda r: AccuracyCounts(60, 100))

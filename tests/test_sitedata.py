@@ -43,6 +43,22 @@ def test_table_html_has_caption_headers_cells_and_escapes_text():
     assert "overflow-x: auto" in page                                 # a wide table scrolls in its own box
 
 
+def test_a_long_table_scrolls_in_a_box_with_its_header_row_in_view():
+    from resnet_ode.util.formatting import SCROLL_ROWS
+
+    short = Table(["N", "x"], [[n, 0.5] for n in range(SCROLL_ROWS)], caption="Short.")._repr_html_()
+    assert "overflow-y" not in short and "sticky" not in short and "rows, in a box" not in short
+    t = Table(["N", "x"], [[n, 0.5] for n in range(SCROLL_ROWS + 1)], caption="Long.", label="Table 3.2.01.")
+    page = t._repr_html_()
+    assert "overflow-y: auto" in page and f"max-height: {2 * SCROLL_ROWS + 4}em" in page
+    assert page.count("position: sticky") == 2                         # every header cell
+    # the caption (with the number of rows) above the box, so that it does not scroll away
+    assert page.startswith('<p class="result-table-caption"><span class="table-number">Table 3.2.01.</span> Long. '
+                           f"{SCROLL_ROWS + 1} rows, in a box that scrolls.</p>")
+    assert page.count("<tr>") == SCROLL_ROWS + 2                         # every row is there
+    assert len(t.text.splitlines()) == SCROLL_ROWS + 3 and t.to_csv().count("\n") == SCROLL_ROWS + 2
+
+
 def test_table_csv_keeps_full_precision_and_quotes_text():
     t = Table(["name", "x"], [["a, b", 1 / 3], ["c", 2]], caption="c")
     rows = list(csv.reader(io.StringIO(t.to_csv())))

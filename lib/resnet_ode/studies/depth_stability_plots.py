@@ -128,7 +128,8 @@ def perturbation_figure(growth: dict, spectra: dict, seed: int):
 
 def depth_figure(spectra: dict, growth: dict, sl_spectra: dict, sl_growth: dict, first_seed: int,
                  standard_label: str, state_label: str):
-    """Summaries over all layers against the number of Euler steps: standard ResNets (a line per seed), state layers.
+    """Summaries over all layers against the number of Euler steps: standard ResNets (a line per seed and their
+    mean), state layers.
 
     Parameters
     ----------
@@ -149,10 +150,14 @@ def depth_figure(spectra: dict, growth: dict, sl_spectra: dict, sl_growth: dict,
     metrics = [("max_real", r"max Re $\lambda$"), ("max_amp", r"max $|1 + h\lambda|$"),
                ("share_inside", "share inside"), (None, r"median growth $\|\delta_N\|/\|\delta_0\|$")]
     for ax, (key, title) in zip(axes, metrics):
+        per_seed = []
         for s in seeds:
             ys = [spectra[n, s].overall()[key] if key else np.median(growth[n, s].linear[-1]) for n in layers]
-            ax.plot(layers, ys, color="#0072B2", marker="o", lw=1.0, alpha=1.0 if s == first_seed else 0.5,
+            per_seed.append(ys)
+            ax.plot(layers, ys, color="#0072B2", marker="o", ms=4, lw=0.8, alpha=0.45,
                     label=standard_label if s == first_seed else None)
+        ax.plot(layers, np.mean(per_seed, axis=0), color="#002b4d", marker="D", ms=6, lw=2.4, zorder=3,
+                label=f"standard ResNet, mean over the {len(seeds)} seeds")
         steps = [sp.n_layers for sp in sl_spectra.values()]
         ys = [sp.overall()[key] if key else np.median(sl_growth[nY].linear[-1]) for nY, sp in sl_spectra.items()]
         ax.plot(steps, ys, color="#D55E00", marker="s", lw=1.0, label=state_label)
@@ -165,5 +170,5 @@ def depth_figure(spectra: dict, growth: dict, sl_spectra: dict, sl_growth: dict,
     axes[2].set_ylim(0, 1)
     axes[3].set_yscale("log")
     fig.tight_layout()
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3)
     return fig

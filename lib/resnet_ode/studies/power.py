@@ -34,9 +34,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
-from resnet_ode.studies.uncertainty import LEVEL
+from resnet_ode.studies.uncertainty import LEVEL, _stats
 
 #: Name of the calculation, for a numbers file next to the seeds it asks for.
 METHOD = "one-sided paired t, power from the noncentral t"
@@ -87,13 +86,13 @@ def paired_power(n, sd: float, margin: float, level: float = LEVEL):
     power = np.ones(ns.shape)
     if sd > 0.0:
         df = ns - 1
-        crit = stats.t.ppf(level, df)
+        crit = _stats().t.ppf(level, df)
         nc = margin * np.sqrt(ns) / sd
         # Where nc > 40 crit > 0 the power is 1 in double precision (a miss needs Z < -nc/2, below -32, or a
         # chi-square above 400 times its degrees of freedom), and scipy's series for the noncentral t stops
         # converging there: those entries stay 1.
         near = ~((crit > 0) & (nc > 40.0 * crit))
-        power[near] = stats.nct.sf(crit[near], df[near], nc[near])
+        power[near] = _stats().nct.sf(crit[near], df[near], nc[near])
     out = power.reshape(n_arr.shape)
     return float(out) if out.ndim == 0 else out
 

@@ -24,10 +24,9 @@ when two results share initial weights, :func:`population_estimate` for a
 quantity computed on every grid point (no sampling term: the grid is the
 population); both return a :class:`BoundedEstimate`.
 
-Every function is deterministic; the bootstrap takes an explicit seed.
-Every interval is an :class:`Estimate`. Non-finite bounds (an interval that
-cannot be formed, e.g. a t-interval from one value) are written as ``None``
-by :meth:`Estimate.to_dict`.
+Every function is deterministic; the bootstrap takes an explicit seed. Every interval is an
+:class:`Estimate`. Non-finite bounds (an interval that cannot be formed, e.g. a t-interval
+from one value) are written as ``None`` by :meth:`Estimate.to_dict`.
 """
 
 from __future__ import annotations
@@ -36,10 +35,14 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 #: Confidence level of every interval unless a function is told otherwise.
 LEVEL = 0.95
+
+
+def _stats():  # scipy.stats on first use: its import takes about a second, paid by every run page's kernel
+    from scipy import stats
+    return stats
 
 
 def _check_level(level) -> float:
@@ -50,11 +53,11 @@ def _check_level(level) -> float:
 
 
 def _z(level) -> float:
-    return float(stats.norm.ppf(0.5 + _check_level(level) / 2.0))
+    return float(_stats().norm.ppf(0.5 + _check_level(level) / 2.0))
 
 
 def _t(level, df) -> float:
-    return float(stats.t.ppf(0.5 + _check_level(level) / 2.0, df))
+    return float(_stats().t.ppf(0.5 + _check_level(level) / 2.0, df))
 
 
 def _num(x):
@@ -431,7 +434,7 @@ def sign_test(wins: int, n: int, ties: int = 0) -> float:
     untied = n - ties
     if untied == 0:
         return 1.0
-    return float(stats.binomtest(wins, untied, 0.5).pvalue)
+    return float(_stats().binomtest(wins, untied, 0.5).pvalue)
 
 
 def slope_interval(x, y, level: float = LEVEL) -> "BoundedEstimate":
@@ -455,13 +458,13 @@ def slope_interval(x, y, level: float = LEVEL) -> "BoundedEstimate":
     if x.shape != y.shape or x.size < 2:
         raise ValueError("x and y must be of the same length >= 2")
     level = _check_level(level)
-    fit = stats.linregress(x, y)
+    fit = _stats().linregress(x, y)
     slope = float(fit.slope)
     if x.size == 2:
         return BoundedEstimate(slope, -math.inf, math.inf, 2, "least squares through 2 points: no interval",
                                level=level)
     se = float(fit.stderr)
-    two, one = _t(level, x.size - 2) * se, float(stats.t.ppf(level, x.size - 2)) * se
+    two, one = _t(level, x.size - 2) * se, float(_stats().t.ppf(level, x.size - 2)) * se
     return BoundedEstimate(slope, slope - two, slope + two, x.size, f"least-squares slope, t over {x.size} points",
                            lower=slope - one, upper=slope + one, level=level)
 
@@ -521,7 +524,7 @@ def _t_bounds(values, level: float, what: str, clip=None) -> BoundedEstimate:
     if s == 1:
         return BoundedEstimate(mean, -math.inf, math.inf, 1, f"{what}: 1 seed, no interval", mean, mean, level=level)
     se = float(v.std(ddof=1)) / math.sqrt(s)
-    two, one = _t(level, s - 1) * se, float(stats.t.ppf(level, s - 1)) * se
+    two, one = _t(level, s - 1) * se, float(_stats().t.ppf(level, s - 1)) * se
     low, high, lower, upper = mean - two, mean + two, mean - one, mean + one
     if clip is not None:
         (low, lower), (high, upper) = np.maximum((low, lower), clip[0]), np.minimum((high, upper), clip[1])

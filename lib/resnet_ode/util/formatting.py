@@ -124,6 +124,11 @@ def format_timed_table(headers, rows, durations, floatfmt: str = "{:.4f}") -> st
     return "\n".join(line + "  " + "  ".join(cells) for line, cells in zip(lines, timed))
 
 
+#: Tables with more rows than this are shown in a box that scrolls (about this many rows high), their header
+#: row kept in view; their text form and CSV keep every row.
+SCROLL_ROWS = 20
+
+
 class Table:
     """A result table: text for the terminal and nbval, HTML for the book, CSV for the published data.
 
@@ -218,17 +223,28 @@ class Table:
                 return False
             return re.search(r"[^\W\d_]{3,}", s) is None
 
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.headers)
+        long = len(self.rows) > SCROLL_ROWS
+        # A long table scrolls in a box about SCROLL_ROWS rows high, its header row kept in view.
+        sticky = (' style="position: sticky; top: 0; z-index: 1; '
+                  'background: var(--pst-color-background, #fff);"' if long else "")
+        head = "".join(f"<th{sticky}>{html.escape(h)}</th>" for h in self.headers)
         body = "".join(
             "<tr>" + "".join(f'<td style="text-align: {"right" if numeric(s) else "left"}">{html.escape(s)}</td>'
                              for s in row) + "</tr>"
             for row in self.cells())
+        caption = ((f'<span class="table-number">{html.escape(self.label)}</span> ' if self.label else "")
+                   + html.escape(self.caption)
+                   + (f" {len(self.rows)} rows, in a box that scrolls." if long else ""))
         # The wrapper scrolls a table wider than the page instead of letting it overflow the column.
+        box = f" max-height: {SCROLL_ROWS * 2 + 4}em; overflow-y: auto;" if long else ""
+        if long:   # the caption above the box, so that it stays in view while the rows scroll
+            return (f'<p class="result-table-caption">{caption}</p>'
+                    f'<div class="result-table" style="overflow-x: auto; max-width: 100%;{box}">'
+                    '<table class="table result-table" style="width: auto;">'
+                    f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
         return ('<div class="result-table" style="overflow-x: auto; max-width: 100%;">'
                 '<table class="table result-table" style="width: auto;">'
-                '<caption style="caption-side: top; text-align: left;">'
-                + (f'<span class="table-number">{html.escape(self.label)}</span> ' if self.label else "")
-                + f"{html.escape(self.caption)}</caption>"
+                f'<caption style="caption-side: top; text-align: left;">{caption}</caption>'
                 f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
     def to_csv(self) -> str:
