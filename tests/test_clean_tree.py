@@ -59,8 +59,8 @@ def test_rerun_then_defaults_restores_every_tracked_file(tmp_path):
         shutil.copy2(ROOT / rel, copy / rel)
     before = _snapshot(copy)
 
-    _cli(copy, "rerun", "3.2", "--param", "layers=[2, 3]", "--param", "seeds=[0]", "--param", "n_samples=200",
-         "--set", "max_iter=2")
+    _cli(copy, "rerun", "3.2", "--param", "layers=[2, 3]", "--param", "seeds=[0]", "--param", "secondary_seeds=[0]",
+         "--param", "n_samples=200", "--set", "max_iter=2")
     changed = _snapshot(copy)
     assert changed != before
     assert "book/chapter3/runs/stability-L002-seed0.ipynb" in changed

@@ -38,6 +38,8 @@ def test_every_parameter_of_every_chapter_is_checked_and_the_book_values_pass(na
     ("3.2", "state_layer_samples", 10**9, "state_layer_samples must be an integer in [1, 1000000]"),
     ("3.2", "T", float("inf"), "T must be a finite real number in (0, 10000], got inf"),
     ("3.2", "layers", [8, 8], "layers must be a list of at least 2 distinct integers in [1, 99999], got [8, 8]"),
+    ("3.2", "seeds", [0, 1], "secondary_seeds must be a subset of seeds=[0, 1] (each reference-CG network is "
+                             "compared with the book's of the same seed), got [0, 1, 2, 3, 4]"),
     ("3.3", "points", 2, "points must be an integer in [3, 1001], got 2"),
     ("3.3", "thesis_depths", [8, 30], "thesis_depths must list at least 2 of depths=[4, 8, 20, 40], got [8, 30]"),
     ("3.3", "seeds", ["a"], "seeds must be a list of integers >= 0; 'a' is not allowed"),

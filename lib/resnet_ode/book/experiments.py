@@ -289,6 +289,14 @@ def _subsets_of_depths(params):
             raise ValueError(f"{name} must list at least 2 of depths={sorted(depths)}, got {params[name]!r}")
 
 
+def _secondary_within_seeds(params):
+    seeds = list(params.get("seeds", STABILITY_SEEDS))
+    secondary = list(params.get("secondary_seeds", SECONDARY_SEEDS))
+    if not set(secondary) <= set(seeds):
+        raise ValueError(f"secondary_seeds must be a subset of seeds={sorted(seeds)} (each reference-CG network is "
+                         f"compared with the book's of the same seed), got {secondary!r}")
+
+
 #: Parameter checks of every chapter with runs (name -> ``check(name, value)``), one per
 #: entry of the chapter notebook's ``parameters`` cell. Bounds keep every value finite
 #: and every computation to a size this machine finishes.
@@ -517,6 +525,7 @@ SWEEPS = {
         output="book/chapter3/runs/stability-L{nt:03d}-seed{init_seed}.ipynb",
         title="3.2 run: standard ResNet, {nt} layers, seed {init_seed}",
         parameters=STABILITY_PARAMETERS,
+        cross_check=_secondary_within_seeds,
         trains=stability_trains,
     ),
     "3.4": ChapterSweep(
