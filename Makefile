@@ -180,7 +180,7 @@ nbval: $(STAMP)
 		--nbval --nbval-current-env --nbval-cell-timeout 3600 book
 
 # The package's fast tests, without building the book, nbval or the browser: derivative checks,
-# unit tests and the fault-injection tests that run in the test's own process (40-44 s on 2 cores).
+# unit tests and the fault-injection tests that run in the test's own process (32-41 s on 2 cores, 2026-12-08).
 # Left to `make test`: tests marked slow (seconds of computing each: end to end over a chapter page
 # with the book's runs, a whole study or convergence study). Left to `make faults`: tests marked
 # processes (they start real commands, notebook kernels, worker pools or a Dask cluster).
